@@ -1,0 +1,56 @@
+"""Run-wide settings: fast mode, data and cache folders, seeds, device.
+
+Everything here reads the environment at call time (never at import), so a notebook or a test
+can set ``LESSONLIB_FAST`` / ``LESSONLIB_DATA`` / ``LESSONLIB_CACHE`` before calling.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def is_fast() -> bool:
+    """True when ``LESSONLIB_FAST`` is set to a true value (CI and quick runs)."""
+    return os.environ.get("LESSONLIB_FAST", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def data_root() -> Path | None:
+    """The folder named by ``LESSONLIB_DATA`` (datasets live in sub-folders), or None."""
+    value = os.environ.get("LESSONLIB_DATA", "").strip()
+    return Path(value).expanduser().resolve() if value else None
+
+
+def cache_dir(*parts: str) -> Path:
+    """The user cache (``LESSONLIB_CACHE`` or ``~/.cache/lessonlib``), created on demand."""
+    root = Path(os.environ.get("LESSONLIB_CACHE", "~/.cache/lessonlib")).expanduser()
+    path = root.joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def seed_everything(seed: int = 0) -> None:
+    """Seed Python, numpy and torch (and make CPU torch ops deterministic where it can)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a core dependency
+        return
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+
+
+def device(prefer: str | None = None) -> str:
+    """``prefer`` if given, else ``"cuda"`` when a GPU is visible, else ``"cpu"``."""
+    if prefer:
+        return prefer
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
