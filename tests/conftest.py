@@ -1,0 +1,31 @@
+"""Shared fixtures: SciFact when it can be found (else the test is skipped), the bundled sample."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def _scifact(split: str):
+    from lessonlib.data import load_dataset
+
+    try:
+        return load_dataset("scifact", split=split)
+    except (FileNotFoundError, OSError) as exc:
+        pytest.skip(f"SciFact not available: {exc}")
+
+
+@pytest.fixture(scope="session")
+def scifact():
+    """SciFact test split (LESSONLIB_DATA/scifact or the user cache)."""
+    return _scifact("test")
+
+
+@pytest.fixture(scope="session")
+def scifact_train():
+    """SciFact train split."""
+    return _scifact("train")
