@@ -19,6 +19,19 @@ class Dataset:
     split: str = "test"
     meta: dict = field(default_factory=dict)
 
+    @property
+    def doc_ids(self) -> list[str]:
+        """Document ids in corpus order (the row order of every embedding matrix)."""
+        return list(self.corpus)
+
+    def doc_text(self, doc_id: str) -> str:
+        """Title and text joined by one space, as BEIR and sentence-transformers do."""
+        doc = self.corpus[doc_id]
+        return f"{doc.get('title', '')} {doc.get('text', '')}".strip()
+
+    def doc_texts(self) -> list[str]:
+        return [self.doc_text(d) for d in self.corpus]
+
 
 def _read_jsonl(path: Path) -> list[dict]:
     with open(path, encoding="utf-8") as handle:
