@@ -1,0 +1,106 @@
+"""`lessonlib workbook`: execute the notebooks in order into build/ and print their key results.
+
+Each notebook runs on a fresh kernel (nbclient) in the notebooks folder; the executed copy is
+written to ``build/<name>.ipynb`` and rendered to ``build/<name>.html``. Notebooks record their key
+results through :func:`lessonlib.report.record`, which the runner collects from
+``build/results/<name>.json`` and prints as a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+NAME = "workbook"
+HELP = "execute the notebooks into build/ (executed .ipynb and HTML) and print each one's key results"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fast", action="store_true", help="fast mode (LESSONLIB_FAST=1): subsets, short training")
+    parser.add_argument("--only", metavar="PATTERN", help="glob on notebook names, e.g. '0[0-4]*' or '*kernel*'")
+    parser.add_argument("--notebooks", type=Path, default=None, help="folder of notebooks (default: the repository's notebooks/)")
+    parser.add_argument("--out", type=Path, default=Path("build"), help="output folder (default: build/)")
+    parser.add_argument("--timeout", type=int, default=-1, help="seconds per cell (default: none)")
+    parser.add_argument("--keep-going", action="store_true", help="run the remaining notebooks after a failure")
+
+
+def notebooks_dir(explicit: Path | None) -> Path:
+    """The notebooks folder: explicit, ./notebooks, or the repository next to the package."""
+    candidates = [explicit] if explicit else [Path.cwd() / "notebooks", Path(__file__).resolve().parents[2] / "notebooks"]
+    for folder in candidates:
+        if folder and folder.is_dir() and any(folder.glob("*.ipynb")):
+            return folder.resolve()
+    raise FileNotFoundError(f"no notebooks found in {', '.join(str(c) for c in candidates if c)}; pass --notebooks DIR")
+
+
+def run(args: argparse.Namespace) -> int:
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    from lessonlib.io import atomic_write
+
+    folder = notebooks_dir(args.notebooks)
+    paths = sorted(folder.glob("*.ipynb"))
+    if args.only:
+        paths = [p for p in paths if fnmatch.fnmatch(p.name, args.only) or fnmatch.fnmatch(p.stem, args.only)]
+        if not paths:
+            raise ValueError(f"--only {args.only!r} matches no notebook in {folder}")
+    out = args.out.resolve()
+    (out / "results").mkdir(parents=True, exist_ok=True)
+    if args.fast:
+        os.environ["LESSONLIB_FAST"] = "1"
+    mode = "fast" if os.environ.get("LESSONLIB_FAST") == "1" else "full"
+    print(f"lessonlib workbook: {len(paths)} notebooks, {mode} mode, into {out}", file=sys.stderr)
+
+    failures, summary = [], []
+    for path in paths:
+        results_file = out / "results" / f"{path.stem}.json"
+        results_file.unlink(missing_ok=True)
+        os.environ["LESSONLIB_RESULTS"] = str(results_file)
+        nb = nbformat.read(path, as_version=4)
+        client = NotebookClient(
+            nb, timeout=None if args.timeout < 0 else args.timeout, kernel_name="python3",
+            resources={"metadata": {"path": str(folder)}},
+        )
+        start = time.perf_counter()
+        status = "ok"
+        try:
+            client.execute()
+        except CellExecutionError as exc:
+            status = "FAILED"
+            failures.append(path.name)
+            print(f"  {path.name}: {str(exc).strip().splitlines()[-1][:200]}", file=sys.stderr)
+        elapsed = time.perf_counter() - start
+        with atomic_write(out / path.name) as handle:
+            nbformat.write(nb, handle)
+        _write_html(nb, out / f"{path.stem}.html")
+        results = json.loads(results_file.read_text()) if results_file.exists() else {}
+        summary.append((path.name, status, elapsed, results))
+        print(f"[{status}] {path.name} ({elapsed:.0f} s)", file=sys.stderr)
+        for name, entry in results.items():
+            print(f"    {name}: {entry['value']}")
+        sys.stdout.flush()
+        if failures and not args.keep_going:
+            break
+
+    total = sum(s[2] for s in summary)
+    print(f"\n{len(summary) - len(failures)} notebooks ok, {len(failures)} failed, {total / 60:.1f} min in all ({mode} mode)")
+    return 1 if failures else 0
+
+
+def _write_html(nb, target: Path) -> None:
+    try:
+        from nbconvert import HTMLExporter
+    except ImportError:  # pragma: no cover - nbconvert is a core dependency
+        return
+    body, _ = HTMLExporter().from_notebook_node(nb)
+    from lessonlib.io import atomic_write
+
+    with atomic_write(target) as handle:
+        handle.write(body)
