@@ -1,0 +1,5 @@
+"""Automatic checks for the workbook's exercises: ``check("<exercise id>", learner_function)``."""
+
+from lessonlib.checks.core import REGISTRY, CheckResult, ExerciseCheck, check, close, register
+
+__all__ = ["REGISTRY", "CheckResult", "ExerciseCheck", "check", "close", "register"]
