@@ -1,0 +1,15 @@
+"""Cross-encoders (monoBERT): joint encoding of (query, document), training, long documents, efficiency.
+
+* ``model``: :class:`CrossEncoder` — ``[CLS] q [SEP] d [SEP]`` with segment embeddings, a head, ``score``.
+* ``objectives``: pointwise / pairwise / listwise losses and mixes.
+* ``data``: training lists (1 positive + n negatives) from BM25 / dense runs, weak supervision.
+* ``train``: the training recipe on ``lessonlib.training.Trainer``.
+* ``longdoc``: truncation, sliding windows (FirstP/MaxP/SumP), passage -> document, cascades.
+* ``efficiency``: dynamic batching, int8 quantization, layer / head pruning, distillation.
+* ``sparse_attention``: local / strided / random attention masks over the backbone.
+"""
+
+from lessonlib.cross.data import Group
+from lessonlib.cross.model import CrossEncoder
+
+__all__ = ["CrossEncoder", "Group"]

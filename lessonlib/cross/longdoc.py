@@ -1,0 +1,163 @@
+"""Long documents for a cross-encoder whose input holds only ``max_length`` tokens.
+
+* Truncation (``truncate_doc``): keep the ``head``, the ``tail`` or ``head+tail`` (half each) of
+  the document's tokens (Sun et al. 2019, "How to fine-tune BERT for text classification").
+* Sliding windows (``split_pairs`` + ``aggregate``): cut the document into windows of
+  ``w = max_length - |q| - 3`` tokens that overlap by ``stride``; score (q, window_i) for each i
+  and aggregate: FirstP = s_1, MaxP = max_i s_i, SumP = sum_i s_i, MeanP = mean (Dai & Callan
+  2019, "Deeper text understanding for IR with contextual neural language modeling").
+* Hierarchical passage -> document (``hierarchical_scores``): passage scores, then the document
+  score is the mean of its ``top_k`` best passages (top_k=1 is MaxP; the idea of PARADE, Li et
+  al. 2020, with the simplest aggregator).
+* Cascade with early termination (``cascade_scores``): a cheap stage scores everything; only
+  the documents it is not confident about go on to the next, dearer stage (Wang et al. 2011,
+  "A cascade ranking model"; Matsubara et al. 2020).
+
+Windows are cut by character offsets of the tokenizer, so every window is exact original text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+TRUNCATIONS = ("head", "tail", "head+tail")
+
+
+def _offsets(tokenizer, text: str) -> list[tuple[int, int]]:
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    return [tuple(o) for o in enc["offset_mapping"]]
+
+
+def doc_budget(model, query: str) -> int:
+    """Tokens left for the document: max_length - |query| - 3 special tokens."""
+    q_len = min(len(model.tokenizer(query, add_special_tokens=False)["input_ids"]), model.max_query_length)
+    return model.max_length - q_len - 3
+
+
+def truncate_doc(tokenizer, doc: str, budget: int, strategy: str = "head") -> str:
+    """The document cut to ``budget`` tokens: its ``head``, ``tail`` or ``head+tail``.
+
+    >>> truncate_doc(tok, "a b c d e", 2, "tail")  # 'd e'
+    """
+    if strategy not in TRUNCATIONS:
+        raise ValueError(f"truncate_doc(strategy={strategy!r}): expected one of {TRUNCATIONS}")
+    if budget < 1:
+        raise ValueError(f"truncate_doc(budget={budget}): must be >= 1")
+    offs = _offsets(tokenizer, doc)
+    if len(offs) <= budget:
+        return doc
+    if strategy == "head":
+        return doc[: offs[budget - 1][1]]
+    if strategy == "tail":
+        return doc[offs[-budget][0]:]
+    head = (budget + 1) // 2
+    tail = budget - head
+    return doc[: offs[head - 1][1]] + " " + (doc[offs[-tail][0]:] if tail else "")
+
+
+def windows(tokenizer, doc: str, size: int, stride: int) -> list[str]:
+    """Overlapping windows of ``size`` tokens; consecutive windows share ``stride`` tokens."""
+    if size < 1:
+        raise ValueError(f"windows(size={size}): must be >= 1")
+    if not 0 <= stride < size:
+        raise ValueError(f"windows(stride={stride}): expected 0 <= stride < size={size}")
+    offs = _offsets(tokenizer, doc)
+    if len(offs) <= size:
+        return [doc]
+    step = size - stride
+    out = []
+    for start in range(0, len(offs), step):
+        end = min(start + size, len(offs))
+        out.append(doc[offs[start][0]: offs[end - 1][1]])
+        if end == len(offs):
+            break
+    return out
+
+
+def split_pairs(model, queries: Sequence[str], docs: Sequence[str], max_length: int, stride: int):
+    """Pairs -> (window pairs, owner index of each window pair), for ``aggregate``."""
+    units, owner = [], []
+    budgets: dict[str, int] = {}
+    for i, (q, d) in enumerate(zip(queries, docs)):
+        if q not in budgets:
+            budgets[q] = doc_budget(model, q) if q.strip() else max_length
+        for w in windows(model.tokenizer, d, budgets[q], min(stride, budgets[q] - 1)) if d.strip() else [d]:
+            units.append((q, w))
+            owner.append(i)
+    return units, np.asarray(owner, dtype=np.int64)
+
+
+def aggregate(scores: np.ndarray, owner: np.ndarray, n: int, mode: str = "maxp") -> np.ndarray:
+    """Window scores (m,) with their pair index ``owner`` (m,) -> pair scores (n,).
+
+    firstp: score of the first window; maxp: max; sump: sum; meanp: mean.
+    """
+    scores = np.asarray(scores, dtype=np.float32)
+    out = np.full(n, -np.inf if mode == "maxp" else 0.0, dtype=np.float32)
+    if mode == "firstp":
+        first = np.ones(len(owner), dtype=bool)
+        first[1:] = owner[1:] != owner[:-1]
+        out[owner[first]] = scores[first]
+    elif mode == "maxp":
+        np.maximum.at(out, owner, scores)
+    elif mode in ("sump", "meanp"):
+        np.add.at(out, owner, scores)
+        if mode == "meanp":
+            out /= np.maximum(np.bincount(owner, minlength=n), 1)
+    else:
+        raise ValueError(f"aggregate(mode={mode!r}): expected firstp, maxp, sump or meanp")
+    return out
+
+
+def hierarchical_scores(model, query: str, docs: Sequence[str], passage_tokens: int = 96,
+                        top_k: int = 2, batch_size: int = 32) -> np.ndarray:
+    """Passage -> document: doc score = mean of its ``top_k`` best passage scores. (n_docs,)"""
+    units, owner = [], []
+    for i, d in enumerate(docs):
+        for w in windows(model.tokenizer, d, passage_tokens, passage_tokens // 4):
+            units.append(w)
+            owner.append(i)
+    s = model.score(query, units, batch_size=batch_size, overflow="truncate")
+    owner = np.asarray(owner)
+    out = np.zeros(len(docs), dtype=np.float32)
+    for i in range(len(docs)):
+        best = np.sort(s[owner == i])[::-1][:top_k]
+        out[i] = best.mean()
+    return out
+
+
+def cascade_scores(
+    stages: Sequence[Callable[[list[int]], np.ndarray]],
+    n: int,
+    keep: Sequence[int],
+    drop_below: float | None = None,
+) -> tuple[np.ndarray, list[int]]:
+    """Cascade ranking with early termination.
+
+    ``stages[j](idx) -> scores of candidates idx`` (cheap first). Stage 0 scores all ``n``; stage
+    j+1 re-scores only the best ``keep[j]`` of the survivors, and a candidate whose score is below
+    ``drop_below`` (a logit: confidently irrelevant) terminates early. Final order: candidates that
+    reached a later stage rank above those that stopped earlier; within a stage, by its score.
+
+    Returns (scores (n,), number of candidates each stage scored).
+    """
+    if len(keep) != len(stages) - 1:
+        raise ValueError(f"cascade_scores(keep={list(keep)}): need one value per stage after the first")
+    idx = list(range(n))
+    final = np.zeros(n, dtype=np.float64)
+    calls = []
+    for j, stage in enumerate(stages):
+        s = np.asarray(stage(idx), dtype=np.float64)
+        calls.append(len(idx))
+        # Level j: squash into (j, j+1) so later stages always rank above earlier ones.
+        final[idx] = j + 1 / (1 + np.exp(-s))
+        if j == len(stages) - 1:
+            break
+        order = np.argsort(-s, kind="stable")
+        survivors = [idx[o] for o in order[: keep[j]] if drop_below is None or s[o] >= drop_below]
+        if not survivors:
+            break
+        idx = survivors
+    return final.astype(np.float32), calls

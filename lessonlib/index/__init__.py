@@ -1,0 +1,27 @@
+"""Vector indexes behind one protocol (see ``lessonlib.index.base``).
+
+Teaching implementations in numpy (read them): FlatIndex, IVFIndex, LSHIndex, SQIndex, PQIndex,
+OPQIndex, HNSWIndex. Production: FaissIndex (any FAISS factory string) and the peers
+AnnoyIndex, HnswlibIndex, ScannIndex (if ``scann`` is installed).
+
+>>> from lessonlib.index import IVFIndex, FaissIndex
+>>> ours = IVFIndex(384, nlist=64, nprobe=8).train(x).add(x)
+>>> theirs = FaissIndex("IVF64,Flat", 384, nprobe=8).train(x).add(x)
+"""
+
+from lessonlib.index.base import Index, merge_topk, topk
+from lessonlib.index.faiss_index import FaissIndex
+from lessonlib.index.flat import FlatIndex
+from lessonlib.index.hnsw import HNSWIndex
+from lessonlib.index.ivf import IVFIndex
+from lessonlib.index.lsh import LSHIndex
+from lessonlib.index.opq import OPQIndex
+from lessonlib.index.peers import AnnoyIndex, HnswlibIndex, ScannIndex, scann_available
+from lessonlib.index.pq import PQIndex, ProductQuantizer
+from lessonlib.index.sq import SQIndex
+
+load = Index.load
+
+__all__ = ["Index", "FlatIndex", "IVFIndex", "LSHIndex", "SQIndex", "PQIndex", "ProductQuantizer", "OPQIndex",
+           "HNSWIndex", "FaissIndex", "AnnoyIndex", "HnswlibIndex", "ScannIndex", "scann_available", "load",
+           "topk", "merge_topk"]

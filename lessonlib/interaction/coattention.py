@@ -1,0 +1,72 @@
+"""Co-attention between query and document, BiDAF / DCN style (Seo et al. 2017; Xiong, Zhong, Socher 2017).
+
+After projecting token embeddings to ``hidden`` dims (Q (B, Lq, H), D (B, Ld, H)):
+
+    S_ij   = w^T [q_i; d_j; q_i * d_j]                      trilinear similarity (B, Lq, Ld)
+    A^qd   = softmax_j(S)      (each query row sums to 1 over document tokens)
+    A^dq   = softmax_i(S^T)    (each document row sums to 1 over query tokens)
+    q~_i   = sum_j A^qd_ij d_j                              what the document says about query token i
+    c_i    = A^qd (A^dq Q)                                  second-order (DCN) summary
+    g_i    = MLP([q_i; q~_i; q_i * q~_i; q_i * c_i])        per query token match
+    score  = sum_i a_i g_i,  a = softmax over real query tokens of a learned weight
+
+``attention(...)`` returns both maps for plotting.
+
+>>> model = CoAttentionRanker(TokenEmbedding.from_minilm(), hidden=64)
+>>> A_qd, A_dq = model.attention(q_ids, q_mask, d_ids, d_mask)
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from lessonlib.interaction.matrix import TokenEmbedding
+
+NEG = -1e4
+
+
+def masked_softmax(x: torch.Tensor, mask: torch.Tensor, dim: int) -> torch.Tensor:
+    """Softmax of ``x`` along ``dim`` ignoring positions where ``mask`` (broadcastable) is 0."""
+    return torch.softmax(x.masked_fill(mask == 0, NEG), dim=dim)
+
+
+class CoAttentionRanker(nn.Module):
+    """Bidirectional (query->doc and doc->query) attention ranker."""
+
+    def __init__(self, embedding: TokenEmbedding, hidden: int = 64, seed: int = 0):
+        super().__init__()
+        state = torch.random.get_rng_state()
+        torch.manual_seed(seed)
+        self.embedding = embedding
+        self.proj = nn.Linear(embedding.dim, hidden)
+        self.w_sim = nn.Linear(3 * hidden, 1)
+        self.match = nn.Sequential(nn.Linear(4 * hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+        self.query_weight = nn.Linear(hidden, 1)
+        torch.random.set_rng_state(state)
+
+    def _encode(self, query_ids, query_mask, doc_ids, doc_mask):
+        q = torch.tanh(self.proj(self.embedding(query_ids, query_mask)))
+        d = torch.tanh(self.proj(self.embedding(doc_ids, doc_mask)))
+        H = q.shape[-1]
+        w = self.w_sim.weight[0]
+        # Trilinear S_ij = w1.q_i + w2.d_j + w3.(q_i*d_j) without the (B, Lq, Ld, 3H) tensor.
+        S = (q @ w[:H]).unsqueeze(2) + (d @ w[H : 2 * H]).unsqueeze(1) + (q * w[2 * H :]) @ d.transpose(1, 2)
+        return q, d, S + self.w_sim.bias
+
+    def attention(self, query_ids, query_mask, doc_ids, doc_mask) -> tuple[torch.Tensor, torch.Tensor]:
+        """(A_qd (B, Lq, Ld) rows sum to 1 over doc, A_dq (B, Ld, Lq) rows sum to 1 over query)."""
+        _, _, S = self._encode(query_ids, query_mask, doc_ids, doc_mask)
+        A_qd = masked_softmax(S, doc_mask[:, None, :], dim=2)
+        A_dq = masked_softmax(S.transpose(1, 2), query_mask[:, None, :], dim=2)
+        return A_qd, A_dq
+
+    def forward(self, query_ids, query_mask, doc_ids, doc_mask) -> torch.Tensor:
+        q, d, S = self._encode(query_ids, query_mask, doc_ids, doc_mask)
+        A_qd = masked_softmax(S, doc_mask[:, None, :], dim=2)
+        A_dq = masked_softmax(S.transpose(1, 2), query_mask[:, None, :], dim=2)
+        q_tilde = A_qd @ d  # (B, Lq, H)
+        c = A_qd @ (A_dq @ q)  # (B, Lq, H)
+        g = self.match(torch.cat([q, q_tilde, q * q_tilde, q * c], dim=-1)).squeeze(-1)  # (B, Lq)
+        a = masked_softmax(self.query_weight(q).squeeze(-1), query_mask, dim=1)
+        return (a * g).sum(1)

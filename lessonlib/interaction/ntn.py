@@ -1,0 +1,106 @@
+"""Neural tensor networks: bilinear tensor interactions, full and low-rank (Socher, Chen, Manning, Ng 2013).
+
+A neural tensor layer relates two vectors q (dq) and d (dd) through k bilinear slices:
+
+    h = tanh( q^T W^[1:k] d + V [q; d] + b ),      W^[1:k] in R^(k x dq x dd),  h in R^k
+
+Slice i computes q^T W_i d, a learned similarity: W_i = I is the dot product, a diagonal W_i
+weights dimensions, off-diagonal entries let dimension a of the query match dimension b of the
+document. The full tensor has k*dq*dd parameters; the low-rank factorisation
+
+    W_i ~= U_i V_i^T,   U_i in R^(dq x r), V_i in R^(dd x r)   =>   q^T W_i d = (U_i^T q) . (V_i^T d)
+
+has k*r*(dq+dd) and costs O(k r (dq+dd)) instead of O(k dq dd) per pair (a CP/canonical-style
+decomposition of each slice).
+
+``NTNRanker`` applies the layer to every (query token, document token) pair after a learned
+projection to ``hidden`` dims (as MV-LSTM does; Wan et al. 2016), max-pools each of the k
+channels over the document, averages over query tokens, and scores with a linear layer.
+
+>>> layer = NeuralTensorLayer(64, 64, k=4, rank=8)
+>>> h = layer(q, d)              # (..., 4)
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from lessonlib.interaction.matrix import TokenEmbedding
+
+
+class NeuralTensorLayer(nn.Module):
+    """h = tanh(q^T W^[1:k] d + V[q; d] + b); ``rank=None`` for the full tensor, else W_i = U_i V_i^T.
+
+    q (..., dq), d (..., dd) with matching leading shape -> (..., k). Use ``pairwise`` for all pairs.
+    """
+
+    def __init__(self, dq: int, dd: int, k: int = 4, rank: int | None = None, activation: bool = True, seed: int | None = None):
+        super().__init__()
+        if k < 1:
+            raise ValueError(f"NeuralTensorLayer(k={k}): k must be >= 1")
+        if rank is not None and rank < 1:
+            raise ValueError(f"NeuralTensorLayer(rank={rank}): rank must be >= 1 or None (full)")
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        self.dq, self.dd, self.k, self.rank, self.activation = dq, dd, k, rank, activation
+        if rank is None:
+            self.W = nn.Parameter(torch.randn(k, dq, dd, generator=gen) / (dq * dd) ** 0.5)
+        else:
+            self.U = nn.Parameter(torch.randn(k, dq, rank, generator=gen) / (dq * rank) ** 0.25)
+            self.Vf = nn.Parameter(torch.randn(k, dd, rank, generator=gen) / (dd * rank) ** 0.25)
+        self.V = nn.Linear(dq + dd, k)
+
+    def bilinear_weight(self) -> torch.Tensor:
+        """The (k, dq, dd) tensor W (computed as U V^T for the low-rank layer)."""
+        if self.rank is None:
+            return self.W
+        return torch.einsum("kir,kjr->kij", self.U, self.Vf)
+
+    def bilinear(self, q: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+        """q^T W_i d for every slice i: (..., dq), (..., dd) -> (..., k)."""
+        if self.rank is None:
+            return torch.einsum("...i,kij,...j->...k", q, self.W, d)
+        qu = torch.einsum("...i,kir->...kr", q, self.U)
+        dv = torch.einsum("...j,kjr->...kr", d, self.Vf)
+        return (qu * dv).sum(-1)
+
+    def forward(self, q: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+        h = self.bilinear(q, d) + self.V(torch.cat([q, d], dim=-1))
+        return torch.tanh(h) if self.activation else h
+
+    def pairwise(self, q: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+        """All pairs: q (B, Lq, dq), d (B, Ld, dd) -> (B, Lq, Ld, k), without materialising [q; d]."""
+        if self.rank is None:
+            bil = torch.einsum("bqi,kij,bdj->bqdk", q, self.W, d)
+        else:
+            qu = torch.einsum("bqi,kir->bqkr", q, self.U)
+            dv = torch.einsum("bdj,kjr->bdkr", d, self.Vf)
+            bil = torch.einsum("bqkr,bdkr->bqdk", qu, dv)
+        w = self.V.weight  # (k, dq + dd)
+        lin = (q @ w[:, : self.dq].T).unsqueeze(2) + (d @ w[:, self.dq :].T).unsqueeze(1) + self.V.bias
+        h = bil + lin
+        return torch.tanh(h) if self.activation else h
+
+
+class NTNRanker(nn.Module):
+    """Token-pair neural tensor ranker: project, tensor-match all pairs, max over doc, mean over query."""
+
+    def __init__(self, embedding: TokenEmbedding, hidden: int = 64, k: int = 8, rank: int | None = None, seed: int = 0):
+        super().__init__()
+        self.embedding = embedding
+        gen_state = torch.random.get_rng_state()
+        torch.manual_seed(seed)
+        self.proj = nn.Linear(embedding.dim, hidden)
+        self.ntn = NeuralTensorLayer(hidden, hidden, k=k, rank=rank, seed=seed)
+        self.dense = nn.Linear(k, 1)
+        torch.random.set_rng_state(gen_state)
+
+    def forward(self, query_ids, query_mask, doc_ids, doc_mask) -> torch.Tensor:
+        q = self.proj(self.embedding(query_ids, query_mask))
+        d = self.proj(self.embedding(doc_ids, doc_mask))
+        h = self.ntn.pairwise(q, d)  # (B, Lq, Ld, k)
+        h = h.masked_fill(doc_mask[:, None, :, None] == 0, -1e4)  # never the max
+        pooled = h.max(dim=2).values  # (B, Lq, k)
+        qm = query_mask.unsqueeze(-1).to(pooled.dtype)
+        pooled = (pooled * qm).sum(1) / qm.sum(1).clamp(min=1.0)
+        return self.dense(pooled).squeeze(-1)

@@ -1,0 +1,327 @@
+"""Training and evaluating interaction models: SciFact claims, BM25 candidates, rerank top-100.
+
+The recipe (the same for every model in ``lessonlib.interaction``):
+
+1. Tokenise queries and documents once with MiniLM's WordPiece tokenizer (no [CLS]/[SEP]),
+   documents cut to ``max_doc_len`` tokens (``TokenStore``).
+2. BM25 (``lessonlib.sparse``) retrieves the top-100 of every query: training negatives are
+   drawn from the top ``neg_depth`` non-relevant documents of a train query (re-drawn each epoch),
+   and the test candidates are the top-100 of a test query.
+3. Each training list is 1 positive + ``n_negatives`` negatives; the loss is listwise softmax
+   cross-entropy or pairwise RankNet (``lessonlib.cross.objectives``), minimised by
+   ``lessonlib.training.Trainer`` (AdamW, warm-up + linear decay, clipping).
+4. Reranking scores every (query, candidate) pair; ``interpolate`` adds the first stage back:
+
+       final(q, d) = z_q(model(q, d)) + w * z_q(bm25(q, d))
+
+   where z_q standardises scores within the query's candidate list (the two scales differ), and
+   ``w`` is chosen on a validation split carved from train (``choose_weight``); test is only reported.
+
+>>> setup = prepare(train_ds, test_ds)                 # tokenise + BM25 (seconds)
+>>> model = build_model("knrm", setup.embedding)
+>>> fit(model, setup, epochs=2)
+>>> run = rerank(model, setup, setup.test_run)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from lessonlib.data import Dataset
+from lessonlib.interaction.matrix import TokenEmbedding, count_parameters, load_tokenizer
+
+Run = dict[str, dict[str, float]]
+MODELS = ("knrm", "conv_knrm", "ntn", "ntn_lowrank", "coattention", "hierarchical")
+
+
+class TokenStore:
+    """WordPiece ids of texts, computed once: ``ids(key)``; ``pad(list_of_keys)`` -> (ids, mask)."""
+
+    def __init__(self, tokenizer, max_len: int):
+        self.tokenizer = tokenizer
+        self.max_len = max_len
+        self._ids: dict[str, list[int]] = {}
+
+    def add(self, keys: Sequence[str], texts: Sequence[str]) -> None:
+        todo = [(k, t) for k, t in zip(keys, texts) if k not in self._ids]
+        for start in range(0, len(todo), 512):
+            chunk = todo[start : start + 512]
+            enc = self.tokenizer([t for _, t in chunk], add_special_tokens=False, truncation=True, max_length=self.max_len)
+            for (k, _), ids in zip(chunk, enc["input_ids"]):
+                self._ids[k] = ids or [self.tokenizer.unk_token_id]
+
+    def ids(self, key: str) -> list[int]:
+        return self._ids[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._ids
+
+    def pad(self, keys: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(ids (n, L), mask (n, L)) right-padded with id 0 to the longest of ``keys``."""
+        seqs = [self._ids[k] for k in keys]
+        L = max(len(s) for s in seqs)
+        ids = torch.zeros(len(seqs), L, dtype=torch.long)
+        mask = torch.zeros(len(seqs), L)
+        for i, s in enumerate(seqs):
+            ids[i, : len(s)] = torch.tensor(s)
+            mask[i, : len(s)] = 1.0
+        return ids, mask
+
+
+@dataclass
+class Setup:
+    """Everything the models share: data, tokens, BM25 runs, the train/validation split."""
+
+    train: Dataset
+    test: Dataset
+    tokenizer: object
+    queries: TokenStore
+    docs: TokenStore
+    train_run: Run
+    test_run: Run
+    train_qids: list[str]
+    val_qids: list[str]
+    embedding_weight: torch.Tensor | None = None
+    meta: dict = field(default_factory=dict)
+
+    def embedding(self, freeze: bool = True) -> TokenEmbedding:
+        """A fresh TokenEmbedding from the MiniLM input embeddings (frozen or trainable)."""
+        if self.embedding_weight is None:
+            from lessonlib.interaction.matrix import load_word_embeddings
+
+            self.embedding_weight = load_word_embeddings()
+        return TokenEmbedding(self.embedding_weight, freeze=freeze)
+
+
+def bm25_run(dataset: Dataset, k: int = 100) -> Run:
+    """BM25 top-``k`` of every query of ``dataset`` over its corpus (lessonlib.sparse, bm25s's tokenizer)."""
+    from lessonlib.sparse import BM25
+
+    return BM25().fit(dataset.doc_texts(), dataset.doc_ids).retrieve(dataset, k=k)
+
+
+def split_queries(qids: Sequence[str], val_fraction: float = 0.2, seed: int = 0) -> tuple[list[str], list[str]]:
+    """Shuffle ``qids`` with ``seed`` and cut off ``val_fraction`` of them as a validation split."""
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"split_queries(val_fraction={val_fraction}): must be in (0, 1)")
+    qids = sorted(qids)
+    order = np.random.default_rng(seed).permutation(len(qids))
+    n_val = max(1, int(round(val_fraction * len(qids))))
+    val = sorted(qids[i] for i in order[:n_val])
+    train = sorted(qids[i] for i in order[n_val:])
+    return train, val
+
+
+def prepare(
+    train: Dataset,
+    test: Dataset,
+    max_doc_len: int = 200,
+    max_query_len: int = 48,
+    k: int = 100,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    tokenizer=None,
+) -> Setup:
+    """Tokenise queries and documents, retrieve BM25 top-``k`` for train and test, split train."""
+    tokenizer = tokenizer or load_tokenizer()
+    queries = TokenStore(tokenizer, max_query_len)
+    docs = TokenStore(tokenizer, max_doc_len)
+    train_run, test_run = bm25_run(train, k), bm25_run(test, k)
+    queries.add([f"train:{q}" for q in train.queries], list(train.queries.values()))
+    queries.add([f"test:{q}" for q in test.queries], list(test.queries.values()))
+    needed = {d for run in (train_run, test_run) for docs_ in run.values() for d in docs_}
+    needed |= {d for qrels in (train.qrels, test.qrels) for rel in qrels.values() for d in rel}
+    corpus = {**train.corpus, **test.corpus}
+    ids = sorted(d for d in needed if d in corpus)
+    docs.add(ids, [f"{corpus[d].get('title', '')} {corpus[d].get('text', '')}".strip() for d in ids])
+    positives = [q for q in train.queries if any(g > 0 for g in train.qrels.get(q, {}).values())]
+    train_qids, val_qids = split_queries(positives, val_fraction, seed)
+    return Setup(train, test, tokenizer, queries, docs, train_run, test_run, train_qids, val_qids)
+
+
+def build_model(name: str, embedding: TokenEmbedding, seed: int = 0, **kwargs) -> nn.Module:
+    """A model by name (one of ``MODELS``), with its default knobs overridden by ``kwargs``."""
+    from lessonlib.interaction.coattention import CoAttentionRanker
+    from lessonlib.interaction.conv_knrm import ConvKNRM
+    from lessonlib.interaction.hierarchical import HierarchicalAttentionRanker
+    from lessonlib.interaction.knrm import KNRM
+    from lessonlib.interaction.ntn import NTNRanker
+
+    torch.manual_seed(seed)
+    if name == "knrm":
+        return KNRM(embedding, **kwargs)
+    if name == "conv_knrm":
+        return ConvKNRM(embedding, **kwargs)
+    if name == "ntn":
+        return NTNRanker(embedding, seed=seed, **kwargs)
+    if name == "ntn_lowrank":
+        return NTNRanker(embedding, seed=seed, **{"rank": 4, **kwargs})
+    if name == "coattention":
+        return CoAttentionRanker(embedding, seed=seed, **kwargs)
+    if name == "hierarchical":
+        return HierarchicalAttentionRanker(embedding, seed=seed, **kwargs)
+    raise ValueError(f"build_model(name={name!r}): expected one of {MODELS}")
+
+
+def training_lists(setup: Setup, qids: Sequence[str], n_negatives: int = 7, neg_depth: int = 30, seed: int = 0) -> list[tuple[str, list[str], list[int]]]:
+    """One list per (query, positive): (query key, [pos, neg_1..neg_n], labels [1, 0..0]).
+
+    Negatives: ``n_negatives`` drawn without replacement from the query's BM25 top ``neg_depth``
+    documents that are not judged relevant.
+    """
+    rng = np.random.default_rng(seed)
+    lists = []
+    for q in qids:
+        rel = {d for d, g in setup.train.qrels.get(q, {}).items() if g > 0 and d in setup.docs}
+        ranked = sorted(setup.train_run.get(q, {}).items(), key=lambda x: (-x[1], x[0]))
+        pool = [d for d, _ in ranked[:neg_depth] if d not in rel]
+        if not rel or len(pool) < 1:
+            continue
+        for pos in sorted(rel):
+            negs = [pool[i] for i in rng.choice(len(pool), size=min(n_negatives, len(pool)), replace=False)]
+            while len(negs) < n_negatives:  # very short candidate lists: repeat
+                negs.append(pool[int(rng.integers(len(pool)))])
+            lists.append((f"train:{q}", [pos, *negs], [1] + [0] * n_negatives))
+    return lists
+
+
+def collate(setup: Setup, lists: Sequence[tuple[str, list[str], list[int]]]) -> dict:
+    """A batch of B lists of n docs -> flat tensors of B*n pairs and labels (B, n)."""
+    n = len(lists[0][1])
+    q_ids, q_mask = setup.queries.pad([q for q, docs, _ in lists for _ in docs])
+    d_ids, d_mask = setup.docs.pad([d for _, docs, _ in lists for d in docs])
+    labels = torch.tensor([lab for _, _, lab in lists], dtype=torch.float32)
+    return {"query_ids": q_ids, "query_mask": q_mask, "doc_ids": d_ids, "doc_mask": d_mask, "labels": labels, "n": n}
+
+
+def make_loss(objective: str = "softmax_ce"):
+    """``loss_fn(model, batch)`` for the Trainer: model scores reshaped (B, n) into a cross objective."""
+    from lessonlib.cross.objectives import get_loss
+
+    objective_fn = get_loss(objective)
+
+    def loss_fn(model: nn.Module, batch: dict) -> torch.Tensor:
+        scores = model(batch["query_ids"], batch["query_mask"], batch["doc_ids"], batch["doc_mask"])
+        return objective_fn(scores.view(-1, batch["n"]), batch["labels"])
+
+    return loss_fn
+
+
+def fit(
+    model: nn.Module,
+    setup: Setup,
+    qids: Sequence[str] | None = None,
+    epochs: int = 3,
+    batch_size: int = 8,
+    lr: float = 1e-3,
+    n_negatives: int = 7,
+    neg_depth: int = 30,
+    objective: str = "softmax_ce",
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
+    """Train ``model`` on lists from ``qids`` (default: the train part of the split).
+
+    Negatives are re-drawn every epoch (seed + epoch). Returns ``{"seconds", "history", "n_lists"}``.
+    """
+    from lessonlib.training import Trainer, TrainerConfig
+
+    qids = list(setup.train_qids if qids is None else qids)
+    if not qids:
+        raise ValueError("fit(qids=[]): need at least one training query")
+
+    def batches(epoch: int) -> list[dict]:
+        lists = training_lists(setup, qids, n_negatives, neg_depth, seed=seed + epoch)
+        order = np.random.default_rng(seed + 7919 * epoch).permutation(len(lists))
+        lists = [lists[i] for i in order]
+        return [collate(setup, lists[i : i + batch_size]) for i in range(0, len(lists), batch_size)]
+
+    n_lists = len(training_lists(setup, qids, n_negatives, neg_depth, seed=seed))
+    config = TrainerConfig(lr=lr, epochs=epochs, batch_size=batch_size, warmup=0.1, seed=seed, progress=progress, device="cpu", weight_decay=0.0)
+    start = time.perf_counter()
+    history = Trainer(model, make_loss(objective), config).train(batches)
+    return {"seconds": time.perf_counter() - start, "history": history, "n_lists": n_lists}
+
+
+@torch.no_grad()
+def score_pairs(model: nn.Module, setup: Setup, query_key: str, doc_ids: Sequence[str], batch_size: int = 100) -> np.ndarray:
+    """Scores (n,) of one query (key ``"test:<qid>"`` / ``"train:<qid>"``) against ``doc_ids``."""
+    model.eval()
+    out = []
+    for start in range(0, len(doc_ids), batch_size):
+        chunk = list(doc_ids[start : start + batch_size])
+        d_ids, d_mask = setup.docs.pad(chunk)
+        q_ids, q_mask = setup.queries.pad([query_key] * len(chunk))
+        out.append(model(q_ids, q_mask, d_ids, d_mask).float().numpy())
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+
+def rerank(model: nn.Module, setup: Setup, run: Run, split: str = "test", k: int = 100, qids: Sequence[str] | None = None, progress: bool = False) -> Run:
+    """Rescore the top-``k`` of ``run`` for each query of ``qids`` (default: all) with ``model``."""
+    from tqdm.auto import tqdm
+
+    out: Run = {}
+    qids = list(run) if qids is None else [q for q in qids if q in run]
+    for q in tqdm(qids, desc="rerank", disable=not progress, leave=False):
+        top = sorted(run[q].items(), key=lambda x: (-x[1], x[0]))[:k]
+        docs = [d for d, _ in top]
+        scores = score_pairs(model, setup, f"{split}:{q}", docs)
+        out[q] = {d: float(s) for d, s in zip(docs, scores)}
+    return out
+
+
+def _zscore(scores: dict[str, float]) -> dict[str, float]:
+    v = np.array(list(scores.values()), dtype=np.float64)
+    mu, sd = v.mean(), v.std()
+    return {d: float((s - mu) / (sd if sd > 1e-12 else 1.0)) for d, s in scores.items()}
+
+
+def interpolate(model_run: Run, base_run: Run, w: float) -> Run:
+    """final = z(model) + w * z(base) per query over the model's candidates (z: standardise in the list)."""
+    out: Run = {}
+    for q, docs in model_run.items():
+        zm = _zscore(docs)
+        zb = _zscore({d: base_run.get(q, {}).get(d, min(base_run.get(q, {0: 0.0}).values())) for d in docs})
+        out[q] = {d: zm[d] + w * zb[d] for d in docs}
+    return out
+
+
+def ndcg10(qrels: dict, run: Run) -> float:
+    """Mean nDCG@10 (lessonlib.metrics, trec_eval's definition) over the queries of ``run``."""
+    from lessonlib.metrics import evaluate
+
+    return float(evaluate({q: qrels[q] for q in run if q in qrels}, run, ["ndcg@10"])["ndcg@10"])
+
+
+def choose_weight(model_run: Run, base_run: Run, qrels: dict, weights: Sequence[float] = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)) -> tuple[float, dict[float, float]]:
+    """The interpolation weight w with the best nDCG@10 on ``model_run``'s queries (a validation split)."""
+    table = {float(w): ndcg10(qrels, interpolate(model_run, base_run, w)) for w in weights}
+    best = max(table, key=lambda w: (table[w], -w))
+    return best, table
+
+
+def evaluate_model(model: nn.Module, setup: Setup, test_qids: Sequence[str] | None = None) -> dict:
+    """Validation-chosen interpolation weight, then test nDCG@10 of BM25, the model alone, and interpolated."""
+    start = time.perf_counter()
+    val_run = rerank(model, setup, setup.train_run, split="train", qids=setup.val_qids)
+    w, table = choose_weight(val_run, setup.train_run, setup.train.qrels)
+    test_run = rerank(model, setup, setup.test_run, split="test", qids=test_qids)
+    seconds = time.perf_counter() - start
+    base = {q: setup.test_run[q] for q in test_run}
+    return {
+        "bm25": ndcg10(setup.test.qrels, base),
+        "model": ndcg10(setup.test.qrels, test_run),
+        "interpolated": ndcg10(setup.test.qrels, interpolate(test_run, base, w)),
+        "w": w,
+        "val_table": table,
+        "val_model": table[0.0],
+        "params": count_parameters(model),
+        "rerank_seconds": seconds,
+        "run": test_run,
+    }

@@ -1,0 +1,132 @@
+"""Retrieve, then re-rank: a cross-encoder re-scores the top ``k`` of a first-stage run.
+
+``rerank`` replaces the first stage's scores by the cross-encoder's; ``interpolate`` keeps both:
+
+    s(q, d) = norm(s_CE)(q, d) + alpha * norm(s_first)(q, d)
+
+with ``norm`` a per-query min-max or z-score normalisation, so that the two scales are
+comparable (a linear fusion, e.g. Wang et al. 2021 "BERT-based dense retrievers require
+interpolation with BM25"). ``alpha`` is chosen on a validation split (``choose_alpha``), never on
+the test queries. ``rrf`` is the parameter-free alternative (Cormack et al. 2009).
+
+>>> run2 = rerank(ce, ds, bm25, k=100)
+>>> fused = interpolate(run2, bm25, alpha=0.3)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+Run = dict[str, dict[str, float]]
+
+
+def _texts(data) -> tuple[Mapping[str, dict], Mapping[str, str]]:
+    corpus = getattr(data, "corpus", None)
+    queries = getattr(data, "queries", None)
+    if corpus is None or queries is None:
+        corpus, queries = data
+    return corpus, queries
+
+
+def _doc_text(corpus: Mapping[str, dict], doc_id: str) -> str:
+    doc = corpus[doc_id]
+    return f"{doc.get('title', '')} {doc.get('text', '')}".strip()
+
+
+def check_run(run: Mapping[str, Mapping[str, float]], corpus: Mapping, queries: Mapping, name: str = "run") -> None:
+    """Raise ``ValueError`` if the run names a query or a document the dataset does not have."""
+    if not run:
+        raise ValueError(f"rerank({name}={{}}): the run is empty")
+    unknown_q = [q for q in run if q not in queries]
+    if unknown_q:
+        raise ValueError(f"rerank({name}): {len(unknown_q)} queries are not in the dataset, e.g. {unknown_q[0]!r}; "
+                         "is the run from another split or collection?")
+    for qid, docs in run.items():
+        for d in docs:
+            if d not in corpus:
+                raise ValueError(f"rerank({name}): query {qid!r} names document {d!r}, which is not in the corpus; "
+                                 "is the run from another collection?")
+
+
+def rerank(model, data, run: Mapping[str, Mapping[str, float]], k: int = 100, batch_size: int = 64,
+           show_progress: bool = True) -> Run:
+    """The top ``k`` of each query of ``run`` re-scored by ``model.score`` (a ``CrossEncoder``).
+
+    ``data`` is a Dataset (``.corpus``, ``.queries``) or a ``(corpus, queries)`` pair. Documents below
+    rank ``k`` are dropped. Returns a new run (query -> doc -> cross-encoder score).
+    """
+    from tqdm.auto import tqdm
+
+    if k < 1:
+        raise ValueError(f"rerank(k={k}): k must be >= 1")
+    corpus, queries = _texts(data)
+    check_run(run, corpus, queries)
+    out: Run = {}
+    pairs, owners = [], []
+    for qid, docs in run.items():
+        top = sorted(docs.items(), key=lambda x: (-x[1], x[0]))[:k]
+        for d, _ in top:
+            pairs.append((queries[qid], _doc_text(corpus, d)))
+            owners.append((qid, d))
+    scores = model.score(pairs, batch_size=batch_size, show_progress=show_progress)
+    for (qid, d), s in zip(owners, scores):
+        out.setdefault(qid, {})[d] = float(s)
+    return out
+
+
+def normalise(run: Mapping[str, Mapping[str, float]], method: str = "minmax") -> Run:
+    """Per-query ``minmax`` ((s - min)/(max - min)) or ``zscore`` ((s - mean)/std) normalisation."""
+    if method not in ("minmax", "zscore"):
+        raise ValueError(f"normalise(method={method!r}): expected 'minmax' or 'zscore'")
+    out: Run = {}
+    for qid, docs in run.items():
+        if not docs:
+            out[qid] = {}
+            continue
+        v = np.array(list(docs.values()), dtype=np.float64)
+        if method == "minmax":
+            span = v.max() - v.min()
+            n = (v - v.min()) / span if span > 0 else np.zeros_like(v)
+        else:
+            sd = v.std()
+            n = (v - v.mean()) / sd if sd > 0 else np.zeros_like(v)
+        out[qid] = dict(zip(docs, n.tolist()))
+    return out
+
+
+def interpolate(second: Mapping[str, Mapping[str, float]], first: Mapping[str, Mapping[str, float]],
+                alpha: float, norm: str = "zscore") -> Run:
+    """norm(second) + alpha * norm(first), over the documents of ``second`` (the re-ranked top k).
+
+    A document of ``second`` missing from ``first`` gets the first stage's per-query minimum.
+    """
+    a, b = normalise(second, norm), normalise(first, norm)
+    out: Run = {}
+    for qid, docs in a.items():
+        fb = b.get(qid, {})
+        floor = min(fb.values()) if fb else 0.0
+        out[qid] = {d: s + alpha * fb.get(d, floor) for d, s in docs.items()}
+    return out
+
+
+def rrf(*runs: Mapping[str, Mapping[str, float]], k: int = 60) -> Run:
+    """Reciprocal rank fusion: sum over runs of 1 / (k + rank)."""
+    from lessonlib.cross.data import merge_runs
+
+    return merge_runs(*runs, k=k)
+
+
+def choose_alpha(second: Mapping[str, Mapping[str, float]], first: Mapping[str, Mapping[str, float]],
+                 qrels: Mapping[str, Mapping[str, int]], alphas: Sequence[float] = tuple(np.round(np.arange(0, 2.01, 0.1), 2)),
+                 norm: str = "zscore", measure: str = "ndcg@10") -> tuple[float, dict[float, float]]:
+    """The ``alpha`` of ``interpolate`` that maximises ``measure`` on ``qrels`` (a VALIDATION split).
+
+    Returns (best alpha, {alpha: value}); ties go to the smaller alpha.
+    """
+    from lessonlib.metrics import evaluate
+
+    curve = {float(a): evaluate(qrels, interpolate(second, first, float(a), norm), [measure])[measure] for a in alphas}
+    best = max(curve, key=lambda a: (curve[a], -a))
+    return best, curve

@@ -1,0 +1,101 @@
+"""lessonlib.calibration against scikit-learn's calibration_curve and hand computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lessonlib.calibration import (
+    apply_temperature,
+    brier_score,
+    expected_calibration_error,
+    fit_temperature,
+    reliability_bins,
+    sigmoid,
+)
+
+
+def test_brier_score_by_hand_and_against_sklearn():
+    from sklearn.metrics import brier_score_loss
+
+    assert brier_score([0.9, 0.2], [1, 0]) == pytest.approx((0.01 + 0.04) / 2)
+    rng = np.random.default_rng(0)
+    p, y = rng.random(500), rng.integers(0, 2, 500)
+    assert brier_score(p, y) == pytest.approx(brier_score_loss(y, p), abs=1e-12)
+
+
+def test_bins_match_sklearn_calibration_curve():
+    from sklearn.calibration import calibration_curve
+
+    rng = np.random.default_rng(1)
+    p = np.concatenate([rng.random(997), [0.0, 0.1, 1.0]])  # edge values included
+    y = (rng.random(1000) < p).astype(int)
+    bins = reliability_bins(p, y, n_bins=10)
+    acc, conf = calibration_curve(y, p, n_bins=10, strategy="uniform")
+    full = bins.count > 0
+    np.testing.assert_allclose(bins.accuracy[full], acc, atol=1e-12)
+    np.testing.assert_allclose(bins.confidence[full], conf, atol=1e-12)
+    assert bins.count.sum() == 1000
+
+
+def test_ece_by_hand():
+    p = np.array([0.1, 0.1, 0.9, 0.9])
+    y = np.array([0, 1, 1, 1])
+    # bin 0: conf .1 acc .5 (2 of 4); bin 8: conf .9 acc 1 (2 of 4)
+    assert expected_calibration_error(p, y, n_bins=10) == pytest.approx(0.5 * 0.4 + 0.5 * 0.1)
+
+
+def test_perfectly_calibrated_sample_has_small_ece():
+    rng = np.random.default_rng(2)
+    p = rng.random(200_000)
+    y = (rng.random(p.size) < p).astype(int)
+    assert expected_calibration_error(p, y) < 0.01
+
+
+def test_temperature_scaling_recovers_the_true_temperature_and_keeps_the_ranking():
+    rng = np.random.default_rng(3)
+    true_logits = rng.normal(0, 2, 20_000)
+    y = (rng.random(true_logits.size) < sigmoid(true_logits)).astype(int)
+    overconfident = 3.0 * true_logits  # a model whose logits are 3x too large
+    t = fit_temperature(overconfident, y)
+    assert t == pytest.approx(3.0, rel=0.1)
+    before = expected_calibration_error(sigmoid(overconfident), y)
+    after = expected_calibration_error(apply_temperature(overconfident, t), y)
+    assert after < before / 3
+    assert np.array_equal(np.argsort(apply_temperature(overconfident, t)), np.argsort(sigmoid(overconfident)))
+
+
+def test_temperature_scaling_multiclass():
+    rng = np.random.default_rng(4)
+    logits = rng.normal(0, 1, (5000, 3))
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    y = np.array([rng.choice(3, p=row) for row in probs])
+    assert fit_temperature(logits * 0.5, y) == pytest.approx(0.5, rel=0.15)
+
+
+def test_bad_input_raises():
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        brier_score([1.5], [1])
+    with pytest.raises(ValueError, match="0 or 1"):
+        brier_score([0.5], [2])
+    with pytest.raises(ValueError, match="shape"):
+        brier_score([0.5, 0.5], [1])
+    with pytest.raises(ValueError, match="n_bins"):
+        reliability_bins([0.5], [1], n_bins=0)
+    with pytest.raises(ValueError, match="temperature"):
+        apply_temperature([1.0], 0)
+
+
+def test_reliability_diagram_draws_on_an_axis():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lessonlib.calibration import reliability_diagram
+
+    fig, ax = plt.subplots()
+    bins = reliability_diagram(ax, [0.1, 0.8, 0.9], [0, 1, 1], n_bins=5, label="toy")
+    assert bins.count.sum() == 3
+    assert any("ECE" in t.get_text() for t in ax.get_legend().get_texts())
+    plt.close(fig)
