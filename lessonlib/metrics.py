@@ -245,3 +245,19 @@ def per_query_array(qrels: Qrels, run: Run, measure: str, qids: list[str] | None
     name = parse_measure(measure).name
     qids = qids if qids is not None else list(scores)
     return np.array([scores[q][name] if q in scores else 0.0 for q in qids])
+
+
+def compare(qrels: Qrels, runs: Mapping[str, Run], measures: Iterable[str]) -> dict[str, dict[str, float]]:
+    """``{system: {measure: mean}}`` for several named runs over the same qrels."""
+    measures = list(measures)
+    return {name: evaluate(qrels, run, measures) for name, run in runs.items()}
+
+
+def to_markdown(table: Mapping[str, Mapping[str, float]], digits: int = 4) -> str:
+    """A ``{row: {column: value}}`` table (e.g. from :func:`compare`) as a Markdown table."""
+    columns = list(dict.fromkeys(c for row in table.values() for c in row))
+    lines = ["| | " + " | ".join(columns) + " |", "| --- |" + " ---: |" * len(columns)]
+    for name, row in table.items():
+        cells = [f"{row[c]:.{digits}f}" if isinstance(row.get(c), float) else str(row.get(c, "")) for c in columns]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -141,3 +141,13 @@ def test_empty_or_disjoint_inputs_raise():
 
 def test_parse_measure_normalises_case():
     assert parse_measure("nDCG@10").name == "ndcg@10"
+
+
+def test_compare_and_markdown_table():
+    from lessonlib.metrics import compare, to_markdown
+
+    qrels = {"q": {"a": 1}}
+    table = compare(qrels, {"good": {"q": {"a": 2.0, "b": 1.0}}, "bad": {"q": {"b": 2.0, "a": 1.0}}}, ["mrr"])
+    assert table == {"good": {"mrr": 1.0}, "bad": {"mrr": 0.5}}
+    md = to_markdown(table)
+    assert md.splitlines()[2] == "| good | 1.0000 |"

@@ -88,7 +88,7 @@ topic(
 
 topic(
     key="kitchen", noun="kitchen appliance", para_noun="cooking gadget", suffixes=["blender", "toaster", "kettle", "mixer", "rice cooker"],
-    id_fmt="{L1}{d3}{L1}",
+    id_fmt="{L1}{d3}{L1b}",
     intro=["The {name} (model {id}) is a kitchen appliance for home cooks.",
            "Model {id}, sold as the {name}, is a countertop kitchen appliance."],
     filler=["Appliances with removable parts are far easier to keep clean.",

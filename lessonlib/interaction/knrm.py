@@ -41,9 +41,10 @@ def soft_tf(M: torch.Tensor, d_mask: torch.Tensor, mus: torch.Tensor, sigmas: to
 
     M (B, Lq, Ld), d_mask (B, Ld), mus/sigmas (K,) -> (B, Lq, K).
     """
-    k = torch.exp(-((M.unsqueeze(-1) - mus) ** 2) / (2 * sigmas**2))  # (B, Lq, Ld, K)
-    k = k * d_mask[:, None, :, None].to(k.dtype)
-    return k.sum(dim=2)
+    dm = d_mask[:, None, :].to(M.dtype)
+    # One kernel at a time: peak memory (B, Lq, Ld) instead of (B, Lq, Ld, K).
+    cols = [(torch.exp(-((M - mu) ** 2) / (2 * sigma**2)) * dm).sum(dim=2) for mu, sigma in zip(mus, sigmas)]
+    return torch.stack(cols, dim=-1)
 
 
 def kernel_pooling(

@@ -47,6 +47,7 @@ class TokenStore:
         self.tokenizer = tokenizer
         self.max_len = max_len
         self._ids: dict[str, list[int]] = {}
+        self._tensors: dict[str, torch.Tensor] = {}
 
     def add(self, keys: Sequence[str], texts: Sequence[str]) -> None:
         todo = [(k, t) for k, t in zip(keys, texts) if k not in self._ids]
@@ -55,6 +56,7 @@ class TokenStore:
             enc = self.tokenizer([t for _, t in chunk], add_special_tokens=False, truncation=True, max_length=self.max_len)
             for (k, _), ids in zip(chunk, enc["input_ids"]):
                 self._ids[k] = ids or [self.tokenizer.unk_token_id]
+                self._tensors[k] = torch.tensor(self._ids[k], dtype=torch.long)
 
     def ids(self, key: str) -> list[int]:
         return self._ids[key]
@@ -64,13 +66,10 @@ class TokenStore:
 
     def pad(self, keys: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """(ids (n, L), mask (n, L)) right-padded with id 0 to the longest of ``keys``."""
-        seqs = [self._ids[k] for k in keys]
-        L = max(len(s) for s in seqs)
-        ids = torch.zeros(len(seqs), L, dtype=torch.long)
-        mask = torch.zeros(len(seqs), L)
-        for i, s in enumerate(seqs):
-            ids[i, : len(s)] = torch.tensor(s)
-            mask[i, : len(s)] = 1.0
+        seqs = [self._tensors[k] for k in keys]
+        ids = torch.nn.utils.rnn.pad_sequence(seqs, batch_first=True, padding_value=0)
+        lengths = torch.tensor([len(s) for s in seqs])
+        mask = (torch.arange(ids.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)).float()
         return ids, mask
 
 
@@ -122,7 +121,7 @@ def prepare(
     train: Dataset,
     test: Dataset,
     max_doc_len: int = 200,
-    max_query_len: int = 48,
+    max_query_len: int = 32,
     k: int = 100,
     val_fraction: float = 0.2,
     seed: int = 0,
@@ -249,7 +248,7 @@ def fit(
     return {"seconds": time.perf_counter() - start, "history": history, "n_lists": n_lists}
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def score_pairs(model: nn.Module, setup: Setup, query_key: str, doc_ids: Sequence[str], batch_size: int = 100) -> np.ndarray:
     """Scores (n,) of one query (key ``"test:<qid>"`` / ``"train:<qid>"``) against ``doc_ids``."""
     model.eval()

@@ -69,8 +69,10 @@ class NegativeSampler:
 
     def _choose(self, pool: list[str], n: int, pick: str) -> list[str]:
         """The first ``n`` of ``pool`` (``pick="top"``) or ``n`` drawn uniformly without replacement."""
-        if pick == "top" or len(pool) <= n:
-            return pool[:n] if pick == "top" else [pool[i] for i in self.rng_.permutation(len(pool))]
+        if pick == "top":
+            return pool[:n]
+        if len(pool) <= n:
+            return [pool[i] for i in self.rng_.permutation(len(pool))]
         idx = self.rng_.choice(len(pool), size=n, replace=False)
         return [pool[i] for i in idx]
 

@@ -32,10 +32,9 @@ class RandomNegatives(NegativeSampler):
         self.doc_ids = list(doc_ids)
 
     def _sample_one(self, query_id: str, excluded: set[str], n: int) -> list[str]:
-        n_free = len(self.doc_ids) - len(excluded & set(self.doc_ids)) if len(excluded) < 64 else None
-        if n_free is not None and n_free <= n:  # small corpus: everything that is allowed
+        if len(self.doc_ids) <= 2 * (n + len(excluded)):  # small corpus: draw from the allowed docs directly
             pool = [d for d in self.doc_ids if d not in excluded]
-            return [pool[i] for i in self.rng_.permutation(len(pool))]
+            return [pool[i] for i in self.rng_.permutation(len(pool))[:n]]
         out: list[str] = []
         seen = set(excluded)
         # rejection sampling: cheap because positives are a tiny fraction of the corpus

@@ -17,7 +17,8 @@ class RankedNegatives(NegativeSampler):
     For each query: rank the run by score, keep the top ``depth``, remove known positives, skip
     the first ``skip_top`` of what is left, then take the first ``n`` (``pick="top"``) or draw
     ``n`` uniformly (``pick="random"``). Where the pool runs short and ``doc_ids`` is given, the
-    rest is filled with random corpus documents; otherwise fewer than ``n`` come back.
+    rest is filled with random corpus documents (not score-filtered); otherwise fewer than ``n``
+    come back.
 
     Learned state: ``stats_`` counts, over all calls, the candidates seen and how many each
     filter removed, and the random fills.
@@ -193,7 +194,6 @@ class DenseHardNegatives(RankedNegatives):
         def scorer(qid: str, did: str) -> float:
             return float(q[q_row[qid]] @ d[d_row[did]])
 
-        kwargs.setdefault("doc_ids", list(doc_ids))
         return cls(run, depth=depth, scorer=scorer, **kwargs)
 
     def positive_score(self, query_id: str, positives: set[str]) -> float | None:
