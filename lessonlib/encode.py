@@ -226,8 +226,8 @@ def encode(
     if use_cache:
         from lessonlib.embedding_cache import EmbeddingCache, namespace
 
-        settings = {"model": identity, "max_length": int(max_length), "quantize": bool(quantize),
-                    "precision": precision, **settings_src}
+        settings = {**settings_src, "model": identity, "max_length": int(max_length), "quantize": bool(quantize),
+                    "precision": precision}
         if not settings_src.get("shared", True):
             settings["kind"] = kind
         ns = namespace(**settings)
@@ -249,14 +249,22 @@ def encode(
                 run_model = resolved
             else:
                 run_model = quantize_dynamic(resolved)
-        new, new_lens = _encode_missing(run_model, [texts[i] for i in missing], kind, batch_size, int(max_length),
-                                        precision, dev, show_progress, num_threads)
+        todo = [texts[i] for i in missing]
+        pending: list[np.ndarray] = []  # positions in `todo` encoded but not yet stored
+
+        def flush(new: np.ndarray, new_lens: np.ndarray) -> None:
+            # Store what is done so far, so an interrupted run keeps its work.
+            if use_cache and pending:
+                rows = np.concatenate(pending)
+                store.put([todo[i] for i in rows], new[rows], new_lens[rows])
+            pending.clear()
+
+        new, new_lens = _encode_missing(run_model, todo, kind, batch_size, int(max_length), precision, dev,
+                                        show_progress, num_threads, pending, flush)
         if out is None:
             out = np.zeros((n, new.shape[1]), dtype=np.float32)
         out[missing] = new
         lengths[missing] = new_lens
-        if use_cache:
-            store.put([texts[i] for i in missing], new, new_lens)
     if out is None:  # no texts at all
         dim = resolved.dim if resolved is not None else load_model(model).dim
         out = np.zeros((0, dim), dtype=np.float32)
@@ -301,7 +309,8 @@ def _folder_settings(folder: Path) -> dict:
     return settings
 
 
-def _encode_missing(model, texts, kind, batch_size, max_length, precision, device, show_progress, num_threads):
+def _encode_missing(model, texts, kind, batch_size, max_length, precision, device, show_progress, num_threads,
+                    pending, flush, flush_every: int = 1024):
     import torch
     from tqdm.auto import tqdm
 
@@ -315,10 +324,10 @@ def _encode_missing(model, texts, kind, batch_size, max_length, precision, devic
         torch.set_num_threads(num_threads)
     was_training = model.training
     model.eval()
+    out = np.zeros((len(texts), model.dim), dtype=np.float32)
     try:
         if model.device != torch.device(device):
             model.to(device)
-        out = np.zeros((len(texts), model.dim), dtype=np.float32)
         with torch.inference_mode(), _autocast(precision, device):
             bar = tqdm(total=len(texts), desc=f"encode {kind}s", unit="text", disable=not show_progress or len(texts) < 2)
             for idx in batches:
@@ -326,8 +335,12 @@ def _encode_missing(model, texts, kind, batch_size, max_length, precision, devic
                 batch = {k: v.to(device) for k, v in batch.items()}
                 out[idx] = model.forward_batch(batch, kind).float().cpu().numpy()
                 bar.update(len(idx))
+                pending.append(idx)
+                if sum(len(p) for p in pending) >= flush_every:
+                    flush(out, lengths)
             bar.close()
     finally:
+        flush(out, lengths)  # also on Ctrl-C: finished batches stay cached
         if num_threads:
             torch.set_num_threads(old_threads)
         if was_training:

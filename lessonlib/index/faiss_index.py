@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ class FaissIndex(Index):
     """A FAISS index (Johnson, Douze & Jégou 2019; Douze et al. 2024) built from a factory string.
 
     ``"Flat"``, ``"IVF256,Flat"``, ``"HNSW32"``, ``"PQ48"``, ``"OPQ16,PQ16"``, ``"SQ8"``,
-    ``"IVF256,PQ48"``, ``"OPQ48,IVF256,PQ48"``... Indexes that cannot store ids themselves are
+    ``"IVF256,PQ48"``, ``"OPQ48,IVF256,PQ48"``, ``"LSH256"`` (IndexLSH with 256 rotated hyperplanes)... Indexes that cannot store ids themselves are
     wrapped in ``IndexIDMap2``, so ``add(x, ids)`` and ``remove(ids)`` work the same everywhere.
     Search knobs (``nprobe``, ``efSearch``) go through ``faiss.ParameterSpace``; ``efConstruction``
     is set before the first add. Scores are "higher is better": FAISS's L2 distances are negated.
@@ -50,10 +51,17 @@ class FaissIndex(Index):
         self._distances = metric == "l2" or factory.split(",")[-1].startswith("LSH")
         if factory.split(",")[-1].startswith("LSH"):
             faiss_metric = faiss.METRIC_L2
+        lsh = re.fullmatch(r"LSH(\d*)", factory)
         try:
-            base = faiss.index_factory(self.dim, factory, faiss_metric)
+            if lsh:  # FAISS's factory only knows nbits = dim; "LSH256" = 256 random rotated hyperplanes
+                base = faiss.IndexLSH(self.dim, int(lsh.group(1) or self.dim), True, False)
+            else:
+                base = faiss.index_factory(self.dim, factory, faiss_metric)
         except RuntimeError as exc:
             raise ValueError(f"FaissIndex(factory={factory!r}): FAISS cannot build it: {str(exc).splitlines()[0]}") from exc
+        for sub in _unwrap(base):
+            if hasattr(sub, "do_polysemous_training"):
+                sub.do_polysemous_training = False  # IndexPQ's default re-orders codes by annealing: minutes, not needed
         try:
             faiss.extract_index_ivf(base)
             self.index = base  # IVF indexes store ids natively

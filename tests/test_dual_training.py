@@ -1,0 +1,142 @@
+"""Dual-encoder fine-tuning: pairs, batches, negatives, weak supervision, a short real run, the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from lessonlib.data import Dataset, load_dataset
+from lessonlib.dual_training import (
+    DualRecipe,
+    no_duplicate_batches,
+    ranked_candidates,
+    sample_negatives,
+    split_queries,
+    train_dual,
+    training_pairs,
+    weak_supervision_dataset,
+)
+
+
+@pytest.fixture(scope="module")
+def tiny() -> Dataset:
+    """12 queries of the bundled sample with their judged docs + a few others (fast on CPU)."""
+    return load_dataset("sample", "train" if False else "test").subset(n_docs=40, n_queries=12, seed=0)
+
+
+def test_training_pairs_are_the_relevant_judgments(tiny):
+    pairs = training_pairs(tiny)
+    expected = {(q, d) for q, docs in tiny.qrels.items() for d, g in docs.items() if g > 0}
+    assert set(pairs) == expected and len(pairs) == len(expected)
+
+
+@pytest.mark.scifact
+def test_split_queries_is_seeded_disjoint_and_sized(scifact_train):
+    tr, va = split_queries(scifact_train, 0.15, seed=0)
+    tr2, va2 = split_queries(scifact_train, 0.15, seed=0)
+    _, va3 = split_queries(scifact_train, 0.15, seed=1)
+    assert set(va.queries) == set(va2.queries) != set(va3.queries)
+    assert not set(tr.queries) & set(va.queries)
+    assert len(tr.queries) + len(va.queries) == len(scifact_train.queries)
+    assert abs(len(va.queries) - 0.15 * len(scifact_train.queries)) <= 1
+    assert va.corpus is scifact_train.corpus
+
+
+def test_no_duplicate_batches_cover_everything_once_without_repeats():
+    rng = np.random.default_rng(0)
+    examples = [(f"q{i % 7}", f"d{i % 5}") for i in range(40)]
+    batches = no_duplicate_batches(examples, 4, rng)
+    assert sorted(map(tuple, (e for b in batches for e in b))) == sorted(examples)
+    for batch in batches:
+        assert len({q for q, _ in batch}) == len(batch) == len({d for _, d in batch}) <= 4
+
+
+def test_sample_negatives_never_returns_a_positive_and_skips_top_ranks():
+    qrels = {"q": {"d0": 1, "d3": 1, "d5": 0}}
+    ranking = {"q": {f"d{i}": 10.0 - i for i in range(10)}}
+    cands = ranked_candidates(ranking)
+    rng = np.random.default_rng(0)
+    negs = sample_negatives(cands, qrels, [("q", "d0")] * 50, 2, rng, [f"d{i}" for i in range(10)], skip_top=2, depth=6)
+    flat = {d for row in negs for d in row}
+    assert all(len(row) == 2 and len(set(row)) == 2 for row in negs)
+    assert flat <= {"d2", "d4", "d5"}  # ranks 2..5 minus the positive d3 (d5 is judged 0: a true negative)
+    rand = sample_negatives(None, qrels, [("q", "d0")] * 50, 3, rng, [f"d{i}" for i in range(10)])
+    assert not {d for row in rand for d in row} & {"d0", "d3"}
+
+
+def test_weak_supervision_pairs_need_no_labels(tiny):
+    ict = weak_supervision_dataset(tiny, "ict", seed=0, keep_sentence=0.0)
+    title = weak_supervision_dataset(tiny, "title", seed=0)
+    assert ict.queries and title.queries
+    for qid, query in ict.queries.items():
+        (did,) = ict.qrels[qid]
+        assert ict.corpus[did]["text"].count(query) == tiny.corpus[did]["text"].count(query) - 1
+    for qid, query in title.queries.items():
+        (did,) = title.qrels[qid]
+        assert query == tiny.corpus[did]["title"] and title.corpus[did]["title"] == ""
+
+
+def test_bad_recipe_names_the_argument():
+    with pytest.raises(ValueError, match="negatives='hardest'"):
+        DualRecipe(negatives="hardest")
+    with pytest.raises(ValueError, match="loss='triplet'"):
+        DualRecipe(loss="triplet", negatives="none")
+
+
+def test_short_finetuning_run_saves_a_sentence_transformers_folder(tiny, tmp_path):
+    from sentence_transformers import SentenceTransformer
+
+    from lessonlib.encoders import DualEncoder
+
+    out, history, model = train_dual(
+        tiny, out_dir=tmp_path / "ft", negatives="bm25", n_negatives=1, batch_size=4, max_steps=3,
+        max_length=48, query_max_length=24, lr=5e-5, progress=False, device="cpu", return_model=True,
+    )  # fmt: skip
+    losses = [h["loss"] for h in history if "loss" in h]
+    assert len(losses) == 3 and all(np.isfinite(losses))
+    saved = json.loads((out / "training.json").read_text())
+    assert saved["recipe"]["negatives"] == "bm25" and saved["history"][-1]["steps"] == 3
+    texts = ["Statins lower LDL cholesterol.", "A second, longer text about retrieval models."]
+    st = SentenceTransformer(str(out), device="cpu").encode(texts, convert_to_numpy=True)
+    model.eval()
+    with torch.no_grad():
+        ours = DualEncoder.load(out).embed_docs(texts).numpy()
+    np.testing.assert_allclose(st, ours, atol=1e-5)
+    start = DualEncoder.from_pretrained("sentence-transformers/all-MiniLM-L6-v2")
+    with torch.no_grad():
+        assert not np.allclose(start.embed_docs(texts).numpy(), ours, atol=1e-4)  # it did train
+
+
+def test_cnn_tower_from_scratch_learns_on_the_training_pairs(tiny):
+    _, history = train_dual(
+        tiny, model_name="cnn", negatives="none", batch_size=8, epochs=25, lr=3e-3, max_length=64,
+        weight_decay=0.0, warmup=0.0, progress=False, device="cpu",
+    )  # fmt: skip
+    losses = [h["loss"] for h in history if "loss" in h]
+    assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])
+
+
+def test_cli_train_dual(tmp_path, tiny):
+    from lessonlib.cli import main
+
+    folder = tmp_path / "beir"
+    (folder / "qrels").mkdir(parents=True)
+    with open(folder / "corpus.jsonl", "w") as f:
+        for did, doc in tiny.corpus.items():
+            f.write(json.dumps({"_id": did, **doc}) + "\n")
+    with open(folder / "queries.jsonl", "w") as f:
+        for qid, text in tiny.queries.items():
+            f.write(json.dumps({"_id": qid, "text": text}) + "\n")
+    with open(folder / "qrels" / "train.tsv", "w") as f:
+        f.write("query-id\tcorpus-id\tscore\n")
+        for qid, docs in tiny.qrels.items():
+            for did, g in docs.items():
+                f.write(f"{qid}\t{did}\t{g}\n")
+    out = tmp_path / "model"
+    code = main(["train-dual", "--data", str(folder), "--out", str(out), "--max-steps", "2", "--batch-size", "4",
+                 "--max-length", "32", "--negatives", "random", "--device", "cpu"])  # fmt: skip
+    assert code == 0 and (out / "modules.json").exists()
+    assert main(["train-dual", "--data", str(folder), "--out", str(out), "--lr", "0"]) == 2
