@@ -139,7 +139,7 @@ def main(argv=None) -> int:
     p.add_argument("--batch-size", type=int, default=8, help="groups per step")
     p.add_argument("--lr", type=float, default=3e-5)
     p.add_argument("--max-length", type=int, default=256)
-    p.add_argument("--overflow", default="firstp")
+    p.add_argument("--overflow", default="truncate")
     p.add_argument("--val-fraction", type=float, default=0.15)
     p.add_argument("--seeds", default="0", help="comma-separated seeds; >1 seed = an ensemble (mean of z-scores)")
     p.add_argument("--out", default=None)

@@ -35,6 +35,7 @@ GROUPS = {
     "pooling": ["pool_mean", "pool_cls", "pool_max"],
     "towers": ["tower_bilstm", "tower_cnn"],
     "peer": ["peer"],
+    "cpu": ["cpu_2ep", "cpu_2ep_96"],
 }
 
 # The validation sweep: candidate recipes (all other knobs = train_dual defaults), each trained up
@@ -173,6 +174,8 @@ def main() -> int:
         "neg_dynamic": dict(negatives="dynamic", n_negatives=1, skip_top=3, depth=30),
         "nneg_3": dict(negatives="dense", n_negatives=3, skip_top=3, depth=30),
         "nneg_7": dict(negatives="dense", n_negatives=7, skip_top=3, depth=30),
+        "cpu_2ep": dict(epochs=2, train_max_length=128, negatives="bm25", n_negatives=1, lr=3e-5),
+        "cpu_2ep_96": dict(epochs=2, train_max_length=96, negatives="bm25", n_negatives=1, lr=3e-5),
         "temp_0.01": dict(temperature=0.01),
         "temp_0.02": dict(temperature=0.02),
         "temp_0.05": dict(temperature=0.05),

@@ -223,7 +223,8 @@ def encode_tokens(model, which: str, token_lists: Sequence[list[int]], max_lengt
     order = np.argsort([-min(len(t), max_length) for t in token_lists], kind="stable")
     out = np.zeros((len(token_lists), 0), dtype=np.float32)
     chunks = []
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+    use_bf16 = device.type == "cuda" and type(tower).__name__ == "TransformerTower"
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else torch.autocast("cpu", enabled=False)
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
         with autocast:
@@ -498,7 +499,9 @@ def train_dual(
     if val_dataset is not None:
         tokens.add(val_dataset)
         eval_fn = make_eval_fn(val_dataset, tokens, recipe)
+    scratch = recipe.model_name in {"bilstm", "cnn"}  # small from-scratch towers: fp32 (no bf16 autocast)
     cfg = TrainerConfig(
+        bf16=not scratch,
         lr=recipe.lr, epochs=recipe.epochs, max_steps=recipe.max_steps, warmup=recipe.warmup,
         weight_decay=recipe.weight_decay, schedule=recipe.schedule, seed=seed, progress=progress, device=dev,
         eval_every=eval_every or (n_batches if eval_fn else None), select_metric="ndcg@10" if eval_fn else None,

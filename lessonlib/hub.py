@@ -130,7 +130,7 @@ def resolve_model(name_or_path: str | os.PathLike) -> Path:
                 "(expected a transformers / sentence-transformers model folder)"
             )
         return path.resolve()
-    if text.startswith((".", "/", "~")) or os.sep in text and text.count("/") > 1:
+    if text.startswith((".", "/", "~")) or text.count("/") > 1:  # a path, not an "org/name" id
         raise FileNotFoundError(f"resolve_model({text!r}): no such directory")
     found = _from_hf_cache(text)
     if found is None and text.lower() in _ALIASES:

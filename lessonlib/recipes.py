@@ -7,7 +7,7 @@ with the same arguments returns the folder at once, so a notebook re-run costs n
 Three sizes of the same recipe:
 
 * ``FAST``: a few dozen optimizer steps on the fast-mode subset (CI, ``LESSONLIB_FAST=1``);
-* ``CPU``: full SciFact train, short documents while training, one epoch (≤ 15 min on 2 cores);
+* ``CPU``: full SciFact train, BM25 negatives, 128 document tokens while training, 2 epochs;
 * ``GPU``: the recipe chosen on the validation split (bench/bench_dual.py), a few minutes at most.
 
 >>> path = finetuned_dual(course_dataset("train"))          # doctest: +SKIP
@@ -30,10 +30,10 @@ FAST: dict[str, Any] = dict(
     max_length=256, train_max_length=96, query_max_length=48, warmup=0.1,
 )  # fmt: skip
 CPU: dict[str, Any] = dict(
-    negatives="bm25", n_negatives=1, epochs=1, batch_size=32, lr=2e-5, max_length=256, train_max_length=128,
+    negatives="bm25", n_negatives=1, epochs=2, batch_size=32, lr=3e-5, max_length=256, train_max_length=128,
 )  # fmt: skip
 GPU: dict[str, Any] = dict(
-    negatives="dense", n_negatives=3, skip_top=3, depth=30, epochs=4, batch_size=32, lr=2e-5, max_length=256,
+    negatives="dynamic", n_negatives=3, skip_top=3, depth=30, epochs=8, batch_size=32, lr=2e-5, max_length=256,
 )  # fmt: skip
 
 

@@ -349,18 +349,34 @@ def random_scores(n_cases: int, n_items: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).random((n_cases, n_items)).astype(np.float32)
 
 
-def oracle_scores(log: InteractionLog, cases: Cases) -> np.ndarray:
-    """The generator's own next-click probability, ignoring drift: theta_u[topic_i] * w_i within the
-    case's domain (the best any model can do up to within-session intent)."""
-    pref = log.user_pref[cases.user][:, log.item_topic]  # (n, n_items)
-    s = pref * log.item_pop[None, :]
+def oracle_scores(log: InteractionLog, cases: Cases, session: bool = True) -> np.ndarray:
+    """The generator's own next-click probability for each case (n, n_items).
+
+    P(i) = P(topic z_i) * w_i / W(z_i, d) for items of the case's domain d, where W sums the
+    popularity of that topic's items in d. With ``session=True``, P(z) = (1 - drift) * [z = topic of
+    the last clicked item] + drift * theta_u[z] (the session's current intent, as generated);
+    otherwise P(z) = theta_u[z] (long-term taste only). No model can beat the session oracle in
+    expectation; exclusion of already-clicked items is left to ``evaluate``.
+    """
+    n_topics = log.user_pref.shape[1]
+    W = np.zeros((n_topics, int(log.item_domain.max()) + 1))
+    np.add.at(W, (log.item_topic, log.item_domain), log.item_pop)
+    pz = log.user_pref[cases.user].copy()  # (n, n_topics)
+    if session:
+        drift = float(log.params.get("drift", 0.15))
+        last = cases.history[:, -1]
+        pz *= drift
+        has = last >= 0
+        pz[np.flatnonzero(has), log.item_topic[last[has]]] += 1 - drift
+    s = pz[:, log.item_topic] * (log.item_pop / W[log.item_topic, log.item_domain])[None, :]
     s[log.item_domain[None, :] != cases.domain[:, None]] = 0.0
     return s.astype(np.float32)
 
 
 def evaluate(scores: np.ndarray, target: np.ndarray, k: int = 10, candidates: np.ndarray | None = None,
              exclude: np.ndarray | None = None) -> dict[str, float]:
-    """recall@k (= hit rate, one relevant item per case) and nDCG@k = 1/log2(rank + 1) if rank <= k.
+    """recall@k (= hit rate, one relevant item per case) and nDCG@k = 1/log2(rank + 1) if rank <= k,
+    with ties broken at random (the expectation is returned, so constant scores score like random).
 
     ``candidates`` (n_items,) or (n, n_items) bool restricts ranking to those items; ``exclude`` (n, L) item ids
     (e.g. the history, -1 ignored) are removed from each case's ranking.
@@ -376,9 +392,18 @@ def evaluate(scores: np.ndarray, target: np.ndarray, k: int = 10, candidates: np
         keep = cols >= 0
         s[rows[keep], cols[keep]] = -np.inf
     t = s[np.arange(len(s)), target]
-    rank = 1 + (s > t[:, None]).sum(1)  # ties count in the target's favour
-    hit = rank <= k
-    return {f"recall@{k}": float(hit.mean()), f"ndcg@{k}": float(np.where(hit, 1.0 / np.log2(rank + 1), 0.0).mean())}
+    greater = (s > t[:, None]).sum(1)
+    ties = (s == t[:, None]).sum(1) - 1  # other items with exactly the target's score
+    # Ties are broken at random: average over the target's equally likely positions.
+    recall, ndcg = np.zeros(len(s)), np.zeros(len(s))
+    for r, (g, n) in enumerate(zip(greater, ties)):
+        if not np.isfinite(t[r]):
+            continue  # target excluded or not a candidate: a miss
+        ranks = np.arange(g + 1, g + n + 2)
+        inside = ranks[ranks <= k]
+        recall[r] = len(inside) / len(ranks)
+        ndcg[r] = (1.0 / np.log2(inside + 1)).sum() / len(ranks)
+    return {f"recall@{k}": float(recall.mean()), f"ndcg@{k}": float(ndcg.mean())}
 
 
 def domain_mask(log: InteractionLog, domain: int | np.ndarray) -> np.ndarray:

@@ -90,7 +90,7 @@ class ShardedIndex:
         shards = []
         for part in np.array_split(np.arange(len(x)), n_shards):
             idx = make()
-            if train and getattr(idx, "needs_training", False) or (hasattr(idx, "index") and not idx.is_trained):
+            if train and not idx.is_trained:
                 idx.train(x[part])
             shards.append(idx.add(x[part], ids[part]))
         return cls(shards, **kwargs)
@@ -147,7 +147,6 @@ def faiss_shards(x: np.ndarray, n_shards: int, factory: str = "Flat", metric: st
         sub.add(np.ascontiguousarray(x[part]))
         subs.append(sub)
         shards.add_shard(sub)
-    shards._keep = subs  # keep the Python objects alive
     return shards
 
 

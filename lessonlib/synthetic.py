@@ -2,9 +2,15 @@
 
 Generator (documented so a run can be reproduced exactly):
 
-    centres c_j ~ N(0, I_dim), j = 1..n_clusters          (rng = default_rng(seed))
+    centres c_j ~ N(0, I_dim), j = 1..n_clusters          (rng = default_rng([seed, 0xC1]))
+    mixing  A ~ N(0, 1)^{latent x dim} * sqrt(dim / latent)  (one shared low-rank "topic" basis)
     for row i:  j_i ~ Zipf-like weights w_j ∝ 1 / j^0.5     (clusters of unequal size, like topics)
-                x_i = c_j + spread * N(0, I_dim),  then x_i /= ||x_i||   (unit norm: ip = cosine)
+                x_i = c_j + spread * (z_i A + noise * e_i),  z_i ~ N(0, I_latent), e_i ~ N(0, I_dim)
+                then x_i /= ||x_i||                           (unit norm: ip = cosine)
+
+Real embeddings have a low *intrinsic* dimension; the low-rank term gives the synthetic data
+that property (isotropic Gaussian noise in 384 dimensions would make every neighbour almost
+equidistant, a worst case no ANN index meets in practice).
 
 Rows are generated in chunks from ``default_rng([seed, chunk_no])`` so any chunk can be made
 independently and a 1M x 384 float32 matrix (1.5 GB) streams to a memory-mapped ``.npy``
@@ -21,20 +27,26 @@ import numpy as np
 from tqdm.auto import tqdm
 
 
-def _centres(dim: int, n_clusters: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+LATENT = 24
+NOISE = 0.15
+
+
+def _centres(dim: int, n_clusters: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng([seed, 0xC1])
     centres = rng.normal(size=(n_clusters, dim)).astype(np.float32)
+    mixing = (rng.normal(size=(LATENT, dim)) * np.sqrt(dim / LATENT) / np.sqrt(LATENT)).astype(np.float32)
     w = 1.0 / np.arange(1, n_clusters + 1) ** 0.5
-    return centres, w / w.sum()
+    return centres, mixing, w / w.sum()
 
 
 def clustered_chunk(n: int, dim: int, chunk_no: int, n_clusters: int = 1000, spread: float = 0.6, seed: int = 0,
                     stream: int = 1) -> np.ndarray:
     """``n`` unit-norm rows of chunk ``chunk_no`` (float32, (n, dim)). ``stream`` 1 = data, 2 = queries."""
-    centres, w = _centres(dim, n_clusters, seed)
+    centres, mixing, w = _centres(dim, n_clusters, seed)
     rng = np.random.default_rng([seed, stream, chunk_no])
     j = rng.choice(n_clusters, size=n, p=w)
-    x = centres[j] + spread * rng.normal(size=(n, dim)).astype(np.float32)
+    z = rng.normal(size=(n, LATENT)).astype(np.float32)
+    x = centres[j] + spread * (z @ mixing + NOISE * rng.normal(size=(n, dim)).astype(np.float32))
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     return x.astype(np.float32)
 

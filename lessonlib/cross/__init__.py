@@ -6,7 +6,6 @@
 * ``train``: the training recipe on ``lessonlib.training.Trainer``.
 * ``longdoc``: truncation, sliding windows (FirstP/MaxP/SumP), passage -> document, cascades.
 * ``efficiency``: dynamic batching, int8 quantization, layer / head pruning, distillation.
-* ``sparse_attention``: local / strided / random attention masks over the backbone.
 """
 
 from lessonlib.cross.data import Group

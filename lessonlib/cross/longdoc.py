@@ -80,7 +80,13 @@ def split_pairs(model, queries: Sequence[str], docs: Sequence[str], max_length: 
     """Pairs -> (window pairs, owner index of each window pair), for ``aggregate``."""
     units, owner = [], []
     budgets: dict[str, int] = {}
+    # Fast path: one batched tokenizer call tells which documents fit as they are.
+    lengths = [len(x) for x in model.tokenizer(list(docs), add_special_tokens=False)["input_ids"]]
     for i, (q, d) in enumerate(zip(queries, docs)):
+        if lengths[i] + model.max_query_length + 3 <= max_length:
+            units.append((q, d))
+            owner.append(i)
+            continue
         if q not in budgets:
             budgets[q] = doc_budget(model, q) if q.strip() else max_length
         for w in windows(model.tokenizer, d, budgets[q], min(stride, budgets[q] - 1)) if d.strip() else [d]:

@@ -139,6 +139,16 @@ class CrossEncoder(torch.nn.Module):
         return {k: v.to(self.device) for k, v in batch.items()}
 
     def _cut_query(self, query: str) -> str:
+        cache = self.__dict__.setdefault("_query_cache", {})
+        if query not in cache:
+            if len(cache) > 100_000:
+                cache.clear()
+            cache[query] = self._cut_query_uncached(query)
+        return cache[query]
+
+    def _cut_query_uncached(self, query: str) -> str:
+        if len(query) < self.max_query_length:  # fewer characters than tokens allowed: nothing to cut
+            return query
         ids = self.tokenizer(query, add_special_tokens=False)["input_ids"]
         if len(ids) <= self.max_query_length:
             return query

@@ -70,13 +70,14 @@ def ranknet(scores: torch.Tensor, labels: torch.Tensor, label_smoothing: float =
     """Pairwise logistic loss over all pairs with different grades (RankNet)."""
     _check(scores, labels, "ranknet")
     mask = _pairs(labels).to(scores.dtype)
-    if weights is not None:
+    n_pairs = mask.sum().clamp_min(1.0)
+    if weights is not None:  # LambdaLoss: weighted sum, still divided by the number of pairs
         mask = mask * weights
     diff = scores[:, :, None] - scores[:, None, :]
     target = 1.0 - label_smoothing / 2
     # -[t log s(d) + (1-t) log s(-d)]
     loss = target * F.softplus(-diff) + (1 - target) * F.softplus(diff)
-    return (loss * mask).sum() / mask.sum().clamp_min(1.0)
+    return (loss * mask).sum() / n_pairs
 
 
 def hinge(scores: torch.Tensor, labels: torch.Tensor, margin: float = 1.0, label_smoothing: float = 0.0) -> torch.Tensor:

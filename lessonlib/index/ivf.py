@@ -23,7 +23,7 @@ class IVFIndex(Index):
     needs_training = True
     supports_remove = True
 
-    def __init__(self, dim: int, metric: str = "ip", nlist: int = 64, nprobe: int = 8, niter: int = 20, seed: int = 0) -> None:
+    def __init__(self, dim: int, metric: str = "ip", nlist: int = 64, nprobe: int = 8, niter: int = 25, seed: int = 0) -> None:
         super().__init__(dim, metric)
         if nlist < 1 or nprobe < 1:
             raise ValueError(f"IVFIndex(nlist={nlist}, nprobe={nprobe}): both must be >= 1")

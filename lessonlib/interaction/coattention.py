@@ -7,7 +7,9 @@ After projecting token embeddings to ``hidden`` dims (Q (B, Lq, H), D (B, Ld, H)
     A^dq   = softmax_i(S^T)    (each document row sums to 1 over query tokens)
     q~_i   = sum_j A^qd_ij d_j                              what the document says about query token i
     c_i    = A^qd (A^dq Q)                                  second-order (DCN) summary
-    g_i    = MLP([q_i; q~_i; q_i * q~_i; q_i * c_i])        per query token match
+    g_i    = MLP([q_i; q~_i; q_i * q~_i; q_i * c_i]) + c_m m_i   per query token match,
+             m_i = max_j cos(e(q_i), e(d_j)) on the raw embeddings (a soft exact-match channel,
+             as in BiDAF's and DRMM's match features: without it little data trains nothing)
     score  = sum_i a_i g_i,  a = softmax over real query tokens of a learned weight
 
 ``attention(...)`` returns both maps for plotting.
@@ -21,7 +23,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lessonlib.interaction.matrix import TokenEmbedding
+from lessonlib.interaction.matrix import TokenEmbedding, cosine_matrix
 
 NEG = -1e4
 
@@ -43,16 +45,21 @@ class CoAttentionRanker(nn.Module):
         self.w_sim = nn.Linear(3 * hidden, 1)
         self.match = nn.Sequential(nn.Linear(4 * hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
         self.query_weight = nn.Linear(hidden, 1)
+        self.match_weight = nn.Parameter(torch.tensor(1.0))
         torch.random.set_rng_state(state)
 
-    def _encode(self, query_ids, query_mask, doc_ids, doc_mask):
-        q = torch.tanh(self.proj(self.embedding(query_ids, query_mask)))
-        d = torch.tanh(self.proj(self.embedding(doc_ids, doc_mask)))
+    def _encode(self, query_ids, query_mask, doc_ids, doc_mask, with_match: bool = False):
+        qe, de = self.embedding(query_ids, query_mask), self.embedding(doc_ids, doc_mask)
+        q = torch.tanh(self.proj(qe))
+        d = torch.tanh(self.proj(de))
         H = q.shape[-1]
         w = self.w_sim.weight[0]
         # Trilinear S_ij = w1.q_i + w2.d_j + w3.(q_i*d_j) without the (B, Lq, Ld, 3H) tensor.
         S = (q @ w[:H]).unsqueeze(2) + (d @ w[H : 2 * H]).unsqueeze(1) + (q * w[2 * H :]) @ d.transpose(1, 2)
-        return q, d, S + self.w_sim.bias
+        if not with_match:
+            return q, d, S + self.w_sim.bias
+        M = cosine_matrix(qe, query_mask, de, doc_mask).masked_fill(doc_mask[:, None, :] == 0, -1.0)
+        return q, d, S + self.w_sim.bias, M.max(dim=2).values
 
     def attention(self, query_ids, query_mask, doc_ids, doc_mask) -> tuple[torch.Tensor, torch.Tensor]:
         """(A_qd (B, Lq, Ld) rows sum to 1 over doc, A_dq (B, Ld, Lq) rows sum to 1 over query)."""
@@ -62,11 +69,11 @@ class CoAttentionRanker(nn.Module):
         return A_qd, A_dq
 
     def forward(self, query_ids, query_mask, doc_ids, doc_mask) -> torch.Tensor:
-        q, d, S = self._encode(query_ids, query_mask, doc_ids, doc_mask)
+        q, d, S, m = self._encode(query_ids, query_mask, doc_ids, doc_mask, with_match=True)
         A_qd = masked_softmax(S, doc_mask[:, None, :], dim=2)
         A_dq = masked_softmax(S.transpose(1, 2), query_mask[:, None, :], dim=2)
         q_tilde = A_qd @ d  # (B, Lq, H)
         c = A_qd @ (A_dq @ q)  # (B, Lq, H)
-        g = self.match(torch.cat([q, q_tilde, q * q_tilde, q * c], dim=-1)).squeeze(-1)  # (B, Lq)
+        g = self.match(torch.cat([q, q_tilde, q * q_tilde, q * c], dim=-1)).squeeze(-1) + self.match_weight * m  # (B, Lq)
         a = masked_softmax(self.query_weight(q).squeeze(-1), query_mask, dim=1)
         return (a * g).sum(1)

@@ -305,12 +305,15 @@ def choose_weight(model_run: Run, base_run: Run, qrels: dict, weights: Sequence[
     return best, table
 
 
-def evaluate_model(model: nn.Module, setup: Setup, test_qids: Sequence[str] | None = None) -> dict:
-    """Validation-chosen interpolation weight, then test nDCG@10 of BM25, the model alone, and interpolated."""
+def evaluate_model(model: nn.Module, setup: Setup, test_qids: Sequence[str] | None = None, k: int = 100) -> dict:
+    """Validation-chosen interpolation weight, then test nDCG@10 of BM25, the model alone, and interpolated.
+
+    Both validation and test rerank the BM25 top-``k``.
+    """
     start = time.perf_counter()
-    val_run = rerank(model, setup, setup.train_run, split="train", qids=setup.val_qids)
+    val_run = rerank(model, setup, setup.train_run, split="train", qids=setup.val_qids, k=k)
     w, table = choose_weight(val_run, setup.train_run, setup.train.qrels)
-    test_run = rerank(model, setup, setup.test_run, split="test", qids=test_qids)
+    test_run = rerank(model, setup, setup.test_run, split="test", qids=test_qids, k=k)
     seconds = time.perf_counter() - start
     base = {q: setup.test_run[q] for q in test_run}
     return {
