@@ -212,3 +212,95 @@ def load_shards(out_dir: str | os.PathLike, world: int) -> np.ndarray:
     if missing:
         raise FileNotFoundError(f"load_shards: missing shard files {missing}")
     return np.concatenate([np.load(p, mmap_mode="r") for p in paths], axis=0)
+
+
+# --------------------------------------------------------------------------- data-parallel dual-encoder training
+
+
+def gathered_infonce_with_negatives(
+    q: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor | None, temperature: float = 0.05, similarity: str = "cosine"
+) -> torch.Tensor:
+    """InfoNCE of this rank's queries against the positives AND hard negatives of every rank.
+
+    ``q``, ``pos``: (b, dim) local; ``neg``: (b, n, dim) local hard negatives or None. The candidate
+    set of each query is {all N·b positives} ∪ {all N·b·n negatives}; query i of rank r has its
+    positive at column r·b + i. This is :class:`lessonlib.losses.InfoNCELoss` with shared negatives
+    over the global batch (the order of candidate columns does not change a softmax), so with
+    DDP's gradient averaging the update equals one process's update on the global batch.
+    """
+    from lessonlib.losses._similarity import similarity_matrix
+
+    b = q.shape[0]
+    scores = [similarity_matrix(q, all_gather_with_grad(pos), similarity)]
+    if neg is not None and neg.numel():
+        flat = neg.reshape(-1, neg.shape[-1])
+        scores.append(similarity_matrix(q, all_gather_with_grad(flat), similarity))
+    logits = torch.cat(scores, dim=1) / temperature
+    labels = torch.arange(b, device=q.device) + rank() * b
+    return torch.nn.functional.cross_entropy(logits, labels)
+
+
+def local_slice(batch: Sequence, rank_: int | None = None, world: int | None = None) -> list:
+    """This rank's contiguous share of a global batch; every rank gets ``len(batch) // world`` items.
+
+    The remainder (fewer than ``world`` examples at the end of the batch) is dropped so that every
+    rank's tensors have the same shape, as the all-gather needs (DistributedSampler's
+    ``drop_last`` does the same for datasets).
+    """
+    rank_ = rank() if rank_ is None else rank_
+    world = world_size() if world is None else world
+    per = len(batch) // world
+    return list(batch[rank_ * per : (rank_ + 1) * per])
+
+
+def shard_batches(batches_fn: Callable[[int], Sequence], world: int | None = None) -> Callable[[int], list]:
+    """Wrap ``epoch -> global batches`` into ``epoch -> this rank's slices`` (a distributed sampler).
+
+    Every rank builds the same global batches from the same seed, then keeps its slice, so the N
+    ranks together see exactly the batches a single process would (minus remainders, see
+    :func:`local_slice`). Batches with fewer than ``world`` examples are skipped.
+    """
+    world = world_size() if world is None else world
+
+    def make(epoch: int) -> list:
+        return [local_slice(b, world=world) for b in batches_fn(epoch) if len(b) >= world]
+
+    return make
+
+
+def broadcast_from_main(fn: Callable[[], object]) -> object:
+    """Run ``fn`` on rank 0 only and hand its (picklable) result to every rank."""
+    if not is_distributed():
+        return fn()
+    box = [fn() if is_main() else None]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+class TowerPair(torch.nn.Module):
+    """One module whose ``forward`` embeds a batch of queries and a batch of documents.
+
+    DistributedDataParallel synchronises gradients for what runs inside its ``forward``; a dual
+    encoder embeds two inputs per step, so both go through one forward here.
+    """
+
+    def __init__(self, model: torch.nn.Module, query_max_length: int, doc_max_length: int) -> None:
+        super().__init__()
+        self.model = model
+        self.query_max_length = query_max_length
+        self.doc_max_length = doc_max_length
+
+    def forward(self, query_tokens: list, doc_tokens: list) -> tuple[torch.Tensor, torch.Tensor]:
+        from lessonlib.dual_training import embed_tokens
+
+        q = embed_tokens(self.model, "query", query_tokens, self.query_max_length)
+        d = embed_tokens(self.model, "doc", doc_tokens, self.doc_max_length)
+        return q, d
+
+
+def wrap_ddp(module: torch.nn.Module, device: torch.device | str) -> torch.nn.Module:
+    """``DistributedDataParallel(module)`` on this rank's device (unused parameters allowed:
+    a transformer's pooler, say, gets no gradient from mean pooling)."""
+    device = torch.device(device)
+    ids = [device.index] if device.type == "cuda" else None
+    return torch.nn.parallel.DistributedDataParallel(module, device_ids=ids, find_unused_parameters=True)

@@ -307,6 +307,7 @@ class DualRecipe:
     eval_every: int | None = None
     margin: float = 0.2
     symmetric: bool = False
+    dropout: float | None = None  # set every nn.Dropout of the model to this p (None: keep the model's)
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -333,17 +334,34 @@ def build_loss(recipe: DualRecipe) -> torch.nn.Module:
     return losses.MarginRankingLoss(margin=recipe.margin)
 
 
-def make_loss_fn(recipe: DualRecipe, tokens: TokenCache, criterion: torch.nn.Module):
-    """``loss_fn(model, batch)`` for the trainer; a batch is a list of ``[qid, pos, [negs]]``."""
+def make_loss_fn(recipe: DualRecipe, tokens: TokenCache, criterion: torch.nn.Module, ddp_pair: torch.nn.Module | None = None):
+    """``loss_fn(model, batch)`` for the trainer; a batch is a list of ``[qid, pos, [negs]]``.
+
+    ``ddp_pair``: a DistributedDataParallel-wrapped :class:`lessonlib.distributed.TowerPair` of the
+    same model. Then the batch is this rank's slice of the global batch, embeddings go through DDP
+    (gradients averaged over ranks) and InfoNCE scores every local query against the positives and
+    negatives gathered from all ranks (:func:`lessonlib.distributed.gathered_infonce_with_negatives`).
+    """
+    from lessonlib import distributed as D
 
     def loss_fn(model, batch):
         qids = [ex[0] for ex in batch]
         docs = [ex[1] for ex in batch] + [d for ex in batch for d in ex[2]]
-        q = embed_tokens(model, "query", [tokens.queries[i] for i in qids], recipe.query_max_length)
-        d = embed_tokens(model, "doc", [tokens.docs[i] for i in docs], recipe.train_max_length or recipe.max_length)
+        q_tok, d_tok = [tokens.queries[i] for i in qids], [tokens.docs[i] for i in docs]
+        if ddp_pair is not None:
+            q, d = ddp_pair(q_tok, d_tok)
+        else:
+            q = embed_tokens(model, "query", q_tok, recipe.query_max_length)
+            d = embed_tokens(model, "doc", d_tok, recipe.train_max_length or recipe.max_length)
         b = len(batch)
         pos, neg = d[:b], d[b:]
         n = len(batch[0][2])
+        if ddp_pair is not None and recipe.loss in {"mnrl", "infonce"}:
+            loss = D.gathered_infonce_with_negatives(q.float(), pos.float(), neg.float().reshape(b, n, -1) if n else None,
+                                                     recipe.temperature, criterion.similarity)
+            mean = loss.detach().clone()
+            D.dist.all_reduce(mean)  # logged: the global batch's loss, not rank 0's share
+            return loss, {"loss_global": float(mean) / D.world_size()}
         if recipe.loss in {"mnrl", "infonce"}:
             return criterion(q.float(), pos.float(), neg.float().reshape(b, n, -1) if n else None)
         # triplet-style losses: one negative per query (the first)
@@ -463,14 +481,25 @@ def train_dual(
         batch_size=batch_size, temperature=temperature, pooling=pooling, max_length=max_length,
         query_max_length=query_max_length, seed=seed, eval_every=eval_every, **recipe_fields,
     )  # fmt: skip
+    from lessonlib import distributed as D
     from lessonlib.config import seed_everything
 
+    distributed = D.launched_by_torchrun()
+    if distributed:
+        if recipe.symmetric:
+            raise ValueError("train_dual(symmetric=True): not supported under torchrun (gathered negatives are one-way)")
+        device = str(D.init_from_env())
+        progress = progress and D.is_main()
     seed_everything(seed)
     started = time.perf_counter()
     if model is None:
         model = load_model(recipe, device)
     elif device:
         model = model.to(device)
+    if recipe.dropout is not None:
+        for module in model.modules():
+            if isinstance(module, torch.nn.Dropout):
+                module.p = float(recipe.dropout)
     dev = str(next(model.parameters()).device)
     tokens = TokenCache(model).add(train_dataset)
     history: list[dict] = []
@@ -494,11 +523,18 @@ def train_dual(
     elif recipe.negatives in {"dense", "dynamic"}:
         initial = dense_candidates(model, train_dataset, tokens, recipe.max_length, recipe.query_max_length, depth=recipe.depth)
     batches_fn = epoch_batches_fn(model, train_dataset, recipe, tokens, initial)
+    ddp_pair = None
+    if distributed:
+        batches_fn = D.shard_batches(batches_fn)
+        ddp_pair = D.wrap_ddp(D.TowerPair(model, recipe.query_max_length, recipe.train_max_length or recipe.max_length), dev)
     n_batches = len(batches_fn(0))
     eval_fn = None
     if val_dataset is not None:
         tokens.add(val_dataset)
         eval_fn = make_eval_fn(val_dataset, tokens, recipe)
+        if distributed:  # rank 0 evaluates; every rank gets the same figures (same best step kept)
+            local_eval = eval_fn
+            eval_fn = lambda m: D.broadcast_from_main(lambda: local_eval(m))  # noqa: E731
     scratch = recipe.model_name in {"bilstm", "cnn"}  # small from-scratch towers: fp32 (no bf16 autocast)
     cfg = TrainerConfig(
         bf16=not scratch,
@@ -506,14 +542,22 @@ def train_dual(
         weight_decay=recipe.weight_decay, schedule=recipe.schedule, seed=seed, progress=progress, device=dev,
         eval_every=eval_every or (n_batches if eval_fn else None), select_metric="ndcg@10" if eval_fn else None,
     )  # fmt: skip
-    trainer = Trainer(model, make_loss_fn(recipe, tokens, build_loss(recipe)), cfg, eval_fn=eval_fn)
+    trainer = Trainer(model, make_loss_fn(recipe, tokens, build_loss(recipe), ddp_pair), cfg, eval_fn=eval_fn)
+    if dev.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats(dev)
+    loop_started = time.perf_counter()
     trainer.train(batches_fn)
+    train_seconds = time.perf_counter() - loop_started
     history += [dict(h, phase="train") for h in trainer.history]
     seconds = time.perf_counter() - started
-    history.append({"phase": "done", "seconds": seconds, "device": dev, "best_step": trainer.state.best_step, "steps": trainer.state.step})
+    history.append({
+        "phase": "done", "seconds": seconds, "train_seconds": train_seconds, "device": dev,
+        "best_step": trainer.state.best_step, "steps": trainer.state.step, "world_size": D.world_size(),
+        "peak_memory_mib": torch.cuda.max_memory_allocated(dev) / 2**20 if dev.startswith("cuda") else None,
+    })  # fmt: skip
 
     model_dir = None
-    if out_dir is not None:
+    if out_dir is not None and D.is_main():
         model_dir = Path(out_dir)
         save_dual(model, model_dir, recipe, history)
     if return_model:

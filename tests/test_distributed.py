@@ -129,3 +129,48 @@ def test_shards_cover_corpus_once_and_reload_in_order(tmp_path):
 def test_chunks_rejects_bad_size():
     with pytest.raises(ValueError, match="size must be >= 1"):
         D.chunks([1, 2], 0)
+
+
+def _train_cli(tmp_path, name: str, nproc: int) -> "Path":
+    import subprocess
+    import sys
+
+    out = tmp_path / name
+    cmd = [sys.executable, "-m", "lessonlib.cli", "train-dual", "--data", "sample", "--out", str(out), "--max-steps", "3",
+           "--batch-size", "8", "--train-max-length", "64", "--dropout", "0", "--seed", "0"]
+    if nproc > 1:
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc), "--master_port",
+               str(_free_port()), *cmd[1:]]
+    env = dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return out
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_train_the_same_model_as_one(tmp_path):
+    """train-dual under torchrun (2 gloo ranks, 4 pairs each) == one process on the batch of 8."""
+    import json
+
+    from safetensors.torch import load_file
+
+    from lessonlib.data import load_dataset
+    from lessonlib.encode import dense_run
+    from lessonlib.hub import resolve_model
+    from lessonlib.metrics import evaluate
+
+    one, two = _train_cli(tmp_path, "one", 1), _train_cli(tmp_path, "two", 2)
+    w1 = load_file(str(next(one.rglob("model.safetensors"))))
+    w2 = load_file(str(next(two.rglob("model.safetensors"))))
+    w0 = load_file(str(resolve_model("sentence-transformers/all-MiniLM-L6-v2") / "model.safetensors"))
+    moved = max((w1[k] - w0[k]).abs().max().item() for k in w1 if k in w0)
+    gap = max((w1[k] - w2[k]).abs().max().item() for k in w1)
+    assert moved > 1e-5, "training must move the weights for the comparison to mean anything"
+    assert gap < moved / 10, f"2-rank weights differ from 1-rank by {gap} (update size {moved})"
+    # Logged loss of the global batch is the same too.
+    h1 = [h["loss"] for h in json.loads((one / "training.json").read_text())["history"] if "loss" in h]
+    h2 = [h["loss_global"] for h in json.loads((two / "training.json").read_text())["history"] if "loss_global" in h]
+    assert np.allclose(h1, h2, atol=1e-4), (h1, h2)
+    test = load_dataset("sample", "test")
+    scores = [evaluate(test.qrels, dense_run(test, str(m), k=100, show_progress=False), ["ndcg@10"])["ndcg@10"] for m in (one, two)]
+    assert abs(scores[0] - scores[1]) < 1e-3, scores

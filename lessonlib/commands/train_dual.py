@@ -3,6 +3,10 @@
     lessonlib train-dual --data scifact --out models/ft [--epochs 3 --lr 2e-5 --batch-size 32
                          --negatives bm25 --n-negatives 1 --loss mnrl --max-length 256 --seed 0 --fast]
 
+Under ``torchrun --nproc_per_node N`` it trains data-parallel (DDP; NCCL on GPUs, gloo on CPU):
+every rank takes 1/N of each global batch of ``--batch-size``, in-batch negatives are gathered from
+all ranks, and rank 0 alone logs and saves. See lessonlib/distributed.py and the README.
+
 The output folder loads with ``SentenceTransformer(DIR)`` and with ``DualEncoder.load(DIR)``;
 ``DIR/training.json`` holds the recipe and the loss curve.
 """
@@ -37,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pooling", choices=["mean", "cls", "max"], default="mean")
     parser.add_argument("--max-length", type=int, default=256, help="document tokens (model and evaluation)")
     parser.add_argument("--train-max-length", type=int, default=None, help="document tokens while training (default: --max-length)")
+    parser.add_argument("--dropout", type=float, default=None, help="set every dropout layer to this p (default: the model's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="cuda | cpu (default: cuda when visible)")
     parser.add_argument("--fast", action="store_true", help="fast mode: subset and a few dozen steps")
@@ -59,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         model_name=args.model, loss=args.loss, negatives=args.negatives, n_negatives=args.n_negatives,
         epochs=args.epochs or 3, lr=args.lr, batch_size=args.batch_size, temperature=args.temperature,
         pooling=args.pooling, max_length=args.max_length, seed=args.seed, skip_top=args.skip_top,
-        train_max_length=args.train_max_length, max_steps=args.max_steps,
+        train_max_length=args.train_max_length, max_steps=args.max_steps, dropout=args.dropout,
     )  # fmt: skip
     if args.fast:
         if hasattr(dataset, "subset"):
@@ -68,10 +73,22 @@ def run(args: argparse.Namespace) -> int:
         knobs["epochs"] = args.epochs or 1
     if args.negatives == "none":
         knobs["n_negatives"] = 0
-    print(f"lessonlib train-dual: {len(dataset.queries)} queries, {len(dataset.corpus)} documents -> {args.out}", file=sys.stderr)
-    out, history = train_dual(dataset, out_dir=args.out, device=args.device, **knobs)
+    from lessonlib import distributed as D
+
+    say = os.environ.get("RANK", "0") == "0"  # rank 0 (or no torchrun) speaks
+    if say:
+        print(f"lessonlib train-dual: {len(dataset.queries)} queries, {len(dataset.corpus)} documents -> {args.out}", file=sys.stderr)
+    try:
+        out, history = train_dual(dataset, out_dir=args.out, device=args.device, **knobs)
+    finally:
+        if D.is_distributed():
+            D.dist.barrier()
+            D.dist.destroy_process_group()
     done = history[-1]
     losses = [h["loss"] for h in history if "loss" in h]
-    print(f"lessonlib train-dual: {done['steps']} steps in {done['seconds']:.0f}s on {done['device']}; "
-          f"loss {losses[0]:.4f} -> {losses[-1]:.4f}; saved {out}", file=sys.stderr)  # fmt: skip
+    if say:
+        mem = f"; peak GPU memory {done['peak_memory_mib']:.0f} MiB per rank" if done.get("peak_memory_mib") else ""
+        print(f"lessonlib train-dual: {done['steps']} steps in {done['seconds']:.0f}s ({done['train_seconds']:.1f}s in the "
+              f"training loop) on {done['world_size']} x {done['device']}{mem}; loss {losses[0]:.4f} -> {losses[-1]:.4f}; "
+              f"saved {out}", file=sys.stderr)  # fmt: skip
     return 0
