@@ -140,6 +140,18 @@ def apply_temperature(logits, temperature: float) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def run_pairs(run, qrels) -> tuple[np.ndarray, np.ndarray]:
+    """Flatten a run into (scores (n,), labels (n,)): every (query, document) of ``run``, label 1
+    when ``qrels`` grade it > 0, else 0 (unjudged counts as not relevant), in the run's order.
+
+    >>> run_pairs({"q": {"a": 2.0, "b": -1.0}}, {"q": {"a": 1}})
+    (array([ 2., -1.]), array([1, 0]))
+    """
+    scores = [float(s) for q in run for s in run[q].values()]
+    labels = [int(qrels.get(q, {}).get(d, 0) > 0) for q in run for d in run[q]]
+    return np.asarray(scores, dtype=np.float64), np.asarray(labels, dtype=np.int64)
+
+
 def reliability_diagram(ax, probs, labels, n_bins: int = 10, label: str | None = None, show_counts: bool = True):
     """Draw a reliability diagram on matplotlib ``ax``: accuracy per bin against confidence.
 

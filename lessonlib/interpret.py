@@ -25,7 +25,8 @@ encoded as ``[CLS] query [SEP] doc [SEP]`` and the score is logit 0.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -213,26 +214,54 @@ def counterfactual_deletion(score: ScoreFn, query: str, doc: str, side: str = "d
     return sorted(deltas, key=lambda x: -x[1])
 
 
+_LONG_WORD = re.compile(r"[^\W\d_]{4,}")  # a run of 4+ letters: "cells." -> "cells", "West-Nile" -> "West", "Nile"
+
+
 def add_typos(text: str, rate: float = 0.2, seed: int = 0) -> str:
-    """Apply one character edit (swap, drop, replace or duplicate) to a ``rate`` share of the words longer than 3 letters."""
+    """Apply one character edit (swap, drop, replace or duplicate) to a ``rate`` share of the words of 4+ letters.
+
+    A word is a run of letters, so punctuation, digits and hyphens around it stay as they are and
+    "cells." or "interferon-induced" get typos too. The edit is inside the word (the first and the
+    last letter are kept), and every chosen word really changes: an edit that would leave it as it
+    was (swapping two equal letters, replacing a letter by itself) is drawn again.
+
+    >>> add_typos("Aspirin lowers stroke risk.", rate=1.0, seed=0) != "Aspirin lowers stroke risk."
+    True
+    """
     if not 0.0 <= rate <= 1.0:
         raise ValueError(f"add_typos(rate={rate}): rate must be in [0, 1]")
     rng = np.random.default_rng(seed)
-    out = []
-    for w in text.split(" "):
-        if len(w) > 3 and w.isalpha() and rng.random() < rate:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+
+    def edit(match: re.Match) -> str:
+        w = match.group(0)
+        if rng.random() >= rate:
+            return w
+        while True:
             i = int(rng.integers(1, len(w) - 1))
             kind = int(rng.integers(4))
             if kind == 0:
-                w = w[:i] + w[i + 1] + w[i] + w[i + 2 :]
+                new = w[:i] + w[i + 1] + w[i] + w[i + 2 :]
             elif kind == 1:
-                w = w[:i] + w[i + 1 :]
+                new = w[:i] + w[i + 1 :]
             elif kind == 2:
-                w = w[:i] + "abcdefghijklmnopqrstuvwxyz"[int(rng.integers(26))] + w[i + 1 :]
+                new = w[:i] + letters[int(rng.integers(26))] + w[i + 1 :]
             else:
-                w = w[:i] + w[i] + w[i:]
-        out.append(w)
-    return " ".join(out)
+                new = w[:i] + w[i] + w[i:]
+            if new != w:  # drops and duplicates always change the word, so this ends
+                return new
+
+    return _LONG_WORD.sub(edit, text)
+
+
+def typo_queries(queries: Mapping[str, str], rate: float, seed: int = 0) -> dict[str, str]:
+    """``add_typos(text, rate)`` for every query, each with its own seed (``seed * 100_003 + i``, i its
+    position in id order), so that the edited word positions differ from query to query.
+
+    (One seed for all queries would edit the same word positions of every claim — the first
+    long word of all of them, say — which is one draw, not ``rate`` on average.)
+    """
+    return {q: add_typos(queries[q], rate, seed=seed * 100_003 + i) for i, q in enumerate(sorted(queries))}
 
 
 def inject_terms(query: str, terms: Sequence[str]) -> str:

@@ -97,3 +97,77 @@ def distilled_dual(dataset_train: Dataset, teacher: str = "bi-encoder-512", fast
 
     knobs = {**recipe_for(fast), **overrides, "teacher": teacher}
     return _cached("distilled", dataset_train, knobs, lambda out: train_distilled(dataset_train, out_dir=out, **knobs))
+
+
+
+# --------------------------------------------------------------------------- cross-encoder
+def finetuned_cross(dataset_train: Dataset, fit_qids: list[str], val_qids: list[str], recipe=None,
+                    progress: bool = False) -> Path:
+    """The folder of a monoBERT cross-encoder trained by ``lessonlib.cross.recipe.train_monobert`` (cached).
+
+    Negatives come from BM25's ranking of the train claims (``lessonlib.sparse.BM25``); only
+    ``fit_qids`` train, ``val_qids`` pick the epoch (early stopping on BM25's top ``eval_k``).
+    ``recipe`` is a ``lessonlib.cross.recipe.Recipe`` (default ``recipe_for()``: FAST / CPU / GPU).
+    The dataset, the recipe and both query lists make the cache key; the first call trains, later
+    ones return the folder at once. Load it with :func:`load_cross` (it keeps the token limit).
+
+    >>> fit_q, val_q = split_queries(train.qrels, fraction=0.15, seed=0)       # doctest: +SKIP
+    >>> ce = load_cross(finetuned_cross(train, fit_q, val_q))                  # doctest: +SKIP
+    """
+    import dataclasses
+    import hashlib as _hashlib
+
+    from lessonlib.cross import recipe as cross_recipe
+
+    recipe = recipe or cross_recipe.recipe_for()
+    fit = sorted(q for q in fit_qids if q in dataset_train.qrels)
+    val = sorted(q for q in val_qids if q in dataset_train.qrels)
+    if not fit or not val:
+        raise ValueError(f"finetuned_cross: {len(fit)} fit and {len(val)} validation queries are judged in "
+                         f"{dataset_train.name}; need at least one of each")
+    ids = lambda qs: _hashlib.sha256("\0".join(qs).encode()).hexdigest()[:16]  # noqa: E731
+    knobs = {**dataclasses.asdict(recipe), "fit": ids(fit), "val": ids(val), "negatives": "bm25"}
+
+    def train(out: Path) -> None:
+        from lessonlib.io import atomic_write
+        from lessonlib.sparse import BM25
+
+        queries = {q: dataset_train.queries[q] for q in fit + val}
+        bm25 = BM25().retrieve(dataclasses.replace(dataset_train, queries=queries), k=max(recipe.neg_depth, recipe.eval_k))
+        trained = cross_recipe.train_monobert(dataset_train, bm25, fit, val, recipe, progress=progress)
+        trained.model.save(out)
+        with atomic_write(out / "training.json") as handle:
+            json.dump({"recipe": dataclasses.asdict(recipe), "n_weak": trained.n_weak, "n_claims": trained.n_claims,
+                       "seconds": trained.train_seconds, "weak_seconds": trained.weak_seconds,
+                       "val_curve": trained.val_curve, "pairs_seen": trained.pairs_seen,
+                       "steps": sum(1 for h in trained.history if "loss" in h), "history": trained.history},
+                      handle, indent=1, default=str)
+
+    return _cached("cross", dataset_train, knobs, train)
+
+
+def load_cross(model_dir: str | os.PathLike, device: str | None = None):
+    """The ``CrossEncoder`` saved by :func:`finetuned_cross`, scoring with the token limit of its recipe."""
+    from lessonlib.cross import CrossEncoder
+
+    recipe = json.loads((Path(model_dir) / "training.json").read_text())["recipe"]
+    return CrossEncoder.load(model_dir, max_length=int(recipe["max_length"]), overflow="truncate", device=device)
+
+
+def workbook_cross_recipe(eval_k: int, fast: bool | None = None, device: str | None = None):
+    """The cross-encoder recipe that notebooks 22 and 23 share (so the second one finds the first's model).
+
+    ``lessonlib.cross.recipe.recipe_for`` (FAST in fast mode, GPU on a GPU), re-sized to a notebook's
+    budget on 2 cores: in full mode on a CPU, 200 weak title lists instead of 800, 3 negatives
+    instead of 7, 128 tokens; in fast mode no weak stage, 8 steps, 96 tokens (enough to run every
+    cell, not to rank well). Validation (early stopping) re-ranks the top ``eval_k``.
+    """
+    from lessonlib.cross import recipe as cross_recipe
+
+    recipe = cross_recipe.recipe_for(fast, device)
+    if recipe is cross_recipe.CPU:
+        recipe = recipe.replace(weak_title_docs=200, n_negatives=3, max_length=128, eval_k=eval_k)
+    elif recipe is cross_recipe.FAST:
+        recipe = recipe.replace(weak_title_docs=0, max_steps=8, max_length=96, train_max_length=96, eval_k=eval_k,
+                                val_queries=10)
+    return recipe

@@ -130,3 +130,30 @@ def choose_alpha(second: Mapping[str, Mapping[str, float]], first: Mapping[str, 
     curve = {float(a): evaluate(qrels, interpolate(second, first, float(a), norm), [measure])[measure] for a in alphas}
     best = max(curve, key=lambda a: (curve[a], -a))
     return best, curve
+
+
+def rerank_top_k(first: Mapping[str, Mapping[str, float]], second: Mapping[str, Mapping[str, float]],
+                 k: int) -> Run:
+    """The cascade a user sees: ``first``'s top ``k`` re-ordered by ``second``, the rest below in ``first``'s order.
+
+    ``second`` holds the re-ranker's scores of (at least) the top ``k`` of each query of ``first``;
+    a top-k document it lacks goes to the bottom of the top k. Ranks are trec_eval's (score
+    descending, ties by doc id descending). Scores of the result are ``n - position`` (no ties).
+    Shapes: runs in, a run with the documents of ``first`` out.
+
+    >>> rerank_top_k({"q": {"a": 3.0, "b": 2.0, "c": 1.0}}, {"q": {"a": 0.1, "b": 0.9}}, k=2)
+    {'q': {'b': 3.0, 'a': 2.0, 'c': 1.0}}
+    """
+    from lessonlib.metrics import rank_documents
+
+    if k < 1:
+        raise ValueError(f"rerank_top_k(k={k}): k must be >= 1")
+    out: Run = {}
+    for qid, docs in first.items():
+        ranked = rank_documents(docs)
+        s2 = second.get(qid, {})
+        top = sorted(ranked[:k], key=lambda d: (s2.get(d, -np.inf), d), reverse=True)
+        order = top + ranked[k:]
+        n = len(order)
+        out[qid] = {d: float(n - i) for i, d in enumerate(order)}
+    return out

@@ -99,3 +99,13 @@ def test_reliability_diagram_draws_on_an_axis():
     assert bins.count.sum() == 3
     assert any("ECE" in t.get_text() for t in ax.get_legend().get_texts())
     plt.close(fig)
+
+
+def test_run_pairs_flattens_a_run_with_binary_labels():
+    from lessonlib.calibration import run_pairs
+
+    run = {"q1": {"a": 2.0, "b": -1.0, "c": 0.5}, "q2": {"a": 0.1}}
+    qrels = {"q1": {"a": 2, "b": 0}, "q2": {"b": 1}}  # c unjudged, q2's a unjudged
+    z, y = run_pairs(run, qrels)
+    np.testing.assert_array_equal(z, [2.0, -1.0, 0.5, 0.1])
+    np.testing.assert_array_equal(y, [1, 0, 0, 0])

@@ -204,6 +204,36 @@ def test_ntn_bilinear_is_q_W_d_by_hand():
         torch.testing.assert_close(layer(q, d)[0], expected)
 
 
+@pytest.mark.parametrize("rank", [None, 2])
+def test_identity_plus_correction_is_q_W_d_with_W_alpha_I_plus_correction(rank):
+    layer = NeuralTensorLayer(5, 5, k=3, rank=rank, activation=False, seed=0, identity=2.0)
+    with torch.no_grad():
+        layer.alpha.copy_(torch.tensor([2.0, -1.0, 0.5]))
+    base = layer.W if rank is None else torch.einsum("kir,kjr->kij", layer.U, layer.Vf)
+    W = base + torch.tensor([2.0, -1.0, 0.5])[:, None, None] * torch.eye(5)
+    torch.testing.assert_close(layer.bilinear_weight(), W)
+    q, d = torch.randn(4, 5), torch.randn(4, 5)
+    expected = torch.einsum("ni,kij,nj->nk", q, W, d) + layer.V(torch.cat([q, d], -1))
+    torch.testing.assert_close(layer(q, d), expected, atol=1e-5, rtol=1e-5)
+    qs, ds = torch.randn(2, 3, 5), torch.randn(2, 4, 5)
+    pair = layer.pairwise(qs, ds)
+    torch.testing.assert_close(pair[1, 2, 3], layer(qs[1, 2][None], ds[1, 3][None])[0], atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="dq == dd"):
+        NeuralTensorLayer(5, 4, identity=1.0)
+
+
+def test_ntn_ranker_starts_as_a_similarity():
+    # With identity slices and equal positive output weights, the untrained ranker scores a
+    # document holding the query's tokens above one that does not.
+    model = NTNRanker(_embedding(), hidden=8, k=3).eval()
+    q = torch.tensor([[10, 11, 12]])
+    match = torch.tensor([[30, 10, 31, 11, 32, 12]])
+    other = torch.tensor([[30, 40, 31, 41, 32, 42]])
+    ones_q, ones_d = torch.ones(1, 3), torch.ones(1, 6)
+    with torch.no_grad():
+        assert model(q, ones_q, match, ones_d) > model(q, ones_q, other, ones_d)
+
+
 def test_lowrank_has_fewer_parameters():
     full = NeuralTensorLayer(64, 64, k=8)
     low = NeuralTensorLayer(64, 64, k=8, rank=4)
@@ -221,6 +251,24 @@ def test_coattention_rows_sum_to_one_and_ignore_padding():
     torch.testing.assert_close(A_dq.sum(-1), torch.ones(3, 12))
     assert A_qd[1, :, 7:].abs().max() < 1e-6  # padded doc tokens get no attention
     assert A_dq[0, :, 3:].abs().max() < 1e-6  # padded query tokens get no attention
+
+
+def test_coattention_is_query_focused_from_the_start():
+    # Untrained: each query token's attention peaks on the document position holding the same token
+    # (the c_a * cos term), and a different query moves the attention mass over the document.
+    model = CoAttentionRanker(_embedding(), hidden=8).eval()
+    q = torch.tensor([[10, 20, 30]])
+    d = torch.tensor([[40, 30, 41, 10, 42, 43, 20, 44]])
+    ones_q, ones_d = torch.ones(1, 3), torch.ones(1, 8)
+    with torch.no_grad():
+        A_qd, _ = model.attention(q, ones_q, d, ones_d)
+        other, _ = model.attention(torch.tensor([[41, 42, 43]]), ones_q, d, ones_d)
+        flat, _ = CoAttentionRanker(_embedding(), hidden=8, match_attention=0.0).eval().attention(q, ones_q, d, ones_d)
+    assert A_qd[0].argmax(-1).tolist() == [3, 6, 1]
+    assert A_qd[0, 0, 3] > 0.5  # most of token 10's attention goes to its exact match
+    tv = 0.5 * float((A_qd[0].mean(0) - other[0].mean(0)).abs().sum())
+    assert tv > 0.3, tv
+    assert float(flat[0].max()) < 0.5  # plain trilinear attention at init is close to uniform (1/8)
 
 
 def test_hierarchical_attention_splits_sentences_and_normalises_both_levels():
@@ -246,3 +294,37 @@ def test_minilm_embeddings_load_and_exact_matches_give_cosine_one():
     assert M.shape == (len(qt), len(dt))
     assert M[qt.index("protein"), dt.index("protein")] == pytest.approx(1.0, abs=1e-5)
     assert M.max() <= 1.0 + 1e-5
+
+
+@pytest.mark.parametrize("name", ["knrm", "coattention", "hierarchical"])
+def test_rerank_batches_across_queries_without_changing_scores(name):
+    # rerank() packs pairs of several queries into one forward pass; the scores must be those of
+    # score_pairs(), which scores one query's candidates at a time.
+    from lessonlib.interaction.train import Setup, TokenStore, rerank, score_pairs
+
+    g = torch.Generator().manual_seed(1)
+    queries, docs = TokenStore(None, 8), TokenStore(None, 12)
+    for i in range(3):
+        ids = torch.randint(6, VOCAB, (3 + i,), generator=g)
+        queries._ids[f"test:q{i}"], queries._tensors[f"test:q{i}"] = ids.tolist(), ids
+    for j in range(7):
+        ids = torch.randint(5, VOCAB, (4 + j,), generator=g)
+        docs._ids[f"d{j}"], docs._tensors[f"d{j}"] = ids.tolist(), ids
+    run = {f"q{i}": {f"d{j}": float(-j - i) for j in range(i, 7)} for i in range(3)}
+    setup = Setup(None, None, None, queries, docs, {}, run, [], [])
+    model = _models(_embedding())[name]
+    batched = rerank(model, setup, run, k=5, batch_size=4)
+    for q, cands in run.items():
+        top = sorted(cands, key=lambda d: -cands[d])[:5]
+        assert list(batched[q]) == top
+        np.testing.assert_allclose([batched[q][d] for d in top], score_pairs(model, setup, f"test:{q}", top), rtol=1e-5, atol=1e-6)
+
+
+def test_random_order_ndcg10_is_the_expectation_over_shuffles():
+    # One relevant of two candidates: rank 1 half the time (nDCG 1), rank 2 otherwise (1/log2(3)).
+    from lessonlib.interaction.train import random_order_ndcg10
+
+    value = random_order_ndcg10({"q": {"a": 1}}, {"q": {"a": 2.0, "b": 1.0}}, n_draws=2000, seed=0)
+    assert value == pytest.approx((1 + 1 / math.log2(3)) / 2, abs=0.02)
+    # A single candidate that is relevant: every order is perfect.
+    assert random_order_ndcg10({"q": {"a": 1}}, {"q": {"a": 0.5}}, n_draws=3) == pytest.approx(1.0)

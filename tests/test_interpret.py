@@ -100,6 +100,33 @@ def test_typos_are_deterministic_and_change_about_rate_of_long_words():
         interpret.add_typos(text, 1.5)
 
 
+def test_typos_reach_words_with_punctuation_and_every_chosen_word_changes():
+    # Claims end words with '.', ',' or ')' and join them with '-': those words must get typos too,
+    # and at rate 1.0 every word of 4+ letters must change (no edit that leaves the word as it was).
+    text = "Aspirin (low-dose) reduces stroke, heart-attack risk in adults. TNF-alpha p53 cells."
+    words = ["Aspirin", "reduces", "stroke", "heart", "attack", "risk", "adults", "alpha", "cells"]
+    for seed in range(20):
+        out = interpret.add_typos(text, 1.0, seed=seed)
+        for w in words:
+            assert w not in out.replace("-", " ").replace(",", " ").replace(".", " ").split(), (seed, w, out)
+        # Short words, digits and punctuation are kept; first and last letters of edited words too.
+        assert out.count("(") == 1 and out.count(")") == 1 and out.count("-") == 3 and "p53" in out
+        assert " in " in out and out.endswith(".")
+    long_words = 50
+    text = " ".join(["expression", "apoptosis", "increases"] * long_words)
+    changed = sum(a != b for a, b in zip(interpret.add_typos(text, 0.5, seed=3).split(), text.split()))
+    assert 0.35 * 3 * long_words <= changed <= 0.65 * 3 * long_words
+
+
+def test_typo_queries_use_one_seed_per_query():
+    queries = {f"q{i}": "protein expression increases apoptosis in tumour cells" for i in range(40)}
+    out = interpret.typo_queries(queries, 0.5, seed=0)
+    assert out == interpret.typo_queries(queries, 0.5, seed=0) and set(out) == set(queries)
+    assert out["q3"] == interpret.add_typos(queries["q3"], 0.5, seed=sorted(queries).index("q3"))  # i in id order
+    assert len(set(out.values())) > 30  # the same text gets different typos in different queries
+    assert interpret.typo_queries(queries, 0.0) == queries
+
+
 def test_inject_terms_appends():
     assert interpret.inject_terms("aspirin stroke", ["banana", "cat"]) == "aspirin stroke banana cat"
 

@@ -624,18 +624,13 @@ def adaptive_rerank_policy(run: dict[str, dict[str, float]], threshold: float, k
     performance prediction / selective re-ranking for cost: e.g. Culpepper, Clarke & Lin 2016,
     "Dynamic cutoff prediction in multi-stage retrieval systems".)
 
-    This is the exercise's own reference (lessonlib.rerank has no such policy yet).
+    The library's policy, which notebook 22 uses: ``lessonlib.adaptive.adaptive_rerank``.
 
     Returns ``{"rerank": {qid: bool}, "cost": int}``.
     """
-    decisions: dict[str, bool] = {}
-    cost = 0
-    for qid, docs in run.items():
-        top = sorted(docs.values(), reverse=True)[:2]
-        decide = len(top) == 2 and top[0] - top[1] < threshold
-        decisions[qid] = bool(decide)
-        cost += min(k, len(docs)) if decide else 0
-    return {"rerank": decisions, "cost": int(cost)}
+    from lessonlib.adaptive import adaptive_rerank
+
+    return adaptive_rerank(run, threshold, k)
 
 
 def _adaptive_cases(rng: np.random.Generator) -> list[dict[str, Any]]:

@@ -6,6 +6,8 @@
 * ``train``: the training recipe on ``lessonlib.training.Trainer``.
 * ``longdoc``: truncation, sliding windows (FirstP/MaxP/SumP), passage -> document, cascades.
 * ``efficiency``: dynamic batching, int8 quantization, layer / head pruning, distillation.
+* ``sparse_attention``: local / strided / random / top-k attention masks applied to the backbone.
+* ``pooled``: :class:`PooledCrossEncoder`, scored by the cosine of its pooled query and document states.
 """
 
 from lessonlib.cross.data import Group

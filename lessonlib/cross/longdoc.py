@@ -167,3 +167,26 @@ def cascade_scores(
             break
         idx = survivors
     return final.astype(np.float32), calls
+
+
+def maxp_early_exit(scores: np.ndarray, owner: np.ndarray, n: int, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """MaxP that stops reading a document at its first window scoring >= ``threshold`` (early exit).
+
+    Windows are read in document order (``owner`` as ``split_pairs`` returns it: a pair's windows
+    are consecutive); a pair's score is the max over the windows read, so a document whose early
+    window is already confidently relevant is not read to the end. ``threshold=inf`` is MaxP.
+
+    Returns (scores (n,), windows read per pair (n,)).
+    """
+    scores = np.asarray(scores, dtype=np.float32)
+    owner = np.asarray(owner)
+    out = np.full(n, -np.inf, dtype=np.float32)
+    read = np.zeros(n, dtype=np.int64)
+    done = np.zeros(n, dtype=bool)
+    for s, i in zip(scores, owner):
+        if done[i]:
+            continue
+        read[i] += 1
+        out[i] = max(out[i], s)
+        done[i] = s >= threshold
+    return out, read

@@ -17,8 +17,17 @@ decomposition of each slice).
 projection to ``hidden`` dims (as MV-LSTM does; Wan et al. 2016), max-pools each of the k
 channels over the document, averages over query tokens, and scores with a linear layer.
 
+Its slices start as a similarity: W_i = alpha_i I + (correction), alpha_i = ``identity`` (10 by
+default: projected MiniLM vectors have |q|^2 ~ 0.12, so an exact match gives alpha q.q ~ 1.2 and
+an unrelated pair ~ 0.5), and the output weights start equal and positive. With random slices
+(Socher et al.'s init, ``identity=None``) max-pooling picks arbitrary document tokens and a few
+hundred SciFact claims teach it almost nothing (measured: nDCG@10 0.10 reranking BM25's top-100
+after 3 epochs on 647 claims, against 0.04 for a random order and 0.69 for BM25). The full
+tensor learns a full correction, rank r a rank-r one ("diagonal plus low rank").
+
 >>> layer = NeuralTensorLayer(64, 64, k=4, rank=8)
 >>> h = layer(q, d)              # (..., 4)
+>>> ranker = NTNRanker(TokenEmbedding.from_minilm(), rank=2)   # slices start at 10 * I
 """
 
 from __future__ import annotations
@@ -32,15 +41,22 @@ from lessonlib.interaction.matrix import TokenEmbedding
 class NeuralTensorLayer(nn.Module):
     """h = tanh(q^T W^[1:k] d + V[q; d] + b); ``rank=None`` for the full tensor, else W_i = U_i V_i^T.
 
+    ``identity=a`` (needs dq == dd) adds a learned multiple of the identity to every slice,
+    W_i = alpha_i I + (W'_i or U_i V_i^T) with alpha_i starting at ``a``: each slice starts as the
+    dot product q.d and learns a (full or rank-r) correction ("diagonal plus low rank").
+
     q (..., dq), d (..., dd) with matching leading shape -> (..., k). Use ``pairwise`` for all pairs.
     """
 
-    def __init__(self, dq: int, dd: int, k: int = 4, rank: int | None = None, activation: bool = True, seed: int | None = None):
+    def __init__(self, dq: int, dd: int, k: int = 4, rank: int | None = None, activation: bool = True, seed: int | None = None,
+                 identity: float | None = None):
         super().__init__()
         if k < 1:
             raise ValueError(f"NeuralTensorLayer(k={k}): k must be >= 1")
         if rank is not None and rank < 1:
             raise ValueError(f"NeuralTensorLayer(rank={rank}): rank must be >= 1 or None (full)")
+        if identity is not None and dq != dd:
+            raise ValueError(f"NeuralTensorLayer(identity={identity}): needs dq == dd, got dq={dq}, dd={dd}")
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         self.dq, self.dd, self.k, self.rank, self.activation = dq, dd, k, rank, activation
         if rank is None:
@@ -49,20 +65,26 @@ class NeuralTensorLayer(nn.Module):
             self.U = nn.Parameter(torch.randn(k, dq, rank, generator=gen) / (dq * rank) ** 0.25)
             self.Vf = nn.Parameter(torch.randn(k, dd, rank, generator=gen) / (dd * rank) ** 0.25)
         self.V = nn.Linear(dq + dd, k)
+        self.alpha = None if identity is None else nn.Parameter(torch.full((k,), float(identity)))
 
     def bilinear_weight(self) -> torch.Tensor:
-        """The (k, dq, dd) tensor W (computed as U V^T for the low-rank layer)."""
-        if self.rank is None:
-            return self.W
-        return torch.einsum("kir,kjr->kij", self.U, self.Vf)
+        """The (k, dq, dd) tensor W (U V^T for the low-rank layer; plus alpha_i I with ``identity``)."""
+        W = self.W if self.rank is None else torch.einsum("kir,kjr->kij", self.U, self.Vf)
+        if self.alpha is not None:
+            W = W + self.alpha[:, None, None] * torch.eye(self.dq, dtype=W.dtype, device=W.device)
+        return W
 
     def bilinear(self, q: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
         """q^T W_i d for every slice i: (..., dq), (..., dd) -> (..., k)."""
         if self.rank is None:
-            return torch.einsum("...i,kij,...j->...k", q, self.W, d)
-        qu = torch.einsum("...i,kir->...kr", q, self.U)
-        dv = torch.einsum("...j,kjr->...kr", d, self.Vf)
-        return (qu * dv).sum(-1)
+            out = torch.einsum("...i,kij,...j->...k", q, self.W, d)
+        else:
+            qu = torch.einsum("...i,kir->...kr", q, self.U)
+            dv = torch.einsum("...j,kjr->...kr", d, self.Vf)
+            out = (qu * dv).sum(-1)
+        if self.alpha is not None:
+            out = out + (q * d).sum(-1, keepdim=True) * self.alpha
+        return out
 
     def forward(self, q: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
         h = self.bilinear(q, d) + self.V(torch.cat([q, d], dim=-1))
@@ -76,6 +98,8 @@ class NeuralTensorLayer(nn.Module):
             qu = torch.einsum("bqi,kir->bqkr", q, self.U)
             dv = torch.einsum("bdj,kjr->bdkr", d, self.Vf)
             bil = torch.einsum("bqkr,bdkr->bqdk", qu, dv)
+        if self.alpha is not None:
+            bil = bil + (q @ d.transpose(1, 2)).unsqueeze(-1) * self.alpha  # alpha_i (q . d), computed once
         w = self.V.weight  # (k, dq + dd)
         lin = (q @ w[:, : self.dq].T).unsqueeze(2) + (d @ w[:, self.dq :].T).unsqueeze(1) + self.V.bias
         h = bil + lin
@@ -83,16 +107,25 @@ class NeuralTensorLayer(nn.Module):
 
 
 class NTNRanker(nn.Module):
-    """Token-pair neural tensor ranker: project, tensor-match all pairs, max over doc, mean over query."""
+    """Token-pair neural tensor ranker: project, tensor-match all pairs, max over doc, mean over query.
 
-    def __init__(self, embedding: TokenEmbedding, hidden: int = 64, k: int = 8, rank: int | None = None, seed: int = 0):
+    ``identity``: initial alpha of W_i = alpha_i I + correction (see the module docstring);
+    ``None`` gives random slices and random output weights.
+    """
+
+    def __init__(self, embedding: TokenEmbedding, hidden: int = 64, k: int = 8, rank: int | None = None, seed: int = 0,
+                 identity: float | None = 10.0):
         super().__init__()
         self.embedding = embedding
         gen_state = torch.random.get_rng_state()
         torch.manual_seed(seed)
         self.proj = nn.Linear(embedding.dim, hidden)
-        self.ntn = NeuralTensorLayer(hidden, hidden, k=k, rank=rank, seed=seed)
+        self.ntn = NeuralTensorLayer(hidden, hidden, k=k, rank=rank, seed=seed, identity=identity)
         self.dense = nn.Linear(k, 1)
+        if identity is not None:  # every slice starts as a similarity: more (and closer) matches score higher
+            with torch.no_grad():
+                self.dense.weight.fill_(1.0 / k)
+                self.dense.bias.zero_()
         torch.random.set_rng_state(gen_state)
 
     def forward(self, query_ids, query_mask, doc_ids, doc_mask) -> torch.Tensor:

@@ -1,0 +1,53 @@
+"""lessonlib.recipes: the cached cross-encoder recipe (finetuned_cross / load_cross / workbook_cross_recipe)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lessonlib import recipes
+from lessonlib.cross import recipe as cross_recipe
+from lessonlib.cross.data import split_queries
+
+TINY = cross_recipe.FAST.replace(weak_title_docs=0, max_steps=1, batch_size=2, n_negatives=1, neg_depth=5,
+                                 max_length=96, train_max_length=None, eval_k=3, val_queries=2)
+
+
+@pytest.fixture()
+def sample_train(monkeypatch, tmp_path):
+    from lessonlib.data import load_dataset
+
+    monkeypatch.setenv("LESSONLIB_CACHE", str(tmp_path / "cache"))
+    return load_dataset("sample", "train")
+
+
+def test_finetuned_cross_trains_once_then_serves_the_cached_folder(sample_train, monkeypatch):
+    fit, val = split_queries(sample_train.qrels, fraction=0.2, seed=0)
+    path = recipes.finetuned_cross(sample_train, fit[:6], val[:2], TINY)
+    info = json.loads((path / "training.json").read_text())
+    assert info["steps"] == 1 and info["recipe"]["max_length"] == 96 and info["n_claims"] >= 1
+    ce = recipes.load_cross(path, device="cpu")
+    assert ce.max_length == 96 and ce.overflow == "truncate"
+    assert ce.score("a query", ["a document", "another"]).shape == (2,)
+
+    def boom(*a, **k):
+        raise AssertionError("must not train again")
+
+    monkeypatch.setattr(cross_recipe, "train_monobert", boom)
+    assert recipes.finetuned_cross(sample_train, fit[:6], val[:2], TINY) == path  # same key: cached
+    with pytest.raises(AssertionError, match="train again"):  # other fit queries: another key, trains
+        recipes.finetuned_cross(sample_train, fit[1:7], val[:2], TINY)
+
+
+def test_finetuned_cross_needs_judged_fit_and_validation_queries(sample_train):
+    with pytest.raises(ValueError, match="fit and 0 validation"):
+        recipes.finetuned_cross(sample_train, list(sample_train.qrels)[:3], ["not-a-query"], TINY)
+
+
+def test_workbook_recipe_resizes_fast_and_cpu_but_keeps_gpu():
+    fast = recipes.workbook_cross_recipe(eval_k=8, fast=True)
+    assert fast.weak_title_docs == 0 and fast.eval_k == 8 and fast.max_steps == 8
+    cpu = recipes.workbook_cross_recipe(eval_k=20, fast=False, device="cpu")
+    assert cpu.n_negatives == 3 and cpu.weak_title_docs == 200 and cpu.max_length == 128 and cpu.eval_k == 20
+    assert recipes.workbook_cross_recipe(eval_k=20, fast=False, device="cuda") == cross_recipe.GPU
