@@ -81,7 +81,8 @@ class EmbeddingCache:
             except (OSError, ValueError):  # being written or damaged: skip it
                 continue
             for row, key in enumerate(keys):
-                self._index.setdefault(bytes(key), (chunk, row))
+                # numpy "S20" drops trailing NUL bytes of a digest: pad back to 20 bytes
+                self._index.setdefault(bytes(key).ljust(20, b"\0"), (chunk, row))
             self._chunks_seen.add(chunk)
 
     def __len__(self) -> int:
