@@ -328,3 +328,17 @@ def test_random_order_ndcg10_is_the_expectation_over_shuffles():
     assert value == pytest.approx((1 + 1 / math.log2(3)) / 2, abs=0.02)
     # A single candidate that is relevant: every order is perfect.
     assert random_order_ndcg10({"q": {"a": 1}}, {"q": {"a": 0.5}}, n_draws=3) == pytest.approx(1.0)
+
+
+def test_torch_threads_sets_and_restores_the_thread_count():
+    from lessonlib.interaction.train import torch_threads
+
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError), torch_threads(1):
+        raise RuntimeError("boom")
+    assert torch.get_num_threads() == before
+    with torch_threads(None):
+        assert torch.get_num_threads() == before
