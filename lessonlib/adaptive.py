@@ -34,7 +34,7 @@ threshold is chosen on a validation split (``choose_threshold``) and only report
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -60,6 +60,16 @@ def _check_k(k: int, where: str) -> None:
         raise ValueError(f"{where}(k={k}): k must be an integer >= 2")
 
 
+def _per_query(run: Run, k: int, where: str, statistic: Callable[[np.ndarray], float]) -> dict[str, float]:
+    """``{qid: statistic(top-k scores, descending)}``; ``+inf`` for a query with < 2 documents."""
+    _check_k(k, where)
+    out = {}
+    for qid, docs in run.items():
+        top = _top_scores(docs, k)
+        out[qid] = float("inf") if len(top) < 2 else statistic(top)
+    return out
+
+
 # --------------------------------------------------------------------------- features
 def normalised_margin(run: Run, k: int = 10) -> dict[str, float]:
     """(s_(1) - s_(2)) / std(s_(1..k)): the margin in units of the top-k spread (scale-free).
@@ -69,16 +79,11 @@ def normalised_margin(run: Run, k: int = 10) -> dict[str, float]:
     >>> round(normalised_margin({"q": {"a": 3.0, "b": 1.0}}, k=10)["q"], 3)
     2.0
     """
-    _check_k(k, "normalised_margin")
-    out = {}
-    for qid, docs in run.items():
-        top = _top_scores(docs, k)
-        if len(top) < 2:
-            out[qid] = float("inf")
-            continue
+    def statistic(top: np.ndarray) -> float:
         sd = top.std()
-        out[qid] = float((top[0] - top[1]) / sd) if sd > 0 else 0.0
-    return out
+        return float((top[0] - top[1]) / sd) if sd > 0 else 0.0
+
+    return _per_query(run, k, "normalised_margin", statistic)
 
 
 def peakedness(run: Run, k: int = 10) -> dict[str, float]:
@@ -91,20 +96,15 @@ def peakedness(run: Run, k: int = 10) -> dict[str, float]:
     >>> peakedness({"q": {"a": 1.0, "b": 1.0}})["q"]
     0.0
     """
-    _check_k(k, "peakedness")
-    out = {}
-    for qid, docs in run.items():
-        top = _top_scores(docs, k)
-        if len(top) < 2:
-            out[qid] = float("inf")
-            continue
+    def statistic(top: np.ndarray) -> float:
         sd = top.std()
         z = (top - top.mean()) / sd if sd > 0 else np.zeros_like(top)
         p = np.exp(z - z.max())
         p /= p.sum()
         entropy = -float(np.sum(p * np.log(np.clip(p, 1e-300, None))))
-        out[qid] = max(0.0, float(np.log(len(top)) - entropy))
-    return out
+        return max(0.0, float(np.log(len(top)) - entropy))
+
+    return _per_query(run, k, "peakedness", statistic)
 
 
 def agreement(run_a: Run, run_b: Run, n: int = 10) -> dict[str, float]:

@@ -35,74 +35,33 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2:
-        raise ValueError(f"expected a (n, d) matrix, got shape {x.shape}")
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+from lessonlib import geometry as _geometry
+from lessonlib.geometry import _unit, alignment  # noqa: F401  (re-exported: one implementation)
 
 
 # --------------------------------------------------------------------------- geometry
-def alignment(x: np.ndarray, y: np.ndarray, alpha: float = 2.0) -> float:
-    """Alignment loss E ||f(x) − f(y)||^alpha over positive pairs (row i of ``x`` with row i of ``y``).
-
-    Rows are L2-normalised first (f maps to the unit sphere). Lower is better: 0 when every
-    positive pair coincides, 4 (alpha=2) when every pair is antipodal. Shapes: (n, d), (n, d) -> float.
-    Wang & Isola 2020, eq. (3).
-
-    >>> round(alignment(np.array([[1.0, 0]]), np.array([[0.0, 1]])), 3)
-    2.0
-    """
-    a, b = _unit(x), _unit(y)
-    if a.shape != b.shape:
-        raise ValueError(f"alignment: x {a.shape} and y {b.shape} must have the same shape (aligned pairs)")
-    return float((np.linalg.norm(a - b, axis=1) ** alpha).mean())
+# One implementation, in lessonlib.geometry; alignment is re-exported as is, uniformity and
+# effective_rank keep the defaults this module always had (max_points=2000 rows with all their
+# pairs; no centring).
 
 
 def uniformity(x: np.ndarray, t: float = 2.0, max_points: int | None = 2000, seed: int = 0) -> float:
-    """Uniformity loss log E_{i≠j} exp(−t ||f(x_i) − f(x_j)||²) over distinct pairs of rows.
-
-    Lower (more negative) is better: vectors spread evenly over the sphere. All vectors equal
-    gives 0 (collapse); the uniform distribution on S^{d−1} tends to −t·2 = −4 for large d at t=2.
-    ``max_points`` rows are drawn at random (``seed``) to bound the O(n²) cost. Shape: (n, d) -> float.
-    Wang & Isola 2020, eq. (4).
+    """:func:`lessonlib.geometry.uniformity` (Wang & Isola 2020, eq. 4) on at most ``max_points`` random rows
+    (``seed``), all of their pairs. Shape: (n, d) -> float.
 
     >>> uniformity(np.ones((5, 3)))
     0.0
     """
-    u = _unit(x)
-    if len(u) < 2:
-        raise ValueError(f"uniformity: need at least 2 rows, got {len(u)}")
-    if max_points is not None and len(u) > max_points:
-        u = u[np.random.default_rng(seed).choice(len(u), max_points, replace=False)]
-    sq = np.clip(2 - 2 * (u @ u.T), 0, None)  # squared distances of unit vectors
-    off = ~np.eye(len(u), dtype=bool)
-    return float(np.log(np.exp(-t * sq[off]).mean()))
+    return _geometry.uniformity(x, t, n_pairs=None, seed=seed, max_points=max_points)
 
 
 def effective_rank(x: np.ndarray, center: bool = False) -> float:
-    """exp(entropy of the normalised singular values): how many dimensions ``x`` really uses.
-
-    erank(X) = exp(−Σ p_k log p_k), p_k = σ_k / Σ σ_j (Roy & Vetterli 2007, "The effective rank:
-    a measure of effective dimensionality"). Between 1 (rank one) and min(n, d) (all singular
-    values equal). ``center=True`` subtracts the column means first (measures spread, not offset).
-    Shape: (n, d) -> float.
+    """:func:`lessonlib.geometry.effective_rank` (Roy & Vetterli 2007), uncentred by default. (n, d) -> float.
 
     >>> round(effective_rank(np.outer(np.arange(1, 4), np.ones(3))), 3)
     1.0
     """
-    m = np.asarray(x, dtype=np.float64)
-    if m.ndim != 2:
-        raise ValueError(f"effective_rank: expected a (n, d) matrix, got shape {m.shape}")
-    if center:
-        m = m - m.mean(0, keepdims=True)
-    s = np.linalg.svd(m, compute_uv=False)
-    s = s[s > s.max() * 1e-12] if s.size and s.max() > 0 else s
-    if s.size == 0:
-        return 0.0
-    p = s / s.sum()
-    return float(np.exp(-(p * np.log(p)).sum()))
+    return _geometry.effective_rank(x, center=center)
 
 
 # --------------------------------------------------------------------------- InfoNCE theory

@@ -8,6 +8,10 @@ the pairs given p = 0.8, 80 % are relevant (Guo, Pleiss, Sun & Weinberger, 2017)
   probability and ``acc_b`` the fraction of positives in bin b (Naeini et al., 2015).
 - Temperature scaling: one scalar T > 0 fitted by minimising the NLL on held-out pairs with
   L-BFGS; it changes probabilities, never the ranking.
+- Platt scaling (Platt, 1999): ``p = sigmoid(a * z + b)``, slope and bias fitted the same way.
+  A ranking loss (listwise softmax CE, RankNet) fixes logits only up to a per-query shift, so
+  their zero point means nothing: temperature alone (b = 0) cannot move it and can make ECE
+  *worse*; the bias b can.
 
 Binary (p = P(relevant), labels 0/1) and multi-class (probabilities (n, C), labels (n,)) inputs
 are both accepted; multi-class uses the top class's probability as confidence.
@@ -95,6 +99,20 @@ def sigmoid(logits) -> np.ndarray:
     return np.where(z >= 0, 1.0 / (1.0 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1.0 + np.exp(-np.abs(z))))
 
 
+def _logits_labels(logits, labels, name: str):
+    import torch
+
+    z = torch.as_tensor(np.asarray(logits, dtype=np.float64))
+    y = torch.as_tensor(np.asarray(labels))
+    if z.shape[0] == 0:
+        raise ValueError(f"{name}(logits): empty")
+    if z.shape[0] != y.shape[0]:
+        raise ValueError(f"{name}: {z.shape[0]} logits but {y.shape[0]} labels")
+    if not torch.isfinite(z).all():
+        raise ValueError(f"{name}: logits contain NaN or inf")
+    return z, y
+
+
 def fit_temperature(logits, labels, max_iter: int = 100) -> float:
     """Temperature T > 0 minimising the NLL of ``sigmoid(logits / T)`` (or softmax for (n, C) logits).
 
@@ -103,12 +121,7 @@ def fit_temperature(logits, labels, max_iter: int = 100) -> float:
     """
     import torch
 
-    z = torch.as_tensor(np.asarray(logits, dtype=np.float64))
-    y = torch.as_tensor(np.asarray(labels))
-    if z.shape[0] == 0:
-        raise ValueError("fit_temperature(logits): empty")
-    if z.shape[0] != y.shape[0]:
-        raise ValueError(f"fit_temperature: {z.shape[0]} logits but {y.shape[0]} labels")
+    z, y = _logits_labels(logits, labels, "fit_temperature")
     log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
     optimizer = torch.optim.LBFGS([log_t], lr=0.1, max_iter=max_iter, line_search_fn="strong_wolfe")
     if z.ndim == 1:
@@ -126,6 +139,37 @@ def fit_temperature(logits, labels, max_iter: int = 100) -> float:
 
     optimizer.step(closure)
     return float(log_t.exp().item())
+
+
+def fit_platt(logits, labels, max_iter: int = 100) -> tuple[float, float]:
+    """Slope and bias ``(a, b)`` minimising the NLL of ``sigmoid(a * z + b)`` (Platt, 1999).
+
+    Binary only: logits (n,), labels 0/1. Equal to an unregularised one-feature logistic
+    regression (scikit-learn ``LogisticRegression(C=inf)``). With a > 0 the ranking is unchanged.
+    """
+    import torch
+
+    z, y = _logits_labels(logits, labels, "fit_platt")
+    if z.ndim != 1:
+        raise ValueError(f"fit_platt: expected logits of shape (n,), got {tuple(z.shape)}")
+    ab = torch.tensor([1.0, 0.0], dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS([ab], lr=0.5, max_iter=max_iter, line_search_fn="strong_wolfe")
+    target = y.to(torch.float64)
+
+    def closure():
+        optimizer.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(ab[0] * z + ab[1], target)
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    a, b = (float(v) for v in ab.detach())
+    return a, b
+
+
+def apply_platt(logits, a: float, b: float) -> np.ndarray:
+    """Probabilities after Platt scaling: ``sigmoid(a * z + b)``."""
+    return sigmoid(a * np.asarray(logits, dtype=np.float64) + b)
 
 
 def apply_temperature(logits, temperature: float) -> np.ndarray:

@@ -32,6 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lessonlib.training import fit_shuffled
+
 WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 # Training templates: {w} = number word, {d} = numeral.
 TEMPLATES = [
@@ -160,36 +162,26 @@ def clip_loss(z_img: torch.Tensor, z_txt: torch.Tensor, log_scale: torch.Tensor,
 
 def fit(model: DualEncoder, data: DigitPairs, epochs: int = 30, batch_size: int = 64, lr: float = 3e-3,
         mask_same_label: bool = True, seed: int = 0, progress: bool = False) -> list[float]:
-    """Train on (image, random training-template caption) pairs; returns the mean loss per epoch."""
+    """Train on (image, random training-template caption) pairs; returns the mean loss per epoch.
+
+    Each epoch draws a fresh training-template caption for every image, then runs
+    :func:`lessonlib.training.fit_shuffled` with :func:`clip_loss` (labels masked when ``mask_same_label``).
+    """
     rng = np.random.default_rng(seed)
-    g = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
     x = torch.as_tensor(data.train_images)
     y = torch.as_tensor(data.train_labels)
-    losses = []
-    iterator = range(epochs)
-    if progress:
-        from tqdm.auto import tqdm
+    tok = None
 
-        iterator = tqdm(iterator, desc="CLIP epochs")
-    for _ in iterator:
-        model.train()
+    def draw_captions() -> None:
+        nonlocal tok
         caps = [caption(int(lab), TEMPLATES[rng.integers(len(TEMPLATES))]) for lab in data.train_labels]
         tok = tokenize(caps, model.vocab)
-        perm = torch.randperm(len(y), generator=g)
-        total, n = 0.0, 0
-        for s in range(0, len(perm), batch_size):
-            idx = perm[s : s + batch_size]
-            if len(idx) < 2:
-                continue
-            loss = clip_loss(model.image(x[idx]), model.text(tok[idx]), model.log_scale, y[idx] if mask_same_label else None)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-            n += len(idx)
-        losses.append(total / max(n, 1))
-    return losses
+
+    def batch_loss(idx: torch.Tensor) -> torch.Tensor:
+        return clip_loss(model.image(x[idx]), model.text(tok[idx]), model.log_scale, y[idx] if mask_same_label else None)
+
+    return fit_shuffled(model, len(y), batch_loss, epochs, batch_size, lr, seed=seed, progress=progress,
+                        desc="CLIP epochs", start_epoch=draw_captions)
 
 
 # ------------------------------------------------------------------------------------ evaluation

@@ -29,16 +29,20 @@ from __future__ import annotations
 import numpy as np
 
 
-def _matrix(x: np.ndarray, where: str) -> np.ndarray:
+def _matrix(x: np.ndarray, where: str, min_rows: int = 2) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2 or len(x) < 2:
-        raise ValueError(f"{where}(x): expected a 2-D array (n >= 2, dim), got shape {x.shape}")
+    if x.ndim != 2 or len(x) < min_rows:
+        raise ValueError(f"{where}(x): expected a 2-D array (n >= {min_rows}, dim), got shape {x.shape}")
     if not np.isfinite(x).all():
         raise ValueError(f"{where}(x): contains NaN or inf")
     return x
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
+    """Rows of ``x`` (n, dim) scaled to unit L2 norm, as float64 (zero rows stay zero). -> (n, dim)."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"expected a (n, d) matrix, got shape {x.shape}")
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
@@ -53,13 +57,18 @@ def singular_values(x: np.ndarray, center: bool = True) -> np.ndarray:
 def effective_rank(x: np.ndarray, center: bool = True) -> float:
     """``exp(-sum_i p_i log p_i)``, ``p_i = s_i / sum s`` (Roy & Vetterli, 2007). (n, dim) -> float.
 
-    >>> effective_rank(np.random.default_rng(0).normal(size=(5000, 8)))   # close to 8
+    How many dimensions ``x`` really uses: between 1 (rank one) and min(n, dim) (all singular
+    values equal). ``center=True`` subtracts the column means first (measures spread, not offset).
+    Singular values below ``1e-12 * max`` are round-off and left out.
+
+    >>> round(effective_rank(np.random.default_rng(0).normal(size=(5000, 8))), 1)   # close to 8
+    8.0
     """
     s = singular_values(x, center)
-    total = s.sum()
-    if total <= 0:
+    if not s.size or s.max() <= 0:
         return 0.0
-    p = s[s > 0] / total
+    s = s[s > s.max() * 1e-12]
+    p = s / s.sum()
     return float(np.exp(-(p * np.log(p)).sum()))
 
 
@@ -99,26 +108,40 @@ def alignment(a: np.ndarray, b: np.ndarray, alpha: float = 2.0) -> float:
     """Wang & Isola (2020): ``mean_i ||u(a_i) - u(b_i)||^alpha`` over positive pairs (a_i, b_i).
 
     a, b: (n, dim) aligned rows (e.g. a query and its relevant document) -> float; rows are
-    L2-normalised first. Lower is better aligned.
+    L2-normalised first (f maps to the unit sphere). Lower is better aligned: 0 when every
+    positive pair coincides, 4 (alpha=2) when every pair is antipodal. Wang & Isola 2020, eq. (3).
+
+    >>> round(alignment(np.array([[1.0, 0]]), np.array([[0.0, 1]])), 3)
+    2.0
     """
-    a, b = _matrix(a, "alignment"), _matrix(b, "alignment")
+    a, b = _matrix(a, "alignment", min_rows=1), _matrix(b, "alignment", min_rows=1)
     if a.shape != b.shape:
-        raise ValueError(f"alignment: a and b must have one shape, got {a.shape} and {b.shape}")
+        raise ValueError(f"alignment: a and b must have one shape (the same shape: aligned pairs), "
+                         f"got {a.shape} and {b.shape}")
     return float((np.linalg.norm(_unit(a) - _unit(b), axis=1) ** alpha).mean())
 
 
-def uniformity(x: np.ndarray, t: float = 2.0, n_pairs: int = 20000, seed: int = 0) -> float:
-    """Wang & Isola (2020): ``log mean_{i != j} exp(-t ||u(x_i) - u(x_j)||^2)``. (n, dim) -> float.
+def uniformity(x: np.ndarray, t: float = 2.0, n_pairs: int | None = 20000, seed: int = 0,
+               max_points: int | None = None) -> float:
+    """Wang & Isola (2020), eq. (4): ``log mean_{i != j} exp(-t ||u(x_i) - u(x_j)||^2)``. (n, dim) -> float.
 
-    Lower is more uniform. Uses all pairs when there are fewer than ``n_pairs``, else a seeded
-    random sample of pairs.
+    Lower (more negative) is more uniform on the sphere: all vectors equal gives 0 (collapse); the
+    uniform distribution on S^{d-1} tends to -2t (-4 at t=2) for large d. Two ways to bound the
+    O(n^2) cost, both seeded by ``seed``: ``max_points`` first keeps that many rows drawn without
+    replacement (None: all rows), then all pairs are used when there are at most ``n_pairs`` of
+    them (None: always), else ``n_pairs`` random pairs of distinct rows.
+
+    >>> uniformity(np.ones((5, 3)))
+    0.0
     """
     u = _unit(_matrix(x, "uniformity"))
+    rng = np.random.default_rng(seed)
+    if max_points is not None and len(u) > max_points:
+        u = u[rng.choice(len(u), max_points, replace=False)]
     n = len(u)
-    if n * (n - 1) // 2 <= n_pairs:
+    if n_pairs is None or n * (n - 1) // 2 <= n_pairs:
         sq = np.maximum(2 - 2 * (u @ u.T), 0)[np.triu_indices(n, 1)]
     else:
-        rng = np.random.default_rng(seed)
         i = rng.integers(0, n, n_pairs)
         j = (i + rng.integers(1, n, n_pairs)) % n
         sq = np.maximum(2 - 2 * np.einsum("ij,ij->i", u[i], u[j]), 0)

@@ -115,7 +115,6 @@ def finetuned_cross(dataset_train: Dataset, fit_qids: list[str], val_qids: list[
     >>> ce = load_cross(finetuned_cross(train, fit_q, val_q))                  # doctest: +SKIP
     """
     import dataclasses
-    import hashlib as _hashlib
 
     from lessonlib.cross import recipe as cross_recipe
 
@@ -125,7 +124,7 @@ def finetuned_cross(dataset_train: Dataset, fit_qids: list[str], val_qids: list[
     if not fit or not val:
         raise ValueError(f"finetuned_cross: {len(fit)} fit and {len(val)} validation queries are judged in "
                          f"{dataset_train.name}; need at least one of each")
-    ids = lambda qs: _hashlib.sha256("\0".join(qs).encode()).hexdigest()[:16]  # noqa: E731
+    ids = lambda qs: hashlib.sha256("\0".join(qs).encode()).hexdigest()[:16]  # noqa: E731
     knobs = {**dataclasses.asdict(recipe), "fit": ids(fit), "val": ids(val), "negatives": "bm25"}
 
     def train(out: Path) -> None:

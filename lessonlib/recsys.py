@@ -31,6 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lessonlib.training import fit_shuffled
+
 # Topic vocabulary: words used by both domains, then words only books use, then words only films use.
 TOPICS: dict[str, tuple[list[str], list[str], list[str]]] = {
     "space": (["rocket", "galaxy", "astronaut", "orbit", "planet", "star"], ["chapter", "saga"], ["effects", "launch"]),
@@ -302,39 +304,25 @@ def in_batch_softmax_loss(u: torch.Tensor, v: torch.Tensor, targets: torch.Tenso
 
 def fit(model: TwoTower, train: Cases, epochs: int = 5, batch_size: int = 256, lr: float = 3e-3,
         log_q_correction: bool = False, seed: int = 0, progress: bool = False) -> list[float]:
-    """Train with in-batch softmax; returns the mean loss of each epoch."""
+    """Train with in-batch softmax; returns the mean loss of each epoch.
+
+    The loop is :func:`lessonlib.training.fit_shuffled`; each batch's loss is
+    :func:`in_batch_softmax_loss` (with the logQ correction when ``log_q_correction``).
+    """
     if len(train) == 0:
         raise ValueError("fit(train): no training cases")
-    g = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
     hist = torch.as_tensor(train.history)
     tgt = torch.as_tensor(train.target)
     counts = torch.bincount(tgt, minlength=model.item_tower.tokens.shape[0]).float()
     log_q = torch.log((counts + 1) / (counts + 1).sum())
-    losses = []
-    iterator = range(epochs)
-    if progress:
-        from tqdm.auto import tqdm
 
-        iterator = tqdm(iterator, desc="two-tower epochs")
-    for _ in iterator:
-        model.train()
-        perm = torch.randperm(len(tgt), generator=g)
-        total, n = 0.0, 0
-        for s in range(0, len(perm), batch_size):
-            idx = perm[s : s + batch_size]
-            if len(idx) < 2:
-                continue
-            u = model.users(hist[idx])
-            v = model.items(tgt[idx])
-            loss = in_batch_softmax_loss(u, v, tgt[idx], model.temperature, log_q[tgt[idx]] if log_q_correction else None)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-            n += len(idx)
-        losses.append(total / max(n, 1))
-    return losses
+    def batch_loss(idx: torch.Tensor) -> torch.Tensor:
+        u = model.users(hist[idx])
+        v = model.items(tgt[idx])
+        return in_batch_softmax_loss(u, v, tgt[idx], model.temperature, log_q[tgt[idx]] if log_q_correction else None)
+
+    return fit_shuffled(model, len(tgt), batch_loss, epochs, batch_size, lr, seed=seed, progress=progress,
+                        desc="two-tower epochs")
 
 
 # ------------------------------------------------------------------------------ baselines, truth, metrics

@@ -112,10 +112,10 @@ def interpolate(second: Mapping[str, Mapping[str, float]], first: Mapping[str, M
 
 
 def rrf(*runs: Mapping[str, Mapping[str, float]], k: int = 60) -> Run:
-    """Reciprocal rank fusion: sum over runs of 1 / (k + rank)."""
-    from lessonlib.cross.data import merge_runs
+    """Reciprocal rank fusion of the runs given one by one: :func:`lessonlib.fusion.rrf` (the implementation)."""
+    from lessonlib.fusion import rrf as fused
 
-    return merge_runs(*runs, k=k)
+    return fused(list(runs), k=k)
 
 
 def choose_alpha(second: Mapping[str, Mapping[str, float]], first: Mapping[str, Mapping[str, float]],

@@ -98,7 +98,12 @@ class Router:
 
 
 def routed_run(cheap: Run, expensive: Run, qids: Sequence[str], send: Sequence[bool]) -> dict[str, dict[str, float]]:
-    """Per query: the expensive run where ``send`` is True, else the cheap run."""
+    """Per query of ``qids``: the expensive run where ``send`` is True, else the cheap run (``{}`` if it lacks q).
+
+    :func:`lessonlib.cascade.adaptive_run` over ``qids``, with the decisions given as a sequence.
+    """
+    from lessonlib.cascade import adaptive_run
+
     if len(qids) != len(send):
         raise ValueError(f"routed_run: {len(qids)} queries but {len(send)} routing decisions")
-    return {q: dict(expensive[q] if s and q in expensive else cheap.get(q, {})) for q, s in zip(qids, send)}
+    return adaptive_run({q: cheap.get(q, {}) for q in qids}, expensive, {q: bool(s) for q, s in zip(qids, send)})

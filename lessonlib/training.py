@@ -486,6 +486,46 @@ class Trainer:
             bar.close()
 
 
+def fit_shuffled(model: torch.nn.Module, n: int, batch_loss: Callable[[torch.Tensor], torch.Tensor], epochs: int,
+                 batch_size: int, lr: float, seed: int = 0, progress: bool = False, desc: str = "epochs",
+                 start_epoch: Callable[[], None] | None = None) -> list[float]:
+    """The plain in-batch-negatives loop: Adam, each epoch a seeded permutation of ``n`` examples. -> mean loss per epoch.
+
+    For each epoch: ``model.train()``, ``start_epoch()`` (e.g. redraw the captions), a permutation
+    from ``torch.Generator().manual_seed(seed)``, then per batch of ``batch_size`` indices ``idx``
+    (a last batch of < 2 is skipped: no in-batch negative) ``loss = batch_loss(idx)``, one Adam
+    step (Kingma & Ba, 2015). The epoch's value is the batch-size-weighted mean loss,
+    ``sum_b |b| L_b / sum_b |b|``. ``progress`` shows a tqdm bar over epochs named ``desc``.
+    Unlike :class:`Trainer` there is no schedule, clipping, accumulation or checkpointing.
+    """
+    g = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    losses = []
+    iterator = range(epochs)
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(iterator, desc=desc)
+    for _ in iterator:
+        model.train()
+        if start_epoch is not None:
+            start_epoch()
+        perm = torch.randperm(n, generator=g)
+        total, count = 0.0, 0
+        for s in range(0, len(perm), batch_size):
+            idx = perm[s : s + batch_size]
+            if len(idx) < 2:
+                continue
+            loss = batch_loss(idx)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+            count += len(idx)
+        losses.append(total / max(count, 1))
+    return losses
+
+
 def _jsonable(value):
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}

@@ -109,3 +109,36 @@ def test_run_pairs_flattens_a_run_with_binary_labels():
     z, y = run_pairs(run, qrels)
     np.testing.assert_array_equal(z, [2.0, -1.0, 0.5, 0.1])
     np.testing.assert_array_equal(y, [1, 0, 0, 0])
+
+
+def test_platt_scaling_equals_unregularised_logistic_regression():
+    from sklearn.linear_model import LogisticRegression
+
+    from lessonlib.calibration import apply_platt, fit_platt
+
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=3000) * 2.0
+    y = (rng.random(3000) < sigmoid(0.7 * z - 1.5)).astype(int)
+    a, b = fit_platt(z, y)
+    lr = LogisticRegression(C=np.inf, tol=1e-10, max_iter=1000).fit(z[:, None], y)
+    assert a == pytest.approx(lr.coef_[0, 0], abs=1e-4)
+    assert b == pytest.approx(lr.intercept_[0], abs=1e-4)
+    assert a == pytest.approx(0.7, abs=0.1) and b == pytest.approx(-1.5, abs=0.15)
+    np.testing.assert_allclose(apply_platt(z, a, b), lr.predict_proba(z[:, None])[:, 1], atol=1e-4)
+
+
+def test_shifted_logits_need_a_bias_not_a_temperature():
+    """Logits from a ranking loss are right up to a shift: temperature cannot fix that, Platt can."""
+    from lessonlib.calibration import apply_platt, fit_platt
+
+    rng = np.random.default_rng(4)
+    true = rng.normal(size=5000) - 2.0
+    y = (rng.random(5000) < sigmoid(true)).astype(int)
+    shifted = true + 3.0  # the zero point a listwise loss leaves free
+    t = fit_temperature(shifted, y)
+    a, b = fit_platt(shifted, y)
+    ece_t = expected_calibration_error(apply_temperature(shifted, t), y)
+    ece_p = expected_calibration_error(apply_platt(shifted, a, b), y)
+    assert ece_p < 0.03 < ece_t
+    with pytest.raises(ValueError, match="NaN"):
+        fit_platt([0.0, float("nan")], [0, 1])

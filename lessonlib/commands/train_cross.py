@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
+from lessonlib.commands._common import (add_cross_encoder_arguments, add_data_arguments, first_queries, is_fast,
+                                        load_cross_encoder)
+
 NAME = "train-cross"
 HELP = "train a cross-encoder on the train split; DIR loads with AutoModelForSequenceClassification"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", required=True, help="dataset name or BEIR folder")
-    parser.add_argument("--split", default="train")
+    add_data_arguments(parser, split="train")
     parser.add_argument("--out", required=True, help="output folder (safetensors + tokenizer)")
     parser.add_argument("--model", default=None, help="backbone (default: all-MiniLM-L6-v2)")
     parser.add_argument("--loss", default="softmax_ce", help="softmax_ce, bce, ranknet, hinge, listnet, listmle, lambda")
@@ -21,17 +23,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--neg-depth", type=int, default=30, help="negatives come from the BM25 top-N")
     parser.add_argument("--lr", type=float, default=3e-5)
     parser.add_argument("--weak", action="store_true", help="first one epoch of title -> abstract weak supervision")
-    parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--max-steps", type=int, default=None)
     parser.add_argument("--label-smoothing", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default=None)
-    parser.add_argument("--fast", action="store_true", help="fast mode: 20 queries, 5 steps")
+    add_cross_encoder_arguments(parser, fast_help="fast mode: 20 queries, 5 steps")
 
 
 def run(args: argparse.Namespace) -> int:
     from lessonlib import config
-    from lessonlib.cross import CrossEncoder
     from lessonlib.cross.data import bm25_run, groups_from_run, weak_title_groups
     from lessonlib.cross.objectives import get_loss
     from lessonlib.cross.train import train_cross_encoder
@@ -40,11 +39,10 @@ def run(args: argparse.Namespace) -> int:
     get_loss(args.loss)  # fail early on a bad name
     if args.epochs < 1:
         raise ValueError(f"train-cross --epochs {args.epochs}: must be >= 1")
-    fast = args.fast or config.is_fast()
+    fast = is_fast(args)
     ds = load_dataset(args.data, args.split)
-    queries = ds.queries
+    queries = first_queries(ds.queries, fast)
     if fast:
-        queries = dict(list(queries.items())[:20])
         args.max_steps = args.max_steps or 5
     config.seed_everything(args.seed)
     run_ = bm25_run(ds, queries, k=args.neg_depth)
@@ -52,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
                              queries=queries, qrels={q: ds.qrels[q] for q in queries if q in ds.qrels})
     if not groups:
         raise ValueError(f"train-cross --data {args.data} --split {args.split}: no query has a relevant document")
-    model = CrossEncoder(args.model or config.DEFAULT_MODEL, max_length=args.max_length, device=args.device)
+    model = load_cross_encoder(args, args.model or config.DEFAULT_MODEL)
     progress = sys.stderr.isatty()
     if args.weak and not fast:
         train_cross_encoder(model, weak_title_groups(ds, n_negatives=args.negatives, seed=args.seed), epochs=1,
