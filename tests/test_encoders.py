@@ -196,3 +196,17 @@ def test_scratch_towers_are_padding_invariant_and_trainable(tower_cls, tmp_path)
     back = DualEncoder.load(folder).eval()
     with torch.no_grad():
         assert torch.allclose(back.embed_docs(TEXTS[:3]), m.embed_docs(TEXTS[:3]), atol=1e-6)
+
+
+def test_float16_checkpoint_loads_as_float32(tmp_path):
+    """A checkpoint saved in float16 (as for a GPU) must come back as float32 weights that train."""
+    from transformers import AutoModel, AutoTokenizer
+
+    path = resolve_model(MINILM)
+    AutoModel.from_pretrained(str(path), dtype=torch.float16).save_pretrained(tmp_path / "half")
+    AutoTokenizer.from_pretrained(str(path)).save_pretrained(tmp_path / "half")
+    m = DualEncoder.from_pretrained(str(tmp_path / "half"))
+    assert {p.dtype for p in m.parameters()} == {torch.float32}
+    loss = m.embed_docs(TEXTS[:2]).sum()
+    loss.backward()
+    assert all(torch.isfinite(p.grad).all() for p in m.parameters() if p.grad is not None)

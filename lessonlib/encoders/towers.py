@@ -143,11 +143,13 @@ class TransformerTower(TokenizerMixin, nn.Module):
         path = resolve_model(name_or_path)
         self.source = str(name_or_path)
         self.tokenizer = AutoTokenizer.from_pretrained(str(path))
+        # float32 weights whatever the checkpoint was saved in (transformers 5 keeps a float16
+        # checkpoint in float16, and training float16 weights with Adam overflows to NaN).
         kwargs = {"attn_implementation": attn_implementation} if attn_implementation else {}
         try:
-            self.model = AutoModel.from_pretrained(str(path), **kwargs)
+            self.model = AutoModel.from_pretrained(str(path), dtype=torch.float32, **kwargs)
         except (ValueError, ImportError):  # architecture without SDPA support
-            self.model = AutoModel.from_pretrained(str(path))
+            self.model = AutoModel.from_pretrained(str(path), dtype=torch.float32)
         self.max_length = int(max_length)
         self.pooling = Pooling(pooling, self.dim)
 
