@@ -112,7 +112,7 @@ def latency(ce, st, emb, ds, queries, device: str, n_queries: int = 20, n_cand: 
 def calibration(run_val, qrels_val, run_test, qrels_test, k: int) -> dict:
     """ECE of sigmoid(logit) on test top-k pairs (unjudged = 0); temperature / Platt fitted on validation."""
     from lessonlib.calibration import (apply_platt, apply_temperature, expected_calibration_error, fit_platt,
-                                       fit_temperature)
+                                       fit_temperature, sigmoid)
 
     def pairs(ce_run, qrels):
         logits, labels = [], []
@@ -126,7 +126,7 @@ def calibration(run_val, qrels_val, run_test, qrels_test, k: int) -> dict:
     lt, yt = pairs(run_test, qrels_test)
     t = fit_temperature(lv, yv)
     a, b = fit_platt(lv, yv)
-    return {"ece_before": expected_calibration_error(1 / (1 + np.exp(-lt)), yt),
+    return {"ece_before": expected_calibration_error(sigmoid(lt), yt),
             "ece_after": expected_calibration_error(apply_temperature(lt, t), yt), "temperature": t,
             "ece_platt": expected_calibration_error(apply_platt(lt, a, b), yt), "platt": (a, b)}
 
