@@ -38,7 +38,7 @@ from lessonlib.index import (AnnoyIndex, FaissIndex, FlatIndex, HNSWIndex, Hnswl
 from lessonlib.synthetic import clustered_queries, write_clustered  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SECTIONS = ["parity", "sweep", "compress", "overhead", "scale"]
+SECTIONS = ["parity", "sweep", "compress", "overhead", "lid", "scale"]
 FIG: dict[str, object] = {}
 
 
@@ -148,14 +148,30 @@ def section_overhead(x, q, args) -> str:
     return "\n".join(lines)
 
 
+def section_lid(x) -> str:
+    """Local intrinsic dimension of the real embeddings next to the synthetic generator's."""
+    from lessonlib import synthetic
+    from lessonlib.geometry import local_intrinsic_dimension as lid
+
+    n, d = x.shape
+    lines = [f"local intrinsic dimension (Levina-Bickel MLE, k=10 / k=20; lessonlib.geometry), n={n}, dim {d}",
+             f"{'SciFact all-MiniLM-L6-v2':<36}{lid(x, k=10):>7.1f}{lid(x, k=20):>7.1f}"]
+    for latent in (8, 12, 24):
+        s = synthetic.clustered_vectors(n, d, seed=0, latent=latent)
+        mark = "  <- lessonlib.synthetic default" if latent == synthetic.LATENT else ""
+        lines.append(f"{f'synthetic, LATENT={latent}':<36}{lid(s, k=10):>7.1f}{lid(s, k=20):>7.1f}{mark}")
+    return "\n".join(lines)
+
+
 def section_scale(args) -> str:
     d, nq, k = 384, args.scale_queries, 10
     sizes = [10_000, 100_000, args.scale_n] if args.scale_n > 100_000 else [10_000, args.scale_n]
+    ef_construction, ef_searches = 100, (16, 24, 32, 64, 128)
     path = config.cache_dir("ann") / f"synthetic_{args.scale_n}x{d}.npy"
     x_all = write_clustered(path, args.scale_n, d, seed=0)
     q = clustered_queries(nq, d, seed=0)
     lines = [f"synthetic clustered vectors (lessonlib.synthetic, seed 0), dim {d}, {nq} queries, k={k}, "
-             f"faiss threads={faiss.omp_get_max_threads()}",
+             f"faiss threads={faiss.omp_get_max_threads()}, HNSW32 efConstruction={ef_construction}",
              f"{'n':>9}{'exact QPS':>11}{'HNSW efS':>9}{'R@10':>7}{'HNSW QPS':>10}{'x exact':>9}{'p99 ms':>8}{'build s':>9}{'index MiB':>10}{'peak RSS GiB':>13}"]
     scale_pts = []
     for n in sizes:
@@ -166,14 +182,14 @@ def section_scale(args) -> str:
             flat.add(np.ascontiguousarray(x[s:s + 100_000]))
         t = time.perf_counter(); flat.search(q, k); exact_qps = nq / (time.perf_counter() - t)
         del flat
-        hn = FaissIndex("HNSW32", d, efConstruction=40)
+        hn = FaissIndex("HNSW32", d, efConstruction=ef_construction)
         t = time.perf_counter()
         for s in range(0, n, 50_000):
             hn.add(np.ascontiguousarray(x[s:s + 50_000]))
             if n >= 100_000:
                 log(f"  HNSW32 build {min(s + 50_000, n)}/{n}  {time.perf_counter() - t:.0f}s")
         build_s = time.perf_counter() - t
-        for ef in (32, 64, 128, 256):
+        for ef in ef_searches:
             r = measure("faiss HNSW32", hn.set(efSearch=ef), q, truth, k, build_s, {"efSearch": ef}, n_latency=200)
             lines.append(f"{n:>9}{exact_qps:>11.1f}{ef:>9}{r.recall:>7.3f}{r.qps:>10.0f}{r.qps / exact_qps:>9.1f}"
                          f"{r.p99_ms:>8.2f}{build_s:>9.0f}{r.memory_mb:>10.0f}{peak_rss_gib():>13.2f}")
@@ -259,16 +275,16 @@ def main(argv=None) -> int:
     header = (f"bench_ann.py {'--full' if args.full else '--quick'} | {dt.datetime.now():%Y-%m-%d %H:%M} | "
               f"{os.cpu_count()} CPU cores (shared machine) | faiss {faiss.__version__} threads {faiss.omp_get_max_threads()}")
     texts = {}
-    if set(todo) & {"parity", "sweep", "compress", "overhead"}:
+    if set(todo) & {"parity", "sweep", "compress", "overhead", "lid"}:
         x, q, ds = scifact_embeddings()
         truth = exact_neighbors(x, q, 10)
         log(f"SciFact vectors: {x.shape}, queries {q.shape}")
-        for name in ("parity", "sweep", "compress", "overhead"):
+        for name in ("parity", "sweep", "compress", "overhead", "lid"):
             if name in todo:
                 log(f"== {name}")
                 body = {"parity": lambda: section_parity(x, q, truth, args), "sweep": lambda: section_sweep(x, q, truth, args),
                         "compress": lambda: section_compress(x, q, truth, ds, args),
-                        "overhead": lambda: section_overhead(x, q, args)}[name]()
+                        "overhead": lambda: section_overhead(x, q, args), "lid": lambda: section_lid(x)}[name]()
                 texts[name] = f"[{name}] SciFact {ds.name} test: {x.shape[0]} docs x {x.shape[1]}, {len(q)} queries\n{body}"
     if "scale" in todo:
         log("== scale")

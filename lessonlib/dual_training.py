@@ -464,7 +464,10 @@ def train_dual(
 
     Extra keyword arguments are :class:`DualRecipe` fields (``skip_top``, ``depth``, ``warmup``,
     ``weight_decay``, ``schedule``, ``pretrain`` = ``"ict"``/``"title"``, ``pretrain_epochs``,
-    ``max_steps``, ``symmetric``...). With ``val_dataset`` the model is evaluated at the end of each
+    ``max_steps``, ``symmetric``...). ``checkpoint_dir`` (+ ``checkpoint_every`` steps, default once
+    per epoch) keeps resumable checkpoints; ``resume=True`` continues a killed run from the newest
+    one and ends with the same weights as an uninterrupted run. ``callbacks`` are
+    :class:`lessonlib.training.Trainer` callbacks. With ``val_dataset`` the model is evaluated at the end of each
     epoch (or every ``eval_every`` steps) and the best validation nDCG@10 is kept. ``model`` trains
     an already-built dual encoder instead of loading ``model_name``. ``out_dir=None`` skips saving
     (the trained model is then in ``history[-1]["model"]`` — use ``return_model=True``).
@@ -473,6 +476,10 @@ def train_dual(
         >>> d, hist = train_dual(ds_train, out_dir="ft", negatives="dense", skip_top=3)  # doctest: +SKIP
     """
     return_model = kwargs.pop("return_model", False)
+    checkpoint_dir = kwargs.pop("checkpoint_dir", None)
+    checkpoint_every = kwargs.pop("checkpoint_every", None)
+    resume = kwargs.pop("resume", False)
+    callbacks = kwargs.pop("callbacks", ())
     recipe_fields = {k: kwargs.pop(k) for k in list(kwargs) if k in DualRecipe.__dataclass_fields__}
     if kwargs:
         raise TypeError(f"train_dual: unknown arguments {sorted(kwargs)}")
@@ -541,12 +548,17 @@ def train_dual(
         lr=recipe.lr, epochs=recipe.epochs, max_steps=recipe.max_steps, warmup=recipe.warmup,
         weight_decay=recipe.weight_decay, schedule=recipe.schedule, seed=seed, progress=progress, device=dev,
         eval_every=eval_every or (n_batches if eval_fn else None), select_metric="ndcg@10" if eval_fn else None,
+        checkpoint_dir=str(checkpoint_dir) if checkpoint_dir else None,
+        checkpoint_every=(checkpoint_every or n_batches) if checkpoint_dir else None,
     )  # fmt: skip
-    trainer = Trainer(model, make_loss_fn(recipe, tokens, build_loss(recipe), ddp_pair), cfg, eval_fn=eval_fn)
+    trainer = Trainer(model, make_loss_fn(recipe, tokens, build_loss(recipe), ddp_pair), cfg, eval_fn=eval_fn,
+                      callbacks=callbacks)
+    if resume and distributed:
+        raise ValueError("train_dual(resume=True): not supported under torchrun")
     if dev.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats(dev)
     loop_started = time.perf_counter()
-    trainer.train(batches_fn)
+    trainer.train(batches_fn, resume=bool(resume) and checkpoint_dir is not None)
     train_seconds = time.perf_counter() - loop_started
     history += [dict(h, phase="train") for h in trainer.history]
     seconds = time.perf_counter() - started

@@ -110,6 +110,39 @@ def test_short_finetuning_run_saves_a_sentence_transformers_folder(tiny, tmp_pat
         assert not np.allclose(start.embed_docs(texts).numpy(), ours, atol=1e-4)  # it did train
 
 
+class _Killed(RuntimeError):
+    pass
+
+
+def test_killed_run_resumes_to_the_same_model_and_metrics(tiny, tmp_path):
+    from lessonlib.dual_training import dense_candidates, TokenCache
+    from lessonlib.metrics import evaluate
+
+    knobs = dict(negatives="bm25", n_negatives=1, batch_size=4, max_steps=5, max_length=48, query_max_length=24,
+                 lr=5e-5, progress=False, device="cpu", return_model=True)  # fmt: skip
+
+    def kill_at_4(trainer):
+        if trainer.state.step == 4:
+            raise _Killed("killed at step 4")
+
+    ckpt = tmp_path / "ckpt"
+    with pytest.raises(_Killed):
+        train_dual(tiny, checkpoint_dir=ckpt, checkpoint_every=2, callbacks=[kill_at_4], **knobs)
+    assert sorted(p.name for p in ckpt.iterdir() if p.name.startswith("step-"))[-1] == "step-00000002"
+    _, hist_resumed, resumed = train_dual(tiny, checkpoint_dir=ckpt, checkpoint_every=2, resume=True, **knobs)
+    _, hist_ref, reference = train_dual(tiny, **knobs)
+    for a, b in zip(resumed.parameters(), reference.parameters()):
+        torch.testing.assert_close(a, b)
+    tail = [h["loss"] for h in hist_resumed if "loss" in h]
+    assert tail and tail == [h["loss"] for h in hist_ref if "loss" in h][-len(tail):]
+
+    def metrics(model):
+        run = dense_candidates(model, tiny, TokenCache(model).add(tiny), 48, 24, depth=10)
+        return evaluate(tiny.qrels, run, ["ndcg@10", "recall@10"])
+
+    assert metrics(resumed) == metrics(reference)
+
+
 def test_cnn_tower_from_scratch_learns_on_the_training_pairs(tiny):
     _, history = train_dual(
         tiny, model_name="cnn", negatives="none", batch_size=8, epochs=25, lr=3e-3, max_length=64,

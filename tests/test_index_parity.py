@@ -14,8 +14,10 @@ from lessonlib.index import (AnnoyIndex, FaissIndex, HNSWIndex, HnswlibIndex, IV
 from lessonlib.synthetic import clustered_queries, clustered_vectors
 
 D = 32
-X = clustered_vectors(3000, D, n_clusters=50, spread=0.8, seed=1)
-Q = clustered_queries(300, D, n_clusters=50, spread=0.8, seed=1)
+# latent=24: the data these tolerances were set on (at latent 12 our k-means IVF beats FAISS's by
+# ~0.025 recall at nprobe=1, 5 seeds; the bench's parity section on SciFact vectors stays within 0.02)
+X = clustered_vectors(3000, D, n_clusters=50, spread=0.8, seed=1, latent=24)
+Q = clustered_queries(300, D, n_clusters=50, spread=0.8, seed=1, latent=24)
 TRUTH = exact_neighbors(X, Q, 10)
 TOL = 0.02
 

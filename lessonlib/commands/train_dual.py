@@ -1,7 +1,8 @@
 """`lessonlib train-dual`: fine-tune a dual encoder on a dataset's train split.
 
     lessonlib train-dual --data scifact --out models/ft [--epochs 3 --lr 2e-5 --batch-size 32
-                         --negatives bm25 --n-negatives 1 --loss mnrl --max-length 256 --seed 0 --fast]
+                         --negatives bm25 --n-negatives 1 --loss mnrl --max-length 256 --seed 0 --fast
+                         --checkpoint-dir ckpt [--resume]]
 
 Under ``torchrun --nproc_per_node N`` it trains data-parallel (DDP; NCCL on GPUs, gloo on CPU):
 every rank takes 1/N of each global batch of ``--batch-size``, in-batch negatives are gathered from
@@ -44,6 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dropout", type=float, default=None, help="set every dropout layer to this p (default: the model's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="cuda | cpu (default: cuda when visible)")
+    parser.add_argument("--checkpoint-dir", type=Path, default=None, help="keep resumable checkpoints here (once per epoch)")
+    parser.add_argument("--resume", action="store_true", help="continue a killed run from the newest checkpoint in --checkpoint-dir")
     parser.add_argument("--fast", action="store_true", help="fast mode: subset and a few dozen steps")
 
 
@@ -59,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
     for name in ("lr", "batch_size", "n_negatives", "max_length"):
         if getattr(args, name) <= 0:
             raise ValueError(f"--{name.replace('_', '-')}={getattr(args, name)}: must be > 0")
+    if args.resume and args.checkpoint_dir is None:
+        raise ValueError("--resume: needs --checkpoint-dir (where the killed run kept its checkpoints)")
     dataset = load_dataset(args.data, args.split)
     knobs = dict(
         model_name=args.model, loss=args.loss, negatives=args.negatives, n_negatives=args.n_negatives,
@@ -79,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
     if say:
         print(f"lessonlib train-dual: {len(dataset.queries)} queries, {len(dataset.corpus)} documents -> {args.out}", file=sys.stderr)
     try:
-        out, history = train_dual(dataset, out_dir=args.out, device=args.device, **knobs)
+        out, history = train_dual(dataset, out_dir=args.out, device=args.device, checkpoint_dir=args.checkpoint_dir,
+                                  resume=args.resume, **knobs)
     finally:
         if D.is_distributed():
             D.dist.barrier()
