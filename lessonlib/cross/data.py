@@ -65,15 +65,11 @@ def bm25_run(corpus: Mapping[str, dict] | object, queries: Mapping[str, str], k:
 
 
 def merge_runs(*runs: Mapping[str, Mapping[str, float]], k: int = 60) -> dict[str, dict[str, float]]:
-    """Reciprocal rank fusion: score(d) = sum_r 1 / (k + rank_r(d)) (Cormack et al. 2009)."""
-    out: dict[str, dict[str, float]] = {}
-    for run in runs:
-        for qid, docs in run.items():
-            ranked = sorted(docs.items(), key=lambda x: (-x[1], x[0]))
-            target = out.setdefault(qid, {})
-            for rank, (d, _) in enumerate(ranked, start=1):
-                target[d] = target.get(d, 0.0) + 1.0 / (k + rank)
-    return out
+    """Reciprocal rank fusion, score(d) = sum_r 1 / (k + rank_r(d)) (Cormack et al. 2009), of the
+    runs given as arguments: :func:`lessonlib.fusion.rrf` (trec_eval's tie order)."""
+    from lessonlib.fusion import rrf
+
+    return rrf(list(runs), k=k)
 
 
 def groups_from_run(
