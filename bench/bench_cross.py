@@ -80,16 +80,20 @@ def dense_runs(model_path, ds, query_sets: dict[str, dict[str, str]], k: int, de
     return out, st, emb
 
 
+def latency_candidates(ds, n_cand: int = 100) -> tuple[np.ndarray, list[str]]:
+    """The seeded candidate documents every latency row scores: (corpus positions, texts)."""
+    picked = np.random.default_rng(0).choice(len(ds.doc_ids), n_cand, replace=False)
+    return picked, [ds.doc_text(ds.doc_ids[j]) for j in picked]
+
+
 def latency(ce, st, emb, ds, queries, device: str, n_queries: int = 20, n_cand: int = 100) -> dict:
     """ms/query to score n_cand candidates: cross-encoder vs dual encoder (query encode + dot).
 
     ``emb`` holds the corpus embeddings (the dual encoder's index); ``None`` encodes just the
     n_cand candidates first (same vectors, no full-corpus pass needed for a latency-only run).
     """
-    rng = np.random.default_rng(0)
     qids = list(queries)[:n_queries]
-    picked = rng.choice(len(ds.doc_ids), n_cand, replace=False)
-    docs = [ds.doc_text(ds.doc_ids[j]) for j in picked]
+    picked, docs = latency_candidates(ds, n_cand)
     if emb is None:
         cand_emb = st.encode(docs, convert_to_tensor=True, normalize_embeddings=True, show_progress_bar=False)
     else:

@@ -483,6 +483,8 @@ def train_dual(
     recipe_fields = {k: kwargs.pop(k) for k in list(kwargs) if k in DualRecipe.__dataclass_fields__}
     if kwargs:
         raise TypeError(f"train_dual: unknown arguments {sorted(kwargs)}")
+    if resume and checkpoint_dir is None:
+        raise ValueError("train_dual(resume=True): needs checkpoint_dir (where the killed run kept its checkpoints)")
     recipe = DualRecipe(
         model_name=str(model_name), loss=loss, negatives=negatives, n_negatives=n_negatives, epochs=epochs, lr=lr,
         batch_size=batch_size, temperature=temperature, pooling=pooling, max_length=max_length,
@@ -492,6 +494,8 @@ def train_dual(
     from lessonlib.config import seed_everything
 
     distributed = D.launched_by_torchrun()
+    if resume and distributed:
+        raise ValueError("train_dual(resume=True): not supported under torchrun")
     if distributed:
         if recipe.symmetric:
             raise ValueError("train_dual(symmetric=True): not supported under torchrun (gathered negatives are one-way)")
@@ -553,12 +557,10 @@ def train_dual(
     )  # fmt: skip
     trainer = Trainer(model, make_loss_fn(recipe, tokens, build_loss(recipe), ddp_pair), cfg, eval_fn=eval_fn,
                       callbacks=callbacks)
-    if resume and distributed:
-        raise ValueError("train_dual(resume=True): not supported under torchrun")
     if dev.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats(dev)
     loop_started = time.perf_counter()
-    trainer.train(batches_fn, resume=bool(resume) and checkpoint_dir is not None)
+    trainer.train(batches_fn, resume=bool(resume))
     train_seconds = time.perf_counter() - loop_started
     history += [dict(h, phase="train") for h in trainer.history]
     seconds = time.perf_counter() - started

@@ -73,16 +73,17 @@ def clustered_queries(nq: int, dim: int, n_clusters: int = 1000, spread: float =
 
 
 def write_clustered(path: str | os.PathLike, n: int, dim: int, n_clusters: int = 1000, spread: float = 0.6,
-                    seed: int = 0, chunk: int = 65536, progress: bool = True) -> np.ndarray:
+                    seed: int = 0, chunk: int = 65536, progress: bool = True, latent: int | None = None) -> np.ndarray:
     """Stream ``n`` rows into a memory-mapped ``.npy`` at ``path``; returns the read-only memmap.
 
     An existing file is reused only when its ``.json`` sidecar records the same generator
-    (every argument, ``LATENT`` and ``NOISE``); otherwise it is regenerated. Written to a
+    (every argument, the latent rank used and ``NOISE``); otherwise it is regenerated. Written to a
     temporary name then renamed (atomic), the sidecar last.
     """
     path = Path(path)
     meta = path.with_suffix(".json")
-    params = dict(n=n, dim=dim, n_clusters=n_clusters, spread=spread, seed=seed, chunk=chunk, latent=LATENT, noise=NOISE)
+    latent = latent or LATENT
+    params = dict(n=n, dim=dim, n_clusters=n_clusters, spread=spread, seed=seed, chunk=chunk, latent=latent, noise=NOISE)
     if path.exists() and meta.exists():
         try:
             same = json.loads(meta.read_text()) == params
@@ -95,7 +96,7 @@ def write_clustered(path: str | os.PathLike, n: int, dim: int, n_clusters: int =
     tmp = path.with_name(f".{path.name}.tmp")
     out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, dim))
     for s in tqdm(range(0, n, chunk), desc=f"synthetic {n}x{dim}", disable=not progress):
-        out[s:s + chunk] = clustered_chunk(min(chunk, n - s), dim, s // chunk, n_clusters, spread, seed)
+        out[s:s + chunk] = clustered_chunk(min(chunk, n - s), dim, s // chunk, n_clusters, spread, seed, latent=latent)
     out.flush()
     del out
     os.replace(tmp, path)

@@ -141,6 +141,8 @@ def test_killed_run_resumes_to_the_same_model_and_metrics(tiny, tmp_path):
         return evaluate(tiny.qrels, run, ["ndcg@10", "recall@10"])
 
     assert metrics(resumed) == metrics(reference)
+    with pytest.raises(ValueError, match="needs checkpoint_dir"):
+        train_dual(tiny, resume=True, **knobs)
 
 
 def test_cnn_tower_from_scratch_learns_on_the_training_pairs(tiny):

@@ -23,7 +23,7 @@ def test_file_reused_only_for_the_same_generator(tmp_path, monkeypatch):
     stamp = path.stat().st_mtime_ns
     synthetic.write_clustered(path, 500, 16, seed=0, progress=False)
     assert path.stat().st_mtime_ns == stamp, "same parameters: the file is reused"
-    monkeypatch.setattr(synthetic, "LATENT", synthetic.LATENT + 4)  # the default the file was written with
+    monkeypatch.setattr(synthetic, "LATENT", synthetic.LATENT + 4)  # a new default generator, same arguments
     b = np.asarray(synthetic.write_clustered(path, 500, 16, seed=0, progress=False))
     assert not np.allclose(a, b), "another LATENT: regenerated, never a stale file"
 

@@ -62,8 +62,6 @@ def run(args: argparse.Namespace) -> int:
     for name in ("lr", "batch_size", "n_negatives", "max_length"):
         if getattr(args, name) <= 0:
             raise ValueError(f"--{name.replace('_', '-')}={getattr(args, name)}: must be > 0")
-    if args.resume and args.checkpoint_dir is None:
-        raise ValueError("--resume: needs --checkpoint-dir (where the killed run kept its checkpoints)")
     dataset = load_dataset(args.data, args.split)
     knobs = dict(
         model_name=args.model, loss=args.loss, negatives=args.negatives, n_negatives=args.n_negatives,
