@@ -58,6 +58,24 @@ def recipe_for(fast: bool | None = None, device: str | None = None) -> dict[str,
     return dict(GPU if config.device(device) == "cuda" else CPU)
 
 
+ABLATION_FAST: dict[str, Any] = dict(max_steps=6, batch_size=8, train_max_length=64, max_length=128)
+
+
+def ablation_overrides(fast: bool | None = None, device: str | None = None, cpu_epochs: int | None = None) -> dict[str, Any]:
+    """Knobs a notebook that trains many variants adds to :func:`recipe_for` (notebooks 03 and 04).
+
+    Fast mode: :data:`ABLATION_FAST` (six optimizer steps on the fast subset: the machinery runs,
+    the numbers are noise). Full mode: nothing on a GPU; on a CPU, ``epochs=cpu_epochs`` where a
+    notebook asks for it, so that its several trainings fit a laptop session.
+    """
+    fast = config.is_fast() if fast is None else fast
+    if fast:
+        return dict(ABLATION_FAST)
+    if cpu_epochs is not None and config.device(device) != "cuda":
+        return dict(epochs=int(cpu_epochs))
+    return {}
+
+
 def cache_key(kind: str, dataset: Dataset, knobs: dict[str, Any]) -> str:
     """``kind-<hash>`` of the dataset fingerprint and the knobs (sorted JSON)."""
     from lessonlib import __version__

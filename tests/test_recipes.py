@@ -51,3 +51,12 @@ def test_workbook_recipe_resizes_fast_and_cpu_but_keeps_gpu():
     cpu = recipes.workbook_cross_recipe(eval_k=20, fast=False, device="cpu")
     assert cpu.n_negatives == 3 and cpu.weak_title_docs == 200 and cpu.max_length == 128 and cpu.eval_k == 20
     assert recipes.workbook_cross_recipe(eval_k=20, fast=False, device="cuda") == cross_recipe.GPU
+
+
+def test_ablation_overrides_by_mode_and_device():
+    assert recipes.ablation_overrides(fast=True, cpu_epochs=1) == recipes.ABLATION_FAST  # fast wins
+    assert recipes.ablation_overrides(fast=False, device="cpu") == {}  # the CPU recipe as it is
+    assert recipes.ablation_overrides(fast=False, device="cpu", cpu_epochs=1) == {"epochs": 1}
+    assert recipes.ablation_overrides(fast=False, device="cuda", cpu_epochs=1) == {}  # a GPU runs the full recipe
+    knobs = {**recipes.recipe_for(fast=False, device="cpu"), **recipes.ablation_overrides(fast=False, device="cpu", cpu_epochs=1)}
+    assert knobs["epochs"] == 1 and knobs["negatives"] == "bm25"
