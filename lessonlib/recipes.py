@@ -76,6 +76,13 @@ def ablation_overrides(fast: bool | None = None, device: str | None = None, cpu_
     return {}
 
 
+def ict_pretrain_pairs(fast: bool | None = None, device: str | None = None) -> int | None:
+    """How many inverse-cloze pairs notebook 04 pre-trains on: 32 in fast mode, 2,000 on a CPU, all on a GPU."""
+    if config.is_fast() if fast is None else fast:
+        return 32
+    return None if config.device(device) == "cuda" else 2000
+
+
 def cache_key(kind: str, dataset: Dataset, knobs: dict[str, Any]) -> str:
     """``kind-<hash>`` of the dataset fingerprint and the knobs (sorted JSON)."""
     from lessonlib import __version__

@@ -60,3 +60,9 @@ def test_ablation_overrides_by_mode_and_device():
     assert recipes.ablation_overrides(fast=False, device="cuda", cpu_epochs=1) == {}  # a GPU runs the full recipe
     knobs = {**recipes.recipe_for(fast=False, device="cpu"), **recipes.ablation_overrides(fast=False, device="cpu", cpu_epochs=1)}
     assert knobs["epochs"] == 1 and knobs["negatives"] == "bm25"
+
+
+def test_ict_pretrain_pairs_by_mode_and_device():
+    assert recipes.ict_pretrain_pairs(fast=True, device="cuda") == 32
+    assert recipes.ict_pretrain_pairs(fast=False, device="cpu") == 2000
+    assert recipes.ict_pretrain_pairs(fast=False, device="cuda") is None  # all abstracts
