@@ -41,7 +41,7 @@ def notebooks_dir(explicit: Path | None) -> Path:
 def run(args: argparse.Namespace) -> int:
     import nbformat
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     from lessonlib.io import atomic_write
 
@@ -72,10 +72,12 @@ def run(args: argparse.Namespace) -> int:
         status = "ok"
         try:
             client.execute()
-        except CellExecutionError as exc:
-            status = "FAILED"
+        except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
+            # a timed-out cell (--timeout) or a dead kernel fails this notebook, not the whole run
+            status = "TIMEOUT" if isinstance(exc, CellTimeoutError) else "FAILED"
             failures.append(path.name)
-            print(f"  {path.name}: {str(exc).strip().splitlines()[-1][:200]}", file=sys.stderr)
+            lines = str(exc).strip().splitlines() or [type(exc).__name__]
+            print(f"  {path.name}: {lines[-1][:200]}", file=sys.stderr)
         elapsed = time.perf_counter() - start
         with atomic_write(out / path.name) as handle:
             nbformat.write(nb, handle)
