@@ -22,6 +22,7 @@ def folder(tmp_path, monkeypatch):
     # the runner sets these for its kernels; monkeypatch puts the test process's values back
     monkeypatch.setenv("LESSONLIB_FAST", "1")
     monkeypatch.setenv("LESSONLIB_RESULTS", str(tmp_path / "unused.json"))
+    monkeypatch.setenv("LESSONLIB_WIDGETS", "1")
     nbs = tmp_path / "notebooks"
     nbs.mkdir()
     _notebook(nbs, "a_ok", "from lessonlib import report\nreport.record('answer', 42)")
@@ -55,3 +56,14 @@ def test_workbook_stops_at_first_failure_without_keep_going(folder, capsys):
 def test_workbook_rejects_a_pattern_that_matches_nothing(folder, capsys):
     assert main(["workbook", "--notebooks", str(folder / "notebooks"), "--only", "zzz*"]) == 2
     assert "matches no notebook" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags, enabled", [([], False), (["--widgets"], True)])
+def test_workbook_turns_widget_knobs_off_unless_asked(folder, capsys, flags, enabled):
+    knob = folder / "knob"
+    knob.mkdir()
+    _notebook(knob, "k", "from lessonlib import knobs, report\nreport.record('widgets', knobs.widgets_enabled())\n"
+                         "def draw(x):\n    report.record('x', x)\nknobs.interact(draw, x=(0, 10))")
+    assert main(["workbook", "--notebooks", str(knob), "--out", str(folder / "build"), "--fast", *flags]) == 0
+    assert f"widgets: {enabled}" in capsys.readouterr().out
+    assert json.loads((folder / "build" / "results" / "k.json").read_text())["x"]["value"] == 5, "the knob ran once at its default"

@@ -27,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("build"), help="output folder (default: build/)")
     parser.add_argument("--timeout", type=int, default=-1, help="seconds per cell (default: none)")
     parser.add_argument("--keep-going", action="store_true", help="run the remaining notebooks after a failure")
+    parser.add_argument("--widgets", action="store_true",
+                        help="keep ipywidgets knobs (default: off, LESSONLIB_WIDGETS=0: each knob runs once with its "
+                             "defaults, as the static HTML export could never move a slider)")
 
 
 def notebooks_dir(explicit: Path | None) -> Path:
@@ -55,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     (out / "results").mkdir(parents=True, exist_ok=True)
     if args.fast:
         os.environ["LESSONLIB_FAST"] = "1"
+    if not args.widgets:  # lessonlib.knobs reads it in the kernel, which inherits this environment
+        os.environ["LESSONLIB_WIDGETS"] = "0"
     mode = "fast" if os.environ.get("LESSONLIB_FAST") == "1" else "full"
     print(f"lessonlib workbook: {len(paths)} notebooks, {mode} mode, into {out}", file=sys.stderr)
 

@@ -100,6 +100,16 @@ def embedding_parts(ce, query: str, doc: str, max_length: int | None = None) -> 
             {"word": word, "position": position, "segment": segment, "sum": total, "output": out}.items()}
 
 
+@torch.no_grad()
+def segment_table(ce) -> np.ndarray:
+    """The segment (token-type) embedding table E_seg of a BERT-style cross-encoder, (types, hidden).
+
+    Row 0 is added to every [CLS]/query token, row 1 to every document token (BERT, Devlin et al. 2019);
+    copied to host memory whatever device the model is on.
+    """
+    return ce.model.base_model.embeddings.token_type_embeddings.weight.detach().float().cpu().numpy()
+
+
 def _group_positions(att) -> dict[str, np.ndarray]:
     seg = _segments(att.tokens, att.token_type_ids)
     names = {"[CLS]": "cls", "query": "query", "doc": "doc", "[SEP]": "sep"}
