@@ -15,9 +15,20 @@ import numpy as np
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 
+def env_flag(name: str, default: bool) -> bool:
+    """The boolean environment variable ``name``: ``1/true/yes/on`` is True, ``0/false/no/off`` False,
+    anything else (unset, empty, unrecognised) ``default``."""
+    value = os.environ.get(name, "").strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    return default
+
+
 def is_fast() -> bool:
     """True when ``LESSONLIB_FAST`` is set to a true value (CI and quick runs)."""
-    return os.environ.get("LESSONLIB_FAST", "").strip().lower() in {"1", "true", "yes", "on"}
+    return env_flag("LESSONLIB_FAST", default=False)
 
 
 def data_root() -> Path | None:

@@ -14,15 +14,16 @@ The headless path also sidesteps an intermittent hang of headless executors on w
 """
 from __future__ import annotations
 
-import os
 from typing import Any, Callable
+
+from lessonlib import config
 
 ENV = "LESSONLIB_WIDGETS"
 
 
 def widgets_enabled() -> bool:
     """False when ``LESSONLIB_WIDGETS`` is ``0``/``false``/``no``/``off`` or ipywidgets is missing."""
-    if os.environ.get(ENV, "1").strip().lower() in {"0", "false", "no", "off"}:
+    if not config.env_flag(ENV, default=True):
         return False
     try:
         import ipywidgets  # noqa: F401

@@ -49,3 +49,16 @@ def test_live_interact_returns_the_ipywidgets_function(monkeypatch):
     shown = knobs.interact(lambda x: seen.append(x), x=(0, 10))
     assert knobs.widgets_enabled() and seen == [5]  # ipywidgets ran it once at the start value
     assert hasattr(shown, "widget") and isinstance(shown.widget, ipywidgets.interactive)
+
+
+@pytest.mark.parametrize("value, default, expected", [(None, True, True), (None, False, False), ("", True, True),
+                                                      (" On ", False, True), ("0", True, False), ("off", True, False),
+                                                      ("maybe", True, True), ("maybe", False, False)])
+def test_env_flag_reads_true_false_and_falls_back_to_the_default(monkeypatch, value, default, expected):
+    from lessonlib import config
+
+    if value is None:
+        monkeypatch.delenv("LESSONLIB_TEST_FLAG", raising=False)
+    else:
+        monkeypatch.setenv("LESSONLIB_TEST_FLAG", value)
+    assert config.env_flag("LESSONLIB_TEST_FLAG", default=default) is expected
