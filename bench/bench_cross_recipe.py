@@ -79,6 +79,16 @@ def cpu_variants(train, test, fit_q, val_q, runs, model_path, only=()) -> None:
         "BM25 negatives": R.CPU.replace(),  # negatives from BM25 instead of the hybrid (below)
         "no weak stage": R.CPU.replace(weak_title_docs=0),
         "2 claim epochs": R.CPU.replace(epochs=2),
+        "pooled scoring": R.CPU.replace(scoring="pooled"),
+        "pooled scoring, zero-shot": R.CPU.replace(scoring="pooled"),  # not trained (below)
+        "pooled scoring, no weak stage": R.CPU.replace(scoring="pooled", weak_title_docs=0),
+        "pooled scoring, lr 2e-5": R.CPU.replace(scoring="pooled", lr=2e-5),
+        "pooled scoring, 1600 titles": R.CPU.replace(scoring="pooled", weak_title_docs=1600),
+        "pooled scoring, 2 claim epochs": R.CPU.replace(scoring="pooled", epochs=2),
+        "pooled scoring, BM25 negatives": R.CPU.replace(scoring="pooled"),
+        "pooled scoring, seed 1": R.CPU.replace(scoring="pooled", seed=1),
+        "pooled scoring, seed 2": R.CPU.replace(scoring="pooled", seed=2),
+        "CPU recipe, seed 1": R.CPU.replace(seed=1),
     }
     if only:
         variants = {k: v for k, v in variants.items() if k in only}
@@ -88,9 +98,15 @@ def cpu_variants(train, test, fit_q, val_q, runs, model_path, only=()) -> None:
     for name, rec in variants.items():
         rec = rec.replace(bf16=False)
         t0 = time.perf_counter()
-        neg = runs["bm25"]["train"] if name == "BM25 negatives" else runs["hybrid"]["train"]
-        out = R.train_monobert(train, neg, fit_q, val_q, rec, val_run=runs["bm25"]["train"],
-                               progress=False, model_name=str(model_path))
+        neg = runs["bm25"]["train"] if name.endswith("BM25 negatives") else runs["hybrid"]["train"]
+        if name.endswith("zero-shot"):
+            from lessonlib.cross.pooled import PooledCrossEncoder
+
+            out = R.Trained(PooledCrossEncoder(str(model_path), max_length=rec.max_length, overflow="truncate"),
+                            [], 0, 0, 0.0, 0.0)
+        else:
+            out = R.train_monobert(train, neg, fit_q, val_q, rec, val_run=runs["bm25"]["train"],
+                                   progress=False, model_name=str(model_path))
         for first in ("bm25", "hybrid"):
             sv, _ = R.score_candidates(out.model, train, [runs[first]["train"]], rec.eval_k, val_q, batch_size=256)
             st, _ = R.score_candidates(out.model, test, [runs[first]["test"]], rec.eval_k, batch_size=256)

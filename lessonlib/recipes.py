@@ -171,7 +171,8 @@ def finetuned_cross(dataset_train: Dataset, fit_qids: list[str], val_qids: list[
 
 
 def load_cross(model_dir: str | os.PathLike, device: str | None = None):
-    """The ``CrossEncoder`` saved by :func:`finetuned_cross`, scoring with the token limit of its recipe."""
+    """The cross-encoder saved by :func:`finetuned_cross` (a ``CrossEncoder`` or, for ``scoring="pooled"``,
+    a ``PooledCrossEncoder``), scoring with the token limit of its recipe."""
     from lessonlib.cross import CrossEncoder
 
     recipe = json.loads((Path(model_dir) / "training.json").read_text())["recipe"]
@@ -182,8 +183,8 @@ def workbook_cross_recipe(eval_k: int, fast: bool | None = None, device: str | N
     """The cross-encoder recipe that notebooks 22 and 23 share (so the second one finds the first's model).
 
     ``lessonlib.cross.recipe.recipe_for`` (FAST in fast mode, GPU on a GPU), re-sized to a notebook's
-    budget on 2 cores: in full mode on a CPU, 200 weak title lists instead of 800, 3 negatives
-    instead of 7, 128 tokens; in fast mode no weak stage, 8 steps, 96 tokens (enough to run every
+    budget on 2 cores, always with monoBERT's [CLS] scoring: in full mode on a CPU, 200 weak title
+    lists instead of 800, 3 negatives instead of 7, 128 tokens; in fast mode no weak stage, 8 steps, 96 tokens (enough to run every
     cell, not to rank well). Validation (early stopping) re-ranks the top ``eval_k``.
     """
     from lessonlib.cross import recipe as cross_recipe
@@ -194,4 +195,4 @@ def workbook_cross_recipe(eval_k: int, fast: bool | None = None, device: str | N
     elif recipe is cross_recipe.FAST:
         recipe = recipe.replace(weak_title_docs=0, max_steps=8, max_length=96, train_max_length=96, eval_k=eval_k,
                                 val_queries=10)
-    return recipe
+    return recipe.replace(scoring="cls")  # a monoBERT [CLS] head: what notebooks 20, 22 and 23 measured

@@ -57,3 +57,21 @@ def test_gradients_flow_and_save_load_keeps_scores(ce, tmp_path):
     ce.save(tmp_path / "m")
     again = PooledCrossEncoder.load(tmp_path / "m", device="cpu", max_length=64, max_query_length=16, overflow="truncate")
     np.testing.assert_allclose(again.score(Q, DOCS), ce.score(Q, DOCS), atol=1e-5)
+
+
+def test_a_saved_pooled_model_loads_as_pooled_and_refuses_the_cls_class(ce, tmp_path):
+    from lessonlib.cross import CrossEncoder
+
+    ce.scale = 12.5
+    try:
+        ce.save(tmp_path / "m")
+    finally:
+        ce.scale = 20.0
+    again = CrossEncoder.load(tmp_path / "m", device="cpu", max_length=64, max_query_length=16, overflow="truncate")
+    assert type(again) is PooledCrossEncoder and again.scale == 12.5
+    np.testing.assert_allclose(again.score(Q, DOCS), ce.score(Q, DOCS) * 12.5 / 20.0, atol=1e-4)
+    with pytest.raises(ValueError, match="scoring 'pooled'"):
+        CrossEncoder(tmp_path / "m", device="cpu")
+    plain = CrossEncoder(device="cpu", max_length=64, max_query_length=16)
+    plain.save(tmp_path / "cls")
+    assert type(CrossEncoder.load(tmp_path / "cls", device="cpu")) is CrossEncoder

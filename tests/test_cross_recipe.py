@@ -22,6 +22,7 @@ def test_presets_by_mode_and_device():
     assert R.recipe_for(fast=False, device="cuda") is R.GPU
     assert R.GPU.n_negatives == 15 and R.GPU.epochs == 6 and R.GPU.eval_k == 100  # bench_cross.py's headline
     assert R.CPU.replace(lr=1e-5).lr == 1e-5 and R.CPU.lr == 5e-5
+    assert R.GPU.scoring == "cls" and R.CPU.scoring == R.FAST.scoring == "pooled"
 
 
 def test_claim_groups_use_fit_queries_only_and_never_a_judged_positive_as_negative(sample):
@@ -93,3 +94,18 @@ def test_a_tiny_recipe_trains_both_stages_and_restores_the_scoring_length(sample
     assert out.model.max_length == 96 and len(out.val_curve) >= 1
     steps = sum(1 for h in out.history if "loss" in h)
     assert out.pairs_seen == steps * 2 * 2
+
+
+def test_the_scoring_knob_picks_the_model_class_and_rejects_unknown_ones(sample):
+    from lessonlib.cross import CrossEncoder
+    from lessonlib.cross.pooled import PooledCrossEncoder
+
+    fit, val = split_queries(sample.qrels, 0.2, seed=0)
+    run = bm25_run(sample, sample.queries, k=10)
+    rec = R.FAST.replace(n_negatives=1, neg_depth=10, weak_title_docs=0, max_steps=1, batch_size=2, max_length=96,
+                         eval_k=3, val_queries=0)
+    out = R.train_monobert(sample, run, fit, val, rec.replace(scoring="pooled"), progress=False)
+    assert type(out.model) is PooledCrossEncoder
+    assert type(R.train_monobert(sample, run, fit, val, rec.replace(scoring="cls"), progress=False).model) is CrossEncoder
+    with pytest.raises(ValueError, match="scoring must be one of"):
+        R.train_monobert(sample, run, fit, val, rec.replace(scoring="mean"), progress=False)

@@ -42,4 +42,4 @@ def load_cross_encoder(args: argparse.Namespace, model: str):
     """The :class:`lessonlib.cross.CrossEncoder` ``model`` with ``--max-length`` and ``--device``."""
     from lessonlib.cross import CrossEncoder
 
-    return CrossEncoder(model, max_length=args.max_length, device=args.device)
+    return CrossEncoder.load(model, max_length=args.max_length, device=args.device)

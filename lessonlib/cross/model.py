@@ -65,7 +65,13 @@ class CrossEncoder(torch.nn.Module):
         stride: window overlap in tokens for the windowed strategies.
         device: ``"cpu"``, ``"cuda"``; default ``lessonlib.config.device()``.
         dropout: hidden dropout of the backbone (``None`` keeps the config's).
+
+    ``scoring`` (class attribute) names how the joint pass becomes a score: ``"cls"`` here (a
+    linear head on [CLS]), ``"pooled"`` for :class:`lessonlib.cross.pooled.PooledCrossEncoder`.
+    ``save`` records it and ``CrossEncoder.load`` returns the class that wrote the folder.
     """
+
+    scoring = "cls"
 
     def __init__(
         self,
@@ -90,6 +96,10 @@ class CrossEncoder(torch.nn.Module):
             raise ValueError(f"CrossEncoder(max_length={max_length}): must exceed max_query_length + 16")
         path = resolve(model_name_or_path)
         cfg = AutoConfig.from_pretrained(path)
+        saved_scoring = getattr(cfg, "lessonlib_scoring", None)  # None: a backbone, not a saved cross-encoder
+        if saved_scoring not in (None, self.scoring):
+            raise ValueError(f"{type(self).__name__}({str(model_name_or_path)!r}): the folder holds a cross-encoder "
+                             f"with scoring {saved_scoring!r}, not {self.scoring!r}; load it with CrossEncoder.load")
         saved_head = getattr(cfg, "lessonlib_head", None)
         if saved_head is not None:  # a saved cross-encoder keeps its head
             head = saved_head
@@ -219,15 +229,27 @@ class CrossEncoder(torch.nn.Module):
         path = Path(path)
         with atomic_dir(path) as tmp:
             self.model.config.lessonlib_head = self.head
+            self.model.config.lessonlib_scoring = self.scoring
+            self._save_config_extras(self.model.config)
             self.model.save_pretrained(tmp, safe_serialization=True)
             self.tokenizer.save_pretrained(tmp)
         return path
 
+    def _save_config_extras(self, cfg) -> None:
+        """Subclasses store their own settings in the saved config here."""
+
     @classmethod
     def load(cls, path: str | os.PathLike, **kwargs) -> CrossEncoder:
-        """A saved cross-encoder (its head is read from the config)."""
+        """A saved cross-encoder: its head and its scoring (the class that saved it) are read from the config."""
         if not Path(path).is_dir() and not str(path).count("/") == 1:
             raise FileNotFoundError(f"CrossEncoder.load(path={str(path)!r}): no such folder")
+        if cls is CrossEncoder and Path(path).is_dir():
+            from transformers import AutoConfig
+
+            if getattr(AutoConfig.from_pretrained(resolve(path)), "lessonlib_scoring", "cls") == "pooled":
+                from lessonlib.cross.pooled import PooledCrossEncoder
+
+                return PooledCrossEncoder(path, **kwargs)
         return cls(path, **kwargs)
 
 

@@ -33,12 +33,18 @@ class PooledCrossEncoder(CrossEncoder):
     """``CrossEncoder`` whose score is ``scale * cos(mean query states, mean document states)``.
 
     Args: those of :class:`CrossEncoder`, plus ``scale`` (the inverse temperature of the listwise
-    softmax when training; 20 as sentence-transformers' MultipleNegativesRankingLoss).
+    softmax when training; 20 as sentence-transformers' MultipleNegativesRankingLoss; a saved model
+    keeps its own unless ``scale`` is given).
     """
 
-    def __init__(self, *args, scale: float = 20.0, **kwargs) -> None:
+    scoring = "pooled"
+
+    def __init__(self, *args, scale: float | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.scale = float(scale)
+        self.scale = float(scale if scale is not None else getattr(self.model.config, "lessonlib_pooled_scale", 20.0))
+
+    def _save_config_extras(self, cfg) -> None:
+        cfg.lessonlib_pooled_scale = self.scale
 
     def forward(self, **features: torch.Tensor) -> torch.Tensor:
         """Tokenised batch -> (B,) scores. ``attention_mask`` may be (B, L) or an additive (B, 1, L, L)."""
