@@ -8,8 +8,9 @@ validation and test nDCG@10 re-ranking BM25's top 100, and the score statistics 
 lists (lessonlib.cross.optim.list_statistics: mean, within-list spread, bf16 ties) that show the
 pointwise-BCE collapse.
 
-Part ``cpu``: lessonlib.cross.recipe.CPU (the recipe notebook 15 runs on a 2-core CPU) and
-variants of it, trained in fp32 (as on a CPU); test nDCG@10 of the first stage, the CE alone and the
+Part ``cpu``: lessonlib.cross.recipe.CPU (the recipe notebook 15 runs on a 2-core CPU: pooled
+scoring) and variants of it, with monoBERT's [CLS] head beside it at the same budget, trained in
+fp32 (as on a CPU); test nDCG@10 of the first stage, the CE alone and the
 CE interpolated with the first stage (alpha chosen on validation), and the (query, doc) pairs each
 variant pushes through forward + backward (its CPU cost).
 
@@ -66,48 +67,47 @@ def objectives(train, test, fit_q, val_q, bm25, model_path, epochs: int, k: int)
             f"{stats['spread']:.3f} | {stats['pos_first']:.3f} | {stats['bf16_ties']:.3f} | {secs:.0f} |")
 
 
-def cpu_variants(train, test, fit_q, val_q, runs, model_path, only=()) -> None:
+def cpu_variants(train, test, fit_q, val_q, runs, model_path, only=(), firsts=("bm25", "hybrid")) -> None:
     qrels_val = subset_qrels(train.qrels, val_q)
-    small = R.CPU.replace(n_negatives=3)
+    cls = R.CPU.replace(scoring="cls")  # the first CPU recipe: monoBERT's [CLS] head (cross_recipe_h200.txt)
+    small = cls.replace(n_negatives=3)
     variants = {
-        "CPU recipe": R.CPU,
-        "3 negatives": small,
-        "3 negatives, lr 3e-5": small.replace(lr=3e-5),
-        "3 negatives, 400 titles + 400 ICT": small.replace(weak_title_docs=400, ict_docs=400),
-        "3 negatives, 1600 titles": small.replace(weak_title_docs=1600),
-        "3 negatives, train length 96": small.replace(train_max_length=96),
-        "BM25 negatives": R.CPU.replace(),  # negatives from BM25 instead of the hybrid (below)
-        "no weak stage": R.CPU.replace(weak_title_docs=0),
-        "2 claim epochs": R.CPU.replace(epochs=2),
-        "pooled scoring": R.CPU.replace(scoring="pooled"),
-        "pooled scoring, zero-shot": R.CPU.replace(scoring="pooled"),  # not trained (below)
-        "pooled scoring, no weak stage": R.CPU.replace(scoring="pooled", weak_title_docs=0),
-        "pooled scoring, lr 2e-5": R.CPU.replace(scoring="pooled", lr=2e-5),
-        "pooled scoring, 1600 titles": R.CPU.replace(scoring="pooled", weak_title_docs=1600),
-        "pooled scoring, 2 claim epochs": R.CPU.replace(scoring="pooled", epochs=2),
-        "pooled scoring, BM25 negatives": R.CPU.replace(scoring="pooled"),
-        "pooled scoring, seed 1": R.CPU.replace(scoring="pooled", seed=1),
-        "pooled scoring, seed 2": R.CPU.replace(scoring="pooled", seed=2),
+        "CPU recipe": R.CPU,  # pooled scoring
         "CPU recipe, seed 1": R.CPU.replace(seed=1),
+        "CPU recipe, seed 2": R.CPU.replace(seed=2),
+        "CPU recipe, zero-shot": R.CPU,  # not trained (below)
+        "CPU recipe, no weak stage": R.CPU.replace(weak_title_docs=0),
+        "CPU recipe, 1600 titles": R.CPU.replace(weak_title_docs=1600),
+        "CPU recipe, 2 claim epochs": R.CPU.replace(epochs=2),
+        "CPU recipe, BM25 negatives": R.CPU,  # negatives from BM25 instead of the hybrid (below)
+        "[CLS] scoring": cls,
+        "[CLS] scoring, seed 1": cls.replace(seed=1),
+        "[CLS] scoring, seed 2": cls.replace(seed=2),
+        "[CLS], 7 negatives": cls.replace(n_negatives=7),
+        "[CLS], lr 3e-5": small.replace(lr=3e-5),
+        "[CLS], 400 titles + 400 ICT": small.replace(weak_title_docs=400, ict_docs=400),
+        "[CLS], 1600 titles": small.replace(weak_title_docs=1600),
+        "[CLS], train length 96": small.replace(train_max_length=96),
+        "[CLS], BM25 negatives": cls,
+        "[CLS], no weak stage": cls.replace(weak_title_docs=0),
+        "[CLS], 2 claim epochs": cls.replace(epochs=2),
     }
     if only:
         variants = {k: v for k, v in variants.items() if k in only}
     say("## CPU recipe and variants (fp32 training): test nDCG@10")
-    say("| variant | pairs trained | train s (GPU) | first stage | first | CE alone | CE + alpha first | alpha | val best epoch curve |")
+    say(f"| variant | pairs trained | train s ({config.device()}) | first stage | first | CE alone | CE + alpha first | alpha | val best epoch curve |")
     say("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, rec in variants.items():
         rec = rec.replace(bf16=False)
         t0 = time.perf_counter()
         neg = runs["bm25"]["train"] if name.endswith("BM25 negatives") else runs["hybrid"]["train"]
         if name.endswith("zero-shot"):
-            from lessonlib.cross.pooled import PooledCrossEncoder
-
-            out = R.Trained(PooledCrossEncoder(str(model_path), max_length=rec.max_length, overflow="truncate"),
+            out = R.Trained(R.SCORINGS[rec.scoring]()(str(model_path), max_length=rec.max_length, overflow="truncate"),
                             [], 0, 0, 0.0, 0.0)
         else:
             out = R.train_monobert(train, neg, fit_q, val_q, rec, val_run=runs["bm25"]["train"],
                                    progress=False, model_name=str(model_path))
-        for first in ("bm25", "hybrid"):
+        for first in firsts:
             sv, _ = R.score_candidates(out.model, train, [runs[first]["train"]], rec.eval_k, val_q, batch_size=256)
             st, _ = R.score_candidates(out.model, test, [runs[first]["test"]], rec.eval_k, batch_size=256)
             rep = R.rerank_and_fuse(sv, st, {q: runs[first]["train"][q] for q in val_q}, runs[first]["test"],
@@ -124,6 +124,7 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--k", type=int, default=100)
     p.add_argument("--variants", default="", help="';'-separated names of CPU variants to run (default: all)")
+    p.add_argument("--firsts", default="bm25,hybrid", help="first stages whose top-k the CPU variants re-rank")
     p.add_argument("--out", default=None)
     args = p.parse_args(argv)
     from lessonlib.cross.model import resolve
@@ -143,7 +144,8 @@ def main(argv=None) -> int:
         say(f"first stage {name}: test nDCG@10 {R.ndcg10(test.qrels, r['test']):.4f}, "
             f"val {R.ndcg10(subset_qrels(train.qrels, val_q), {q: r['train'][q] for q in val_q}):.4f}")
     if args.part in ("all", "cpu"):
-        cpu_variants(train, test, fit_q, val_q, runs, model_path, [v for v in args.variants.split(';') if v])
+        cpu_variants(train, test, fit_q, val_q, runs, model_path, [v for v in args.variants.split(';') if v],
+                     firsts=args.firsts.split(","))
     if args.part in ("all", "objectives"):
         objectives(train, test, fit_q, val_q, runs["bm25"], model_path, args.epochs, args.k)
     if args.out:

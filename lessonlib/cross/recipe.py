@@ -89,9 +89,9 @@ class Recipe:
 GPU = Recipe()
 # Sized among variants trained in fp32 on a GPU (bench/results/cross_recipe_h200.txt): ~6,300 training
 # pairs, i.e. about 10 minutes on 2 idle CPU cores; the weak stage matters most (0.57 vs 0.38 alone).
-# Pooled scoring: at this budget a fresh [CLS] head stays below BM25 alone (CE 0.54-0.57, + BM25 0.69-0.70),
-# the pooled cosine starts from the backbone's own ranking and reaches 0.686 alone, 0.713 with BM25 (+0.028;
-# bench/results/cross_recipe_cpu.txt, measured on this project's 2-core machine).
+# Pooled scoring: at this budget a fresh [CLS] head stays below BM25 alone (CE 0.53-0.57, + BM25 0.684-0.703);
+# the pooled cosine starts from the backbone's own ranking and reaches 0.686 alone, 0.713 with BM25 (+0.028) in
+# notebook 15's full run on 2 CPU cores (bench/results/nb15_cpu.txt; other seeds: cross_recipe_cpu.txt).
 CPU = Recipe(scoring="pooled", n_negatives=3, neg_depth=30, weak_title_docs=800, ict_docs=0, epochs=1, batch_size=8,
              lr=5e-5, max_length=256, train_max_length=128, eval_k=20, val_queries=0)
 FAST = Recipe(scoring="pooled", n_negatives=3, neg_depth=20, weak_title_docs=16, ict_docs=0, epochs=1, max_steps=6,
