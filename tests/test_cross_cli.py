@@ -61,3 +61,23 @@ def test_rerank_errors_are_one_line(tmp_path, sample_path, capsys):
     assert main(["rerank", "--data", name, "--run", str(tmp_path / "missing.trec"), "--model", "x",
                  "--out", str(tmp_path / "o.trec")]) == 2
     assert main(["train-cross", "--data", name, "--out", str(tmp_path / "m"), "--loss", "nope"]) == 2
+
+
+def test_rerank_loads_a_pooled_model_as_pooled(tmp_path, sample_path):
+    """A folder saved by PooledCrossEncoder re-ranks with its own scoring rule, not a fresh [CLS] head."""
+    import numpy as np
+
+    from lessonlib.cross.data import bm25_run
+    from lessonlib.cross.pooled import PooledCrossEncoder
+    from lessonlib.data import read_run, write_run
+
+    name, ds = sample_path
+    ce = PooledCrossEncoder(device="cpu", max_length=128)  # overflow "maxp", as the CLI loads it
+    ce.save(tmp_path / "pooled")
+    q = sorted(ds.queries)[0]
+    write_run(bm25_run(ds, {q: ds.queries[q]}, k=4), tmp_path / "bm25.trec")
+    assert main(["rerank", "--data", name, "--run", str(tmp_path / "bm25.trec"), "--model", str(tmp_path / "pooled"),
+                 "--k", "4", "--max-length", "128", "--out", str(tmp_path / "o.trec"), "--device", "cpu"]) == 0
+    got = read_run(tmp_path / "o.trec")[q]
+    docs = sorted(got)
+    np.testing.assert_allclose([got[d] for d in docs], ce.score(ds.queries[q], [ds.doc_text(d) for d in docs]), atol=1e-3)
