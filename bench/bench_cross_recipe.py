@@ -32,6 +32,7 @@ from lessonlib import config  # noqa: E402
 from lessonlib.cross import CrossEncoder  # noqa: E402
 from lessonlib.cross import recipe as R  # noqa: E402
 from lessonlib.cross.data import bm25_run, groups_from_run, merge_runs, split_queries, subset_qrels  # noqa: E402
+from lessonlib.cross.model import scoring_class  # noqa: E402
 from lessonlib.cross.optim import list_statistics  # noqa: E402
 from lessonlib.cross.train import train_cross_encoder  # noqa: E402
 from lessonlib.data import load_dataset  # noqa: E402
@@ -102,7 +103,7 @@ def cpu_variants(train, test, fit_q, val_q, runs, model_path, only=(), firsts=("
         t0 = time.perf_counter()
         neg = runs["bm25"]["train"] if name.endswith("BM25 negatives") else runs["hybrid"]["train"]
         if name.endswith("zero-shot"):
-            out = R.Trained(R.SCORINGS[rec.scoring]()(str(model_path), max_length=rec.max_length, overflow="truncate"),
+            out = R.Trained(scoring_class(rec.scoring)(str(model_path), max_length=rec.max_length, overflow="truncate"),
                             [], 0, 0, 0.0, 0.0)
         else:
             out = R.train_monobert(train, neg, fit_q, val_q, rec, val_run=runs["bm25"]["train"],

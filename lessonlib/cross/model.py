@@ -246,11 +246,19 @@ class CrossEncoder(torch.nn.Module):
         if cls is CrossEncoder and Path(path).is_dir():
             from transformers import AutoConfig
 
-            if getattr(AutoConfig.from_pretrained(resolve(path)), "lessonlib_scoring", "cls") == "pooled":
-                from lessonlib.cross.pooled import PooledCrossEncoder
-
-                return PooledCrossEncoder(path, **kwargs)
+            return scoring_class(getattr(AutoConfig.from_pretrained(resolve(path)), "lessonlib_scoring", cls.scoring))(
+                path, **kwargs)
         return cls(path, **kwargs)
+
+
+def scoring_class(scoring: str) -> type[CrossEncoder]:
+    """The cross-encoder class whose ``scoring`` is ``scoring``: ``"cls"`` or ``"pooled"``."""
+    from lessonlib.cross.pooled import PooledCrossEncoder
+
+    classes = {c.scoring: c for c in (CrossEncoder, PooledCrossEncoder)}
+    if scoring not in classes:
+        raise ValueError(f"scoring must be one of {sorted(classes)}, got {scoring!r}")
+    return classes[scoring]
 
 
 def _as_pairs(queries, docs) -> tuple[list[str], list[str]]:

@@ -98,20 +98,6 @@ FAST = Recipe(scoring="pooled", n_negatives=3, neg_depth=20, weak_title_docs=16,
               batch_size=4, lr=5e-5, max_length=128, train_max_length=96, eval_k=10, val_queries=0)
 
 
-def _cls_scoring():
-    from lessonlib.cross import CrossEncoder
-
-    return CrossEncoder
-
-
-def _pooled_scoring():
-    from lessonlib.cross.pooled import PooledCrossEncoder
-
-    return PooledCrossEncoder
-
-
-SCORINGS = {"cls": _cls_scoring, "pooled": _pooled_scoring}
-
 
 def recipe_for(fast: bool | None = None, device: str | None = None) -> Recipe:
     """``FAST`` in fast mode, else ``GPU`` on a CUDA device and ``CPU`` otherwise."""
@@ -192,15 +178,15 @@ def train_monobert(train_ds, negatives_run: Mapping[str, Mapping[str, float]], f
     Returns a :class:`Trained` with the model holding the weights of the best validation epoch.
     """
     from lessonlib.cross.data import subset_qrels
+    from lessonlib.cross.model import scoring_class
     from lessonlib.cross.train import train_cross_encoder
     from lessonlib.rerank import rerank
 
     recipe = recipe or recipe_for()
     config.seed_everything(recipe.seed)
-    if recipe.scoring not in SCORINGS:
-        raise ValueError(f"train_monobert: scoring must be one of {sorted(SCORINGS)}, got {recipe.scoring!r}")
+    model_class = scoring_class(recipe.scoring)
     if model is None:
-        model = SCORINGS[recipe.scoring]()(model_name, max_length=recipe.max_length, overflow="truncate", dropout=recipe.dropout)
+        model = model_class(model_name, max_length=recipe.max_length, overflow="truncate", dropout=recipe.dropout)
     val_run = negatives_run if val_run is None else val_run
     val_q = sorted(q for q in val_qids if q in val_run and q in train_ds.qrels)
     if recipe.val_queries is not None:
