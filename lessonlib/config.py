@@ -37,6 +37,16 @@ def data_root() -> Path | None:
     return Path(value).expanduser().resolve() if value else None
 
 
+def dataset_choice() -> str | None:
+    """The collection ``LESSONLIB_DATASET`` names (``sample``, ``scifact`` or a BEIR folder), or None.
+
+    ``lessonlib workbook --data NAME_OR_PATH`` sets it for the notebooks it runs; see
+    :func:`lessonlib.data.course_dataset`.
+    """
+    value = os.environ.get("LESSONLIB_DATASET", "").strip()
+    return value or None
+
+
 def cache_dir(*parts: str) -> Path:
     """The user cache (``LESSONLIB_CACHE`` or ``~/.cache/lessonlib``), created on demand."""
     root = Path(os.environ.get("LESSONLIB_CACHE", "~/.cache/lessonlib")).expanduser()

@@ -104,6 +104,10 @@ class Dataset:
         sub = self.meta.get("subset")
         if sub:
             line += f" (subset of {sub['of_queries']:,} queries / {sub['of_docs']:,} documents, seed {sub['seed']})"
+        carved = self.meta.get("carved")
+        if carved:
+            line += (f"; no train split in this collection, so its {carved['train'] + carved['test']:,} test queries were "
+                     f"split {carved['train']:,} train / {carved['test']:,} test (seed {carved['seed']})")
         return line
 
     def subset(
@@ -439,25 +443,76 @@ def load_dataset(name_or_path: str | os.PathLike, split: str = "test") -> Datase
 
 
 def course_dataset(split: str = "test", fast: bool | None = None) -> Dataset:
-    """The data every notebook uses: SciFact when it is on this machine, else the bundled sample.
+    """The data every notebook uses: the collection ``LESSONLIB_DATASET`` names, else SciFact when it
+    is on this machine, else the bundled sample.
 
-    Never downloads. In fast mode (``fast=None`` reads ``LESSONLIB_FAST``) SciFact is subset with
-    seed 0 to ``FAST_SIZES[split]`` (test: 60 queries / 1,000 docs; train: 200 / 1,500). The train
-    subset contains every document of the test subset, so a corpus encoded for one is mostly
-    reused by the other. The sample collection is always used whole.
+    ``LESSONLIB_DATASET`` (set by ``lessonlib workbook --data NAME_OR_PATH``) takes anything
+    :func:`load_dataset` takes: ``sample``, ``scifact`` or a folder in BEIR layout. Never downloads
+    unless it names a known collection that is not here.
+
+    - A collection with no ``qrels/train.tsv`` gets a train split carved from its test queries
+      (:func:`carve_train_split`: half of them, seed 0), and its test split is the other half, so no
+      notebook trains on a query it reports; ``meta["carved"]`` says so and ``describe()`` prints it.
+    - In fast mode (``fast=None`` reads ``LESSONLIB_FAST``) every collection but the sample is subset
+      with seed 0 to ``FAST_SIZES[split]`` (test: 60 queries / 1,000 docs; train: 200 / 1,500). The
+      train subset contains every document of the test subset, so a corpus encoded for one is mostly
+      reused by the other. The sample collection is always used whole.
     """
     if split not in {"test", "train"}:
         raise ValueError(f"course_dataset(split={split!r}): split must be 'test' or 'train'")
     fast = config.is_fast() if fast is None else fast
-    folder = find_local("scifact")
-    if folder is None:
+    choice = config.dataset_choice()
+    if choice is None:
+        choice = "scifact" if find_local("scifact") is not None else "sample"
+    if choice == "sample":
         return load_dataset("sample", split)
-    meta = {"title": "SciFact", "source": "scifact"}
-    ds = load_beir(folder, split, "scifact", meta)
+    if _has_split(choice, "train"):
+        ds = load_dataset(choice, split)
+        test_for_docs = (lambda: load_dataset(choice, "test"))
+    else:
+        ds = carve_train_split(load_dataset(choice, "test"))[split]
+        test_for_docs = (lambda: carve_train_split(load_dataset(choice, "test"))["test"])
     if not fast:
         return ds
     sizes = FAST_SIZES.get(split, FAST_SIZES["test"])
     if split == "test":
         return ds.subset(seed=0, **sizes)
-    test_docs = load_beir(folder, "test", "scifact", meta).subset(seed=0, **FAST_SIZES["test"]).doc_ids
+    test_docs = test_for_docs().subset(seed=0, **FAST_SIZES["test"]).doc_ids
     return ds.subset(seed=0, keep_docs=test_docs, **sizes)
+
+
+def _has_split(name_or_path: str, split: str) -> bool:
+    """Whether the collection ``name_or_path`` has ``qrels/<split>.tsv`` (known names resolved locally)."""
+    key = str(name_or_path)
+    if key == "sample":
+        return True
+    path = Path(key).expanduser()
+    folder = path if path.is_dir() else find_local(key)
+    if folder is None and config.data_root() and (config.data_root() / key).is_dir():
+        folder = config.data_root() / key
+    return folder is None or (Path(folder) / "qrels" / f"{split}.tsv").is_file()
+
+
+def carve_train_split(test: Dataset, share: float = 0.5, seed: int = 0) -> dict[str, Dataset]:
+    """``{"train": ..., "test": ...}``: a collection with no train split, its test queries split in two.
+
+    ``share`` of the test queries (drawn with ``seed``; at least one each side) become the train
+    split, the rest stay the test split; both keep the whole corpus. Training notebooks use the
+    carved train split exactly as they would a real one, and the test queries they report on were
+    never trained on. ``meta["carved"]`` records the counts.
+    """
+    if not 0 < share < 1:
+        raise ValueError(f"carve_train_split(share={share}): must be in (0, 1)")
+    qids = sorted(test.queries)
+    if len(qids) < 2:
+        raise ValueError(f"{test.meta.get('title', test.name)}: {len(qids)} test queries and no train split; "
+                         "need at least 2 to carve a train split")
+    order = np.random.default_rng(seed).permutation(len(qids))
+    n_train = min(len(qids) - 1, max(1, round(share * len(qids))))
+    train_q = {qids[i] for i in order[:n_train]}
+    out = {}
+    for split, keep in (("train", train_q), ("test", set(qids) - train_q)):
+        meta = dict(test.meta, split=split, carved={"from": "test", "train": n_train, "test": len(qids) - n_train, "seed": seed})
+        out[split] = Dataset(test.name, test.corpus, {q: t for q, t in test.queries.items() if q in keep},
+                             {q: r for q, r in test.qrels.items() if q in keep}, split, meta)
+    return out

@@ -80,3 +80,100 @@ def randomization_test(a, b, n_resamples: int = 10_000, seed: int = 0) -> TestRe
             extreme += int(np.sum(np.abs(signs @ d) / n >= observed - tol))
         p = (1 + extreme) / (1 + n_resamples)
     return TestResult(float(d.mean()), float(d.mean()), p, n)
+
+
+def bootstrap_interval(d, level: float = 0.95, n_resamples: int = 10_000, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``mean(d)`` (Efron & Tibshirani, 1993), via ``scipy.stats.bootstrap``.
+
+    Resamples the paired differences ``d`` (one per query or per seed) with replacement; returns
+    ``(low, high)`` at ``level``. A constant ``d`` has the degenerate interval ``(d0, d0)``.
+    """
+    from scipy import stats
+
+    d = np.asarray(d, dtype=np.float64)
+    if d.ndim != 1 or d.size < 2:
+        raise ValueError(f"bootstrap_interval: need a 1-D array of at least 2 differences, got shape {d.shape}")
+    if not 0 < level < 1:
+        raise ValueError(f"bootstrap_interval(level={level}): must be in (0, 1)")
+    if np.ptp(d) == 0:
+        return float(d[0]), float(d[0])
+    res = stats.bootstrap((d,), np.mean, confidence_level=level, n_resamples=n_resamples,
+                          method="percentile", random_state=np.random.default_rng(seed))
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """A measured difference between two systems on the same queries (or seeds), with its uncertainty.
+
+    ``diff = mean(a) - mean(b)``; ``low``/``high`` its bootstrap interval at ``level``; ``p_value``
+    from the paired randomisation test. :meth:`verdict` is the sentence a notebook prints instead of
+    asserting a winner: the winner only when the test says so, "no significant difference" otherwise.
+    Taught in notebook 11 (significance) and used wherever a notebook compares two systems.
+    """
+
+    name_a: str
+    name_b: str
+    measure: str
+    mean_a: float
+    mean_b: float
+    diff: float
+    low: float
+    high: float
+    p_value: float
+    n: int
+    level: float = 0.95
+    unit: str = "queries"
+
+    def significant(self, alpha: float = 0.05) -> bool:
+        """True when the randomisation test rejects "no difference" at ``alpha``."""
+        return self.p_value < alpha
+
+    def winner(self, alpha: float = 0.05) -> str | None:
+        """The better system's name when the difference is significant, else None."""
+        if not self.significant(alpha):
+            return None
+        return self.name_a if self.diff > 0 else self.name_b
+
+    def verdict(self, alpha: float = 0.05) -> str:
+        """One sentence: who won by how much (interval, p, n), or that the data cannot tell."""
+        ci = f"{self.level:.0%} CI {self.low:+.3f} to {self.high:+.3f}, p = {self.p_value:.3g}, {self.n} {self.unit}"
+        figures = f"{self.name_a} {self.mean_a:.3f} vs {self.name_b} {self.mean_b:.3f} {self.measure}"
+        winner = self.winner(alpha)
+        if winner is None:
+            return f"No significant difference here: {figures} (difference {self.diff:+.3f}, {ci})."
+        loser = self.name_b if winner == self.name_a else self.name_a
+        return f"On this collection {winner} beat {loser} by {abs(self.diff):.3f} {self.measure} ({figures}; {ci})."
+
+    def __str__(self) -> str:
+        return self.verdict()
+
+    def _repr_markdown_(self) -> str:  # a notebook cell ending on a comparison shows the sentence
+        return self.verdict()
+
+
+def compare_paired(a, b, name_a: str = "A", name_b: str = "B", measure: str = "nDCG@10", *,
+                   unit: str = "queries", level: float = 0.95, n_resamples: int = 10_000,
+                   seed: int = 0) -> PairedComparison:
+    """Measure ``a`` against ``b``: mean difference, bootstrap interval and randomisation-test p-value.
+
+    ``a`` and ``b`` are paired scores: arrays in the same order, or ``{query_id: score}`` dicts
+    (paired over the keys they share; per-query output of :func:`lessonlib.metrics.evaluate`
+    with one measure works as is when given as ``{qid: value}``). Seeds work the same way
+    (``unit="seeds"``).
+
+    >>> c = compare_paired([0.5, 0.6, 0.7, 0.8], [0.5, 0.6, 0.7, 0.8], "x", "y")
+    >>> c.winner() is None
+    True
+    """
+    if isinstance(a, dict) or isinstance(b, dict):
+        if not (isinstance(a, dict) and isinstance(b, dict)):
+            raise ValueError("compare_paired: give both a and b as dicts, or both as arrays")
+        keys = [k for k in a if k in b]
+        a, b = [a[k] for k in keys], [b[k] for k in keys]
+    d = _pair(a, b, "compare_paired")
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    low, high = bootstrap_interval(d, level=level, n_resamples=n_resamples, seed=seed)
+    p = randomization_test(a, b, n_resamples=n_resamples, seed=seed).p_value
+    return PairedComparison(name_a, name_b, measure, float(a.mean()), float(b.mean()), float(d.mean()),
+                            low, high, p, int(d.size), level, unit)

@@ -184,6 +184,40 @@ def test_course_dataset_falls_back_to_sample(monkeypatch, tmp_path):
     assert ds.meta["source"] == "sample" and ds.meta.get("subset") is None
 
 
+def test_course_dataset_follows_lessonlib_dataset(monkeypatch, tmp_path):
+    monkeypatch.setenv("LESSONLIB_CACHE", str(tmp_path / "cache"))
+    folder = make_beir(tmp_path / "mine")
+    make_beir(folder, qrels="query-id\tcorpus-id\tscore\nq2\td4\t1\n", split="train")
+    monkeypatch.setenv("LESSONLIB_DATASET", str(folder))
+    test, train = data.course_dataset("test", fast=False), data.course_dataset("train", fast=False)
+    assert (test.name, test.split, set(test.queries)) == ("mine", "test", {"q1", "q2"})
+    assert train.qrels == {"q2": {"d4": 1}} and "carved" not in train.meta
+    monkeypatch.setenv("LESSONLIB_DATASET", "sample")
+    assert data.course_dataset("test").meta["source"] == "sample"
+    monkeypatch.setenv("LESSONLIB_DATASET", str(tmp_path / "nowhere"))
+    with pytest.raises(FileNotFoundError, match="unknown dataset"):
+        data.course_dataset("test")
+
+
+def test_a_collection_without_train_split_gets_one_carved_from_its_test_queries(monkeypatch, tmp_path):
+    queries = [{"_id": f"x{i}", "text": f"query {i}"} for i in range(9)]
+    qrels = "query-id\tcorpus-id\tscore\n" + "".join(f"x{i}\td{i % 6}\t1\n" for i in range(9))
+    folder = make_beir(tmp_path / "notrain", queries=queries, qrels=qrels)
+    monkeypatch.setenv("LESSONLIB_DATASET", str(folder))
+    train, test = data.course_dataset("train", fast=False), data.course_dataset("test", fast=False)
+    assert set(train.queries).isdisjoint(test.queries), "no query is both trained on and reported"
+    assert set(train.queries) | set(test.queries) == {f"x{i}" for i in range(9)}
+    assert (len(train.queries), len(test.queries)) == (4, 5)
+    assert set(train.qrels) == set(train.queries) and train.corpus == test.corpus
+    assert train.meta["carved"] == {"from": "test", "train": 4, "test": 5, "seed": 0}
+    assert "no train split in this collection" in test.describe()
+    assert data.course_dataset("train", fast=False).queries == train.queries, "deterministic"
+    fast_test = data.course_dataset("test", fast=True)
+    assert set(fast_test.queries) <= set(test.queries)
+    with pytest.raises(ValueError, match="at least 2"):
+        data.carve_train_split(load_dataset(str(make_beir(tmp_path / "one", qrels="query-id\tcorpus-id\tscore\nq1\td1\t1\n"))))
+
+
 # ----------------------------------------------------------------------------- SciFact
 @pytest.mark.scifact
 def test_scifact_counts(scifact, scifact_train):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from lessonlib.significance import paired_t_test, randomization_test
+from lessonlib.significance import bootstrap_interval, compare_paired, paired_t_test, randomization_test
 
 
 def test_paired_t_test_matches_scipy():
@@ -42,3 +42,35 @@ def test_bad_input_raises():
         paired_t_test([1, 2], [1])
     with pytest.raises(ValueError, match="at least 2"):
         randomization_test([1.0], [0.0])
+
+
+def test_bootstrap_interval_matches_a_hand_rolled_percentile_bootstrap_and_covers_the_mean():
+    rng = np.random.default_rng(3)
+    d = 0.02 + 0.1 * rng.standard_normal(300)
+    low, high = bootstrap_interval(d, n_resamples=4000, seed=0)
+    draws = np.random.default_rng(7).choice(d, size=(4000, d.size)).mean(axis=1)
+    assert low < d.mean() < high
+    assert low == pytest.approx(np.percentile(draws, 2.5), abs=0.004)
+    assert high == pytest.approx(np.percentile(draws, 97.5), abs=0.004)
+    assert bootstrap_interval(np.full(5, 0.25)) == (0.25, 0.25)
+
+
+def test_compare_paired_names_a_winner_only_when_the_test_says_so():
+    rng = np.random.default_rng(4)
+    a = rng.random(200)
+    clear = compare_paired(a + 0.1, a + 0.02 * rng.standard_normal(200), "mean pooling", "CLS pooling")
+    assert clear.winner() == "mean pooling" and clear.low > 0 and clear.n == 200
+    assert clear.verdict().startswith(f"On this collection mean pooling beat CLS pooling by {clear.diff:.3f} nDCG@10")
+    reversed_ = compare_paired(a, a + 0.1, "x", "y")
+    assert reversed_.winner() == "y" and reversed_.high < 0
+    noise = compare_paired(a, a + 0.05 * rng.standard_normal(200), "x", "y")
+    assert noise.winner() is None and noise.low < 0 < noise.high
+    assert noise.verdict().startswith("No significant difference here")
+    assert noise._repr_markdown_() == str(noise) == noise.verdict()
+
+
+def test_compare_paired_pairs_dicts_by_key_and_rejects_mixed_input():
+    c = compare_paired({"q1": 1.0, "q2": 0.5, "q3": 0.0}, {"q3": 0.0, "q2": 0.5, "q1": 1.0, "extra": 9.0})
+    assert c.diff == 0 and c.n == 3 and c.winner() is None
+    with pytest.raises(ValueError, match="both"):
+        compare_paired({"q": 1.0}, [1.0])

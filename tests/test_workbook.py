@@ -1,9 +1,12 @@
 """`lessonlib workbook` on a folder of tiny notebooks: results collected, failures and cell timeouts
-reported per notebook, the remaining notebooks still run under --keep-going."""
+reported per notebook, the remaining notebooks still run (the default; --no-keep-going stops);
+and the course's own notebooks on the bundled sample (full mode) and on a collection they were
+never written for (--data, no train split)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -34,23 +37,25 @@ def folder(tmp_path, monkeypatch):
 
 def test_workbook_reports_failures_and_timeouts_and_keeps_going(folder, capsys):
     out = folder / "build"
-    rc = main(["workbook", "--notebooks", str(folder / "notebooks"), "--out", str(out), "--timeout", "5", "--keep-going", "--fast"])
+    rc = main(["workbook", "--notebooks", str(folder / "notebooks"), "--out", str(out), "--timeout", "5", "--fast"])
     captured = capsys.readouterr()
     assert rc == 1
     assert "[ok] a_ok.ipynb" in captured.err and "[FAILED] b_fails.ipynb" in captured.err
     assert "[TIMEOUT] c_hangs.ipynb" in captured.err, "a cell past --timeout fails its notebook, not the run"
-    assert "[ok] d_ok.ipynb" in captured.err, "--keep-going runs the notebook after a timeout"
+    assert "[ok] d_ok.ipynb" in captured.err, "by default the run goes on after a timeout"
     assert "answer: 42" in captured.out and "later: 7" in captured.out
-    assert "2 notebooks ok, 2 failed" in captured.out
+    assert "2 notebooks ok, 2 failed" in captured.out and "failed: b_fails.ipynb, c_hangs.ipynb" in captured.out
+    assert "| b_fails.ipynb | FAILED |" in captured.out and "| d_ok.ipynb | ok |" in captured.out, "a summary table"
     assert json.loads((out / "results" / "a_ok.json").read_text())["answer"]["value"] == 42
     assert (out / "c_hangs.ipynb").exists(), "the partly executed notebook is written for inspection"
 
 
-def test_workbook_stops_at_first_failure_without_keep_going(folder, capsys):
-    rc = main(["workbook", "--notebooks", str(folder / "notebooks"), "--out", str(folder / "build"), "--only", "[ab]_*", "--fast"])
+def test_workbook_stops_at_first_failure_with_no_keep_going(folder, capsys):
+    rc = main(["workbook", "--notebooks", str(folder / "notebooks"), "--out", str(folder / "build"), "--only", "[a-c]_*",
+               "--fast", "--no-keep-going"])
     captured = capsys.readouterr()
     assert rc == 1 and "[FAILED] b_fails.ipynb" in captured.err
-    assert "1 notebooks ok, 1 failed" in captured.out
+    assert "1 notebooks ok, 1 failed" in captured.out and "c_hangs" not in captured.err
 
 
 def test_workbook_rejects_a_pattern_that_matches_nothing(folder, capsys):
@@ -67,3 +72,66 @@ def test_workbook_turns_widget_knobs_off_unless_asked(folder, capsys, flags, ena
     assert main(["workbook", "--notebooks", str(knob), "--out", str(folder / "build"), "--fast", *flags]) == 0
     assert f"widgets: {enabled}" in capsys.readouterr().out
     assert json.loads((folder / "build" / "results" / "k.json").read_text())["x"]["value"] == 5, "the knob ran once at its default"
+
+
+# ----------------------------------------------------------------------------- the course's notebooks
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def _foreign_collection(folder: Path) -> Path:
+    """A tiny BEIR folder unlike SciFact and the sample: other ids, other domain, no train split."""
+    rivers = ["Ostra", "Velm", "Karsa", "Dunel", "Permo", "Tisk", "Alvar", "Grenn", "Lusk", "Morva", "Sodd", "Ferro"]
+    facts = ["floods every spring and drowns the water meadows", "freezes solid for three months each winter",
+             "carries barges of timber down to the estuary", "runs dry in late summer when the dams close"]
+    (folder / "qrels").mkdir(parents=True)
+    docs, queries, qrels = [], [], ["query-id\tcorpus-id\tscore"]
+    for i, river in enumerate(rivers):
+        fact = facts[i % len(facts)]
+        docs.append({"_id": f"R/{river.lower()}:{i}", "title": f"The river {river}",
+                     "text": f"The {river} {fact}. Anglers on the {river} report pike and perch, and the towpath "
+                             f"along its banks is {3 + i} kilometres long, with a ferry near the old mill."})
+        queries.append({"_id": f"ask-{i:03d}", "text": f"which river {fact.split(' and ')[0]} ({river})"})
+        qrels.append(f"ask-{i:03d}\tR/{river.lower()}:{i}\t1")
+    (folder / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs))
+    (folder / "queries.jsonl").write_text("".join(json.dumps(q) + "\n" for q in queries))
+    (folder / "qrels" / "test.tsv").write_text("\n".join(qrels) + "\n")
+    return folder
+
+
+@pytest.fixture()
+def course_env(tmp_path, monkeypatch):
+    for name in ("LESSONLIB_FAST", "LESSONLIB_DATASET", "LESSONLIB_RESULTS", "LESSONLIB_WIDGETS"):
+        monkeypatch.delenv(name, raising=False)  # the runner sets them; monkeypatch restores them afterwards
+    monkeypatch.setenv("LESSONLIB_CACHE", str(tmp_path / "cache"))
+    return tmp_path
+
+
+@pytest.mark.slow
+def test_a_training_free_notebook_runs_in_full_mode_on_the_bundled_sample(course_env, capsys):
+    out = course_env / "build"
+    rc = main(["workbook", "--notebooks", str(NOTEBOOKS), "--only", "00_*", "--data", "sample", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err[-2000:]
+    assert "full mode" in captured.err and "Workbook sample collection" in captured.err
+    assert "1 notebooks ok, 0 failed" in captured.out
+    executed = nbformat.read(out / "00_setup_and_data.ipynb", as_version=4)
+    assert not [o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+
+
+@pytest.mark.slow
+def test_a_notebook_runs_through_data_on_a_collection_it_was_never_written_for(course_env, capsys):
+    foreign = _foreign_collection(course_env / "rivers")
+    out = course_env / "build"
+    rc = main(["workbook", "--notebooks", str(NOTEBOOKS), "--only", "00_*", "--fast", "--data", str(foreign), "--out", str(out)])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err[-2000:]
+    assert "rivers, test split" in captured.err and "no train split in this collection" in captured.err
+    executed = nbformat.read(out / "00_setup_and_data.ipynb", as_version=4)
+    text = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+    assert "rivers" in text, "the notebook says which data it used"
+
+
+def test_a_bad_data_argument_is_one_line_before_any_notebook_runs(course_env, capsys):
+    assert main(["workbook", "--notebooks", str(NOTEBOOKS), "--data", str(course_env / "nowhere"), "--fast"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown dataset" in err and "[ok]" not in err and len(err.strip().splitlines()) == 1

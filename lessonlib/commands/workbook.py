@@ -16,6 +16,10 @@ import sys
 import time
 from pathlib import Path
 
+from lessonlib.config import is_fast
+from lessonlib.data import course_dataset
+from lessonlib.io import atomic_write
+
 NAME = "workbook"
 HELP = "execute the notebooks into build/ (executed .ipynb and HTML) and print each one's key results"
 
@@ -26,7 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--notebooks", type=Path, default=None, help="folder of notebooks (default: the repository's notebooks/)")
     parser.add_argument("--out", type=Path, default=Path("build"), help="output folder (default: build/)")
     parser.add_argument("--timeout", type=int, default=-1, help="seconds per cell (default: none)")
-    parser.add_argument("--keep-going", action="store_true", help="run the remaining notebooks after a failure")
+    parser.add_argument("--data", metavar="NAME_OR_PATH", default=None,
+                        help="collection every notebook uses: sample, scifact or a BEIR folder (sets LESSONLIB_DATASET; "
+                             "default: LESSONLIB_DATASET, else SciFact when it is here, else the bundled sample)")
+    parser.add_argument("--keep-going", action=argparse.BooleanOptionalAction, default=True,
+                        help="run the remaining notebooks after a failure (default); --no-keep-going stops at the first")
     parser.add_argument("--widgets", action="store_true",
                         help="keep ipywidgets knobs (default: off, LESSONLIB_WIDGETS=0: each knob runs once with its "
                              "defaults, as the static HTML export could never move a slider)")
@@ -46,22 +54,29 @@ def run(args: argparse.Namespace) -> int:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    from lessonlib.io import atomic_write
-
     folder = notebooks_dir(args.notebooks)
     paths = sorted(folder.glob("*.ipynb"))
     if args.only:
         paths = [p for p in paths if fnmatch.fnmatch(p.name, args.only) or fnmatch.fnmatch(p.stem, args.only)]
         if not paths:
             raise ValueError(f"--only {args.only!r} matches no notebook in {folder}")
-    out = args.out.resolve()
-    (out / "results").mkdir(parents=True, exist_ok=True)
     if args.fast:
         os.environ["LESSONLIB_FAST"] = "1"
+    if args.data:  # the kernels inherit it; course_dataset() reads it
+        previous = os.environ.get("LESSONLIB_DATASET")
+        os.environ["LESSONLIB_DATASET"] = _resolve_data(args.data)
+    try:
+        data_line = course_dataset("test").describe()  # a bad --data fails here, in one line, before any work
+    except (FileNotFoundError, ValueError):
+        if args.data:
+            _restore("LESSONLIB_DATASET", previous)
+        raise
     if not args.widgets:  # lessonlib.knobs reads it in the kernel, which inherits this environment
         os.environ["LESSONLIB_WIDGETS"] = "0"
-    mode = "fast" if os.environ.get("LESSONLIB_FAST") == "1" else "full"
-    print(f"lessonlib workbook: {len(paths)} notebooks, {mode} mode, into {out}", file=sys.stderr)
+    out = args.out.resolve()
+    (out / "results").mkdir(parents=True, exist_ok=True)
+    mode = "fast" if is_fast() else "full"
+    print(f"lessonlib workbook: {len(paths)} notebooks, {mode} mode, into {out}\n  data: {data_line}", file=sys.stderr)
 
     failures, summary = [], []
     for path in paths:
@@ -97,8 +112,31 @@ def run(args: argparse.Namespace) -> int:
             break
 
     total = sum(s[2] for s in summary)
-    print(f"\n{len(summary) - len(failures)} notebooks ok, {len(failures)} failed, {total / 60:.1f} min in all ({mode} mode)")
+    print(f"\n| notebook | status | wall time |\n| --- | --- | ---: |")
+    for name, status, elapsed, _ in summary:
+        print(f"| {name} | {status} | {_duration(elapsed)} |")
+    print(f"\n{len(summary) - len(failures)} notebooks ok, {len(failures)} failed, {total / 60:.1f} min in all "
+          f"({mode} mode; data: {data_line})")
+    if failures:
+        print(f"failed: {', '.join(failures)} (executed copies with the error in {out})")
     return 1 if failures else 0
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def _restore(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+def _resolve_data(value: str) -> str:
+    """``--data`` as the kernels should see it: a known name as is, a folder as an absolute path."""
+    path = Path(value).expanduser()
+    return str(path.resolve()) if path.exists() else value
 
 
 def _write_html(nb, target: Path) -> None:
@@ -107,7 +145,5 @@ def _write_html(nb, target: Path) -> None:
     except ImportError:  # pragma: no cover - nbconvert is a core dependency
         return
     body, _ = HTMLExporter().from_notebook_node(nb)
-    from lessonlib.io import atomic_write
-
     with atomic_write(target) as handle:
         handle.write(body)
