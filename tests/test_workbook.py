@@ -48,6 +48,9 @@ def test_workbook_reports_failures_and_timeouts_and_keeps_going(folder, capsys):
     assert "| b_fails.ipynb | FAILED |" in captured.out and "| d_ok.ipynb | ok |" in captured.out, "a summary table"
     assert json.loads((out / "results" / "a_ok.json").read_text())["answer"]["value"] == 42
     assert (out / "c_hangs.ipynb").exists(), "the partly executed notebook is written for inspection"
+    assert "b_fails.ipynb: ValueError: broken on purpose" in captured.err, "the failing cell's error, in one line"
+    summary = (out / "summary.md").read_text()
+    assert "| c_hangs.ipynb | TIMEOUT |" in summary and "cores" in summary and "lessonlib " in summary
 
 
 def test_workbook_stops_at_first_failure_with_no_keep_going(folder, capsys):

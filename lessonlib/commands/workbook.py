@@ -12,6 +12,9 @@ import argparse
 import fnmatch
 import json
 import os
+import platform
+import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -96,8 +99,7 @@ def run(args: argparse.Namespace) -> int:
             # a timed-out cell (--timeout) or a dead kernel fails this notebook, not the whole run
             status = "TIMEOUT" if isinstance(exc, CellTimeoutError) else "FAILED"
             failures.append(path.name)
-            lines = str(exc).strip().splitlines() or [type(exc).__name__]
-            print(f"  {path.name}: {lines[-1][:200]}", file=sys.stderr)
+            print(f"  {path.name}: {_one_line(exc)}", file=sys.stderr)
         elapsed = time.perf_counter() - start
         with atomic_write(out / path.name) as handle:
             nbformat.write(nb, handle)
@@ -112,14 +114,55 @@ def run(args: argparse.Namespace) -> int:
             break
 
     total = sum(s[2] for s in summary)
-    print(f"\n| notebook | status | wall time |\n| --- | --- | ---: |")
-    for name, status, elapsed, _ in summary:
-        print(f"| {name} | {status} | {_duration(elapsed)} |")
-    print(f"\n{len(summary) - len(failures)} notebooks ok, {len(failures)} failed, {total / 60:.1f} min in all "
-          f"({mode} mode; data: {data_line})")
+    lines = ["| notebook | status | wall time |", "| --- | --- | ---: |"]
+    lines += [f"| {name} | {status} | {_duration(elapsed)} |" for name, status, elapsed, _ in summary]
+    lines += ["", f"{len(summary) - len(failures)} notebooks ok, {len(failures)} failed, {total / 60:.1f} min in all "
+                  f"({mode} mode; data: {data_line})"]
     if failures:
-        print(f"failed: {', '.join(failures)} (executed copies with the error in {out})")
+        lines.append(f"failed: {', '.join(failures)} (executed copies with the error in {out})")
+    print("\n" + "\n".join(lines))
+    with atomic_write(out / "summary.md") as handle:  # the record of this run, to cite or compare
+        handle.write(f"lessonlib workbook, {time.strftime('%Y-%m-%d %H:%M %Z')}; {_machine()}; "
+                     f"lessonlib {_commit(folder)}\n\n" + "\n".join(lines) + "\n")
     return 1 if failures else 0
+
+
+def _one_line(exc: Exception) -> str:
+    """``AssertionError: the message`` of a failed cell (nbclient keeps the kernel's ename/evalue), ANSI-free."""
+    ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
+    text = f"{ename}: {evalue}" if ename else (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+    return re.sub(r"\x1b\[[0-9;]*m", "", text).replace("\n", " ")[:300]
+
+
+def _machine() -> str:
+    """CPU model and cores, and the GPU when torch sees one."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    text = f"{cpu}, {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()} cores"
+    import torch  # a core dependency; imported here only to name the GPU
+
+    if torch.cuda.is_available():
+        text += f", GPU {torch.cuda.get_device_name(0)}"
+    return text
+
+
+def _commit(folder: Path) -> str:
+    """The git commit of the notebooks' repository (``+dirty`` with local changes), or ``unknown``."""
+    try:
+        head = subprocess.run(["git", "-C", str(folder), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "-C", str(folder), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    if head.returncode != 0:
+        return "unknown"
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 def _duration(seconds: float) -> str:
