@@ -362,12 +362,18 @@ def oracle_scores(log: InteractionLog, cases: Cases, session: bool = True) -> np
 
 
 def evaluate(scores: np.ndarray, target: np.ndarray, k: int = 10, candidates: np.ndarray | None = None,
-             exclude: np.ndarray | None = None) -> dict[str, float]:
+             exclude: np.ndarray | None = None, per_case: bool = False) -> dict[str, float] | dict[str, np.ndarray]:
     """recall@k (= hit rate, one relevant item per case) and nDCG@k = 1/log2(rank + 1) if rank <= k,
     with ties broken at random (the expectation is returned, so constant scores score like random).
 
     ``candidates`` (n_items,) or (n, n_items) bool restricts ranking to those items; ``exclude`` (n, L) item ids
-    (e.g. the history, -1 ignored) are removed from each case's ranking.
+    (e.g. the history, -1 ignored) are removed from each case's ranking. ``per_case=True`` returns one value per
+    case (arrays of length n, in the order of ``target``) instead of the means: the paired arrays that
+    :func:`lessonlib.significance.compare_paired` takes to compare two recommenders on the same cases.
+
+    >>> s = np.array([[0.9, 0.1, 0.0], [0.0, 0.1, 0.9]])
+    >>> evaluate(s, np.array([0, 0]), k=1, per_case=True)["recall@1"].tolist()
+    [1.0, 0.0]
     """
     if k < 1:
         raise ValueError(f"evaluate(k={k}): k must be >= 1")
@@ -391,6 +397,8 @@ def evaluate(scores: np.ndarray, target: np.ndarray, k: int = 10, candidates: np
         inside = ranks[ranks <= k]
         recall[r] = len(inside) / len(ranks)
         ndcg[r] = (1.0 / np.log2(inside + 1)).sum() / len(ranks)
+    if per_case:
+        return {f"recall@{k}": recall, f"ndcg@{k}": ndcg}
     return {f"recall@{k}": float(recall.mean()), f"ndcg@{k}": float(ndcg.mean())}
 
 
