@@ -124,6 +124,8 @@ class PairedComparison:
     n: int
     level: float = 0.95
     unit: str = "queries"
+    higher_is_better: bool = True
+    where: str = "On this collection"
 
     def significant(self, alpha: float = 0.05) -> bool:
         """True when the randomisation test rejects "no difference" at ``alpha``."""
@@ -133,7 +135,7 @@ class PairedComparison:
         """The better system's name when the difference is significant, else None."""
         if not self.significant(alpha):
             return None
-        return self.name_a if self.diff > 0 else self.name_b
+        return self.name_a if (self.diff > 0) == self.higher_is_better else self.name_b
 
     def verdict(self, alpha: float = 0.05) -> str:
         """One sentence: who won by how much (interval, p, n), or that the data cannot tell."""
@@ -143,7 +145,8 @@ class PairedComparison:
         if winner is None:
             return f"No significant difference here: {figures} (difference {self.diff:+.3f}, {ci})."
         loser = self.name_b if winner == self.name_a else self.name_a
-        return f"On this collection {winner} beat {loser} by {abs(self.diff):.3f} {self.measure} ({figures}; {ci})."
+        better = "" if self.higher_is_better else " (lower is better)"
+        return f"{self.where} {winner} beat {loser} by {abs(self.diff):.3f} {self.measure}{better} ({figures}; {ci})."
 
     def __str__(self) -> str:
         return self.verdict()
@@ -154,13 +157,15 @@ class PairedComparison:
 
 def compare_paired(a, b, name_a: str = "A", name_b: str = "B", measure: str = "nDCG@10", *,
                    unit: str = "queries", level: float = 0.95, n_resamples: int = 10_000,
-                   seed: int = 0) -> PairedComparison:
+                   seed: int = 0, higher_is_better: bool = True,
+                   where: str = "On this collection") -> PairedComparison:
     """Measure ``a`` against ``b``: mean difference, bootstrap interval and randomisation-test p-value.
 
     ``a`` and ``b`` are paired scores: arrays in the same order, or ``{query_id: score}`` dicts
     (paired over the keys they share; per-query output of :func:`lessonlib.metrics.evaluate`
     with one measure works as is when given as ``{qid: value}``). Seeds work the same way
-    (``unit="seeds"``).
+    (``unit="seeds"``). ``higher_is_better=False`` for errors and distances; ``where`` opens the
+    verdict (e.g. ``"On this synthetic data"``).
 
     >>> c = compare_paired([0.5, 0.6, 0.7, 0.8], [0.5, 0.6, 0.7, 0.8], "x", "y")
     >>> c.winner() is None
@@ -176,4 +181,4 @@ def compare_paired(a, b, name_a: str = "A", name_b: str = "B", measure: str = "n
     low, high = bootstrap_interval(d, level=level, n_resamples=n_resamples, seed=seed)
     p = randomization_test(a, b, n_resamples=n_resamples, seed=seed).p_value
     return PairedComparison(name_a, name_b, measure, float(a.mean()), float(b.mean()), float(d.mean()),
-                            low, high, p, int(d.size), level, unit)
+                            low, high, p, int(d.size), level, unit, higher_is_better, where)

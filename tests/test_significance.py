@@ -74,3 +74,11 @@ def test_compare_paired_pairs_dicts_by_key_and_rejects_mixed_input():
     assert c.diff == 0 and c.n == 3 and c.winner() is None
     with pytest.raises(ValueError, match="both"):
         compare_paired({"q": 1.0}, [1.0])
+
+
+def test_compare_paired_for_errors_where_lower_is_better():
+    rng = np.random.default_rng(5)
+    err = rng.random(100)
+    c = compare_paired(err + 0.2, err, "PQ", "OPQ", "reconstruction error", higher_is_better=False, where="On these vectors")
+    assert c.winner() == "OPQ" and c.diff > 0
+    assert c.verdict().startswith("On these vectors OPQ beat PQ by 0.200 reconstruction error (lower is better)")
