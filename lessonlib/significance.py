@@ -128,8 +128,13 @@ class PairedComparison:
     where: str = "On this collection"
 
     def significant(self, alpha: float = 0.05) -> bool:
-        """True when the randomisation test rejects "no difference" at ``alpha``."""
-        return self.p_value < alpha
+        """True when the randomisation test rejects "no difference" at ``alpha`` and the interval
+        excludes 0 (so the sentence never names a winner that its own interval contradicts)."""
+        return self.p_value < alpha and not self.low <= 0 <= self.high
+
+    def borderline(self, alpha: float = 0.05) -> bool:
+        """True when the test and the interval disagree (one says different, the other cannot tell)."""
+        return (self.p_value < alpha) == (self.low <= 0 <= self.high) and self.low != self.high
 
     def winner(self, alpha: float = 0.05) -> str | None:
         """The better system's name when the difference is significant, else None."""
@@ -143,7 +148,8 @@ class PairedComparison:
         figures = f"{self.name_a} {self.mean_a:.3f} vs {self.name_b} {self.mean_b:.3f} {self.measure}"
         winner = self.winner(alpha)
         if winner is None:
-            return f"No significant difference here: {figures} (difference {self.diff:+.3f}, {ci})."
+            hedge = " — borderline: the test and the interval disagree" if self.borderline(alpha) else ""
+            return f"No significant difference here{hedge}: {figures} (difference {self.diff:+.3f}, {ci})."
         loser = self.name_b if winner == self.name_a else self.name_a
         better = "" if self.higher_is_better else " (lower is better)"
         return f"{self.where} {winner} beat {loser} by {abs(self.diff):.3f} {self.measure}{better} ({figures}; {ci})."

@@ -82,3 +82,13 @@ def test_compare_paired_for_errors_where_lower_is_better():
     c = compare_paired(err + 0.2, err, "PQ", "OPQ", "reconstruction error", higher_is_better=False, where="On these vectors")
     assert c.winner() == "OPQ" and c.diff > 0
     assert c.verdict().startswith("On these vectors OPQ beat PQ by 0.200 reconstruction error (lower is better)")
+
+
+def test_a_winner_needs_both_the_test_and_the_interval():
+    from lessonlib.significance import PairedComparison
+
+    split = PairedComparison("x", "y", "nDCG@10", 0.6, 0.54, 0.06, 0.001, 0.129, 0.069, 40)
+    assert split.winner() is None and split.borderline()
+    assert split.verdict().startswith("No significant difference here — borderline")
+    agree = PairedComparison("x", "y", "nDCG@10", 0.6, 0.54, 0.06, 0.01, 0.11, 0.01, 40)
+    assert agree.winner() == "x" and not agree.borderline()
