@@ -415,6 +415,29 @@ def fetch(name: str) -> Path:
     return folder
 
 
+def locate_dataset(name_or_path: str | os.PathLike) -> tuple[Path, str | None, dict]:
+    """Where a collection is: ``(folder, name, meta)`` for :func:`load_beir` (see :func:`load_dataset`).
+
+    Fetches a known collection that is not on this machine; raises ``FileNotFoundError`` in one line
+    for a folder that is not in BEIR layout or a name it does not know.
+    """
+    key = str(name_or_path)
+    if key == "sample":
+        return sample_dir(), "sample", {"title": "Workbook sample collection (data/sample)", "source": "sample"}
+    path = Path(key).expanduser()
+    if path.is_dir():
+        if not is_beir_folder(path):
+            raise FileNotFoundError(f"{path}: not a BEIR folder (needs corpus.jsonl, queries.jsonl and qrels/<split>.tsv)")
+        return path, None, {}
+    root = config.data_root()
+    if key in KNOWN_DATASETS:
+        return find_local(key) or fetch(key), key, {"title": KNOWN_DATASETS[key]["title"].split(",")[0], "source": key}
+    if root and is_beir_folder(root / key):
+        return root / key, key, {}
+    known = ", ".join(["sample", *KNOWN_DATASETS])
+    raise FileNotFoundError(f"load_dataset({key!r}): unknown dataset; expected one of {known} or a folder in BEIR layout")
+
+
 def load_dataset(name_or_path: str | os.PathLike, split: str = "test") -> Dataset:
     """Load a collection by name or path.
 
@@ -423,23 +446,8 @@ def load_dataset(name_or_path: str | os.PathLike, split: str = "test") -> Datase
       then a download from its official address, checked against its published md5.
     - any folder in BEIR layout.
     """
-    key = str(name_or_path)
-    if key == "sample":
-        folder = sample_dir()
-        return load_beir(folder, split, "sample", {"title": "Workbook sample collection (data/sample)", "source": "sample"})
-    path = Path(key).expanduser()
-    if path.is_dir():
-        if not is_beir_folder(path):
-            raise FileNotFoundError(f"{path}: not a BEIR folder (needs corpus.jsonl, queries.jsonl and qrels/<split>.tsv)")
-        return load_beir(path, split)
-    root = config.data_root()
-    if key in KNOWN_DATASETS:
-        folder = find_local(key) or fetch(key)
-        return load_beir(folder, split, key, {"title": KNOWN_DATASETS[key]["title"].split(",")[0], "source": key})
-    if root and is_beir_folder(root / key):
-        return load_beir(root / key, split, key)
-    known = ", ".join(["sample", *KNOWN_DATASETS])
-    raise FileNotFoundError(f"load_dataset({key!r}): unknown dataset; expected one of {known} or a folder in BEIR layout")
+    folder, name, meta = locate_dataset(name_or_path)
+    return load_beir(folder, split, name, meta)
 
 
 def course_dataset(split: str = "test", fast: bool | None = None) -> Dataset:
@@ -466,31 +474,22 @@ def course_dataset(split: str = "test", fast: bool | None = None) -> Dataset:
         choice = "scifact" if find_local("scifact") is not None else "sample"
     if choice == "sample":
         return load_dataset("sample", split)
-    if _has_split(choice, "train"):
-        ds = load_dataset(choice, split)
-        test_for_docs = (lambda: load_dataset(choice, "test"))
-    else:
-        ds = carve_train_split(load_dataset(choice, "test"))[split]
-        test_for_docs = (lambda: carve_train_split(load_dataset(choice, "test"))["test"])
+    folder, name, meta = locate_dataset(choice)
+    has_train = (Path(folder) / "qrels" / "train.tsv").is_file()
+
+    def split_of(which: str) -> Dataset:
+        if has_train:
+            return load_beir(folder, which, name, meta)
+        return carve_train_split(load_beir(folder, "test", name, meta))[which]
+
+    ds = split_of(split)
     if not fast:
         return ds
     sizes = FAST_SIZES.get(split, FAST_SIZES["test"])
     if split == "test":
         return ds.subset(seed=0, **sizes)
-    test_docs = test_for_docs().subset(seed=0, **FAST_SIZES["test"]).doc_ids
+    test_docs = split_of("test").subset(seed=0, **FAST_SIZES["test"]).doc_ids
     return ds.subset(seed=0, keep_docs=test_docs, **sizes)
-
-
-def _has_split(name_or_path: str, split: str) -> bool:
-    """Whether the collection ``name_or_path`` has ``qrels/<split>.tsv`` (known names resolved locally)."""
-    key = str(name_or_path)
-    if key == "sample":
-        return True
-    path = Path(key).expanduser()
-    folder = path if path.is_dir() else find_local(key)
-    if folder is None and config.data_root() and (config.data_root() / key).is_dir():
-        folder = config.data_root() / key
-    return folder is None or (Path(folder) / "qrels" / f"{split}.tsv").is_file()
 
 
 def carve_train_split(test: Dataset, share: float = 0.5, seed: int = 0) -> dict[str, Dataset]:
