@@ -1,4 +1,4 @@
-"""lessonlib.significance against scipy.stats (ttest_rel, exact permutation_test)."""
+"""lessonlib.significance against scipy.stats (ttest_rel, exact permutation_test, bootstrap)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from lessonlib.significance import bootstrap_interval, compare_paired, paired_t_test, randomization_test
+from lessonlib.significance import bootstrap_interval, compare_groups, compare_paired, paired_t_test, randomization_test
 
 
 def test_paired_t_test_matches_scipy():
@@ -92,3 +92,16 @@ def test_a_winner_needs_both_the_test_and_the_interval():
     assert split.verdict().startswith("No significant difference here — borderline")
     agree = PairedComparison("x", "y", "nDCG@10", 0.6, 0.54, 0.06, 0.01, 0.11, 0.01, 40)
     assert agree.winner() == "x" and not agree.borderline()
+
+
+def test_compare_groups_matches_an_exact_two_sample_permutation_test_and_names_the_higher_group():
+    rng = np.random.default_rng(0)
+    a, b = rng.random(7) + 0.3, rng.random(6)
+    ours = compare_groups(a, b, "high overlap", "low overlap", n_resamples=20_000)
+    exact = stats.permutation_test((a, b), lambda x, y: x.mean() - y.mean(), n_resamples=np.inf).pvalue  # 1,716 splits
+    assert abs(ours.p_value - exact) < 0.02
+    assert ours.low < ours.diff < ours.high and ours.diff == a.mean() - b.mean()
+    clear = compare_groups(rng.random(50) + 0.5, rng.random(40), "x", "y")
+    assert clear.higher() == "x" and clear.low > 0 and clear.verdict().startswith("On this collection nDCG@10 is higher on x")
+    same = compare_groups(rng.random(50), rng.random(50), "x", "y")
+    assert same.higher() is None and same.verdict().startswith("No significant difference")
