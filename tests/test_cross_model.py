@@ -26,6 +26,15 @@ def test_input_is_cls_q_sep_d_sep_with_segments(ce):
     assert set(types[: first_sep + 1]) == {0} and set(types[first_sep + 1:]) == {1}
 
 
+def test_a_short_training_length_cuts_a_long_query_and_keeps_room_for_the_document(ce):
+    query = " ".join(["aspirin"] * 40)  # 40 query tokens: more than max_query_length (16) and than 20 - 16
+    enc = ce.encode_pairs([query], [" ".join(["document"] * 30)], max_length=20)
+    ids = enc["input_ids"][0].tolist()
+    first_sep = ids.index(ce.tokenizer.sep_token_id)
+    assert len(ids) == 20 and first_sep - 1 == 4  # the query keeps max_length - 16 tokens, the document the rest
+    assert ce.encode_pairs([query], ["doc"])["input_ids"].shape[1] == 1 + 16 + 1 + 1 + 1  # default: max_query_length
+
+
 def test_score_forms_agree_and_batches_do_not_change_scores(ce):
     docs = ["aspirin lowers risk", "the cat sat on the mat today", "heart"]
     a = ce.score("heart attack", docs, batch_size=1)

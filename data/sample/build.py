@@ -21,7 +21,9 @@ sys.path.insert(0, str(HERE))
 from topics import T  # noqa: E402
 
 SEED = 0
-N_BASE, N_TWINS, N_LONG = 12, 3, 2
+N_BASE, N_TWINS, N_LONG = 14, 4, 2  # per topic: items with a short passage, near-duplicate twins, long guides
+# queries per topic and type (near_duplicate: one per twin pair; long: one per guide)
+N_PLAIN, N_IDENT, N_PARA = 2, 2, 8
 FIRST = ["Al", "Bel", "Cor", "Dun", "El", "Fal", "Gar", "Hal", "Ist", "Kel", "Lor", "Mar", "Nor", "Orr", "Pel",
          "Quen", "Ros", "Sel", "Tor", "Ul", "Vel", "Wyn", "Ash", "Brin", "Cal", "Dar", "Ever", "Fen", "Hol", "Ivel"]
 SECOND = ["ban", "ford", "mere", "wick", "ton", "dale", "ley", "brook", "hurst", "mont", "row", "stead", "by",
@@ -126,21 +128,23 @@ def build(out: Path = HERE, seed: int = SEED) -> dict:
         rng.shuffle(combos)
         ents = []  # each: name, id, values, doc, kind, style, (origin)
         for i in range(N_BASE + N_LONG):
-            ents.append({"name": b.name(topic), "id": b.ident(topic), "values": list(combos[i]),
+            ents.append({"name": b.name(topic), "id": b.ident(topic), "values": None,
                          "kind": "base" if i < N_BASE else "longonly", "style": b.new_style(topic)})
-        used = {tuple(e["values"]) for e in ents}
-        for t in range(N_TWINS):
-            orig = ents[t]
-            for a in rng.sample(range(3), 3):
-                alts = [v for v in vkeys[a] if v != orig["values"][a]]
-                rng.shuffle(alts)
-                cand = [v for v in alts if tuple(orig["values"][:a] + [v] + orig["values"][a + 1:]) not in used]
-                if cand:
-                    vals = orig["values"][:a] + [cand[0]] + orig["values"][a + 1:]
-                    break
-            used.add(tuple(vals))
+        # values: the first N_TWINS items each take a combination and reserve a twin's (one value changed)
+        # before the other items take theirs, so that a free twin combination always exists
+        free = list(combos)
+        twin_vals = []
+        for i, e in enumerate(ents):
+            e["values"] = list(free.pop(0))
+            if i < N_TWINS:
+                orig = e["values"]
+                options = [(a, orig[:a] + [v] + orig[a + 1:]) for a in range(3) for v in vkeys[a] if v != orig[a]]
+                a, vals = rng.choice([(a, v) for a, v in options if tuple(v) in free])
+                free.remove(tuple(vals))
+                twin_vals.append((a, vals))
+        for t, (a, vals) in enumerate(twin_vals):
             ents.append({"name": b.name(topic), "id": b.ident(topic), "values": vals, "kind": "twin",
-                         "style": orig["style"], "twin_of": t, "diff": a})
+                         "style": ents[t]["style"], "twin_of": t, "diff": a})
 
         # ---- short documents (base and twins)
         doc_of: dict[int, str] = {}
@@ -208,36 +212,42 @@ def build(out: Path = HERE, seed: int = SEED) -> dict:
 
         base_pool = list(range(N_TWINS, N_BASE))  # entities without a twin
         rng.shuffle(base_pool)
+        plain_ids, ident_ids = base_pool[:N_PLAIN], base_pool[N_PLAIN:N_PLAIN + N_IDENT]
+        para_pool = base_pool[N_PLAIN + N_IDENT:] + list(range(N_TWINS))  # twinned items may be described too
+        rng.shuffle(para_pool)
         # plain: named entity, question about one attribute
-        for i in base_pool[:3]:
+        for i in plain_ids:
             a = rng.randrange(3)
             add(attrs[a]["q"].format(name=ents[i]["name"]), "plain",
                 judge(lambda j, i=i: 3 if j == i else None, lambda j, i=i: 2 if j == i else None))
         # identifier: the entity's number, with at most one other word
         id_templates = ["{id}", "{id} {noun}", "{noun} {id}", "{id}?", "what is {id}"]
-        for i in base_pool[3:6]:
+        for i in ident_ids:
             text = rng.choice(id_templates).format(id=ents[i]["id"], noun=topic["noun"].split()[0])
             add(text, "identifier", judge(lambda j, i=i: 3 if j == i else None, lambda j, i=i: 2 if j == i else None))
-        # paraphrase: the entity's three facts in other words, no name
-        para_templates = ["{pn}: {p[0]}, {p[1]}, {p[2]}", "searching for {pn}; {p[0]}; {p[1]}; {p[2]}",
-                          "which {pn}? {p[0]}, {p[1]}, and {p[2]}", "{p[0]}, {p[1]}, {p[2]} - what {pn} is this?"]
-        for i in base_pool[6:9]:
+        # paraphrase: the entity's three facts in other words, no name; no template word occurs in the corpus
+        para_templates = ["{pn}: {p[0]}; {p[1]}; {p[2]}", "seeking {a} {pn} - {p[0]}, {p[1]}, {p[2]}",
+                          "hunting for {a} {pn}? {p[0]}; {p[1]}; {p[2]}", "{p[0]}, {p[1]}, {p[2]} ({pn})"]
+        article = "an" if topic["noun"][0] in "aeiou" else "a"
+        for i in para_pool[:N_PARA]:
             vals = ents[i]["values"]
             order = rng.sample(range(3), 3)
             p = [attrs[a]["values"][vals[a]]["para"] for a in order]
-            text = rng.choice(para_templates).format(pn=topic["para_noun"], p=p)
+            text = rng.choice(para_templates).format(pn=topic["noun"], a=article, p=p)
             add(text, "paraphrase", judge(lambda j, v=vals: {3: 3, 2: 1}.get(matches(j, v)),
                                           lambda j, v=vals: 2 if matches(j, v) == 3 else None))
-        # near duplicate: passage words for all three facts; the twin differs in exactly one
+        # near duplicate: the item and its twin share two facts, stated in the passages' words; the fact
+        # that tells them apart is stated in other words. Only the exact item is relevant (3, or 2 for a
+        # guide describing it); the twin is judged 0 (the hard negative)
         for t in range(N_TWINS):
             twin = N_BASE + N_LONG + t
             target, other = (t, twin) if rng.random() < 0.5 else (twin, t)
-            vals = ents[target]["values"]
+            vals, diff = ents[target]["values"], ents[twin]["diff"]
             order = rng.sample(range(3), 3)
-            p = [attrs[a]["values"][vals[a]]["plain"] for a in order]
+            p = [attrs[a]["values"][vals[a]]["para" if a == diff else "plain"] for a in order]
             text = rng.choice(["{n}: {p[0]}, {p[1]}, {p[2]}", "{n} that is {p[0]}, {p[1]} and {p[2]}",
                                "which {n}: {p[0]}; {p[1]}; {p[2]}"]).format(n=topic["noun"], p=p)
-            grades = judge(lambda j, v=vals: {3: 3, 2: 1}.get(matches(j, v)), lambda j, v=vals: 2 if matches(j, v) == 3 else None)
+            grades = judge(lambda j, v=vals: 3 if matches(j, v) == 3 else None, lambda j, v=vals: 2 if matches(j, v) == 3 else None)
             grades[doc_of[other]] = 0  # the hard negative, judged not relevant
             add(text, "near_duplicate", grades)
         # long: a question about the entity that only the end of a long guide describes

@@ -139,30 +139,37 @@ class CrossEncoder(torch.nn.Module):
         return self.logits_to_scores(self.model(**features).logits)
 
     def encode_pairs(self, queries: Sequence[str], docs: Sequence[str], max_length: int | None = None) -> dict:
-        """Tokenise pairs as ``[CLS] q [SEP] d [SEP]`` with token_type_ids 0/1, doc truncated."""
+        """Tokenise pairs as ``[CLS] q [SEP] d [SEP]`` with token_type_ids 0/1, doc truncated.
+
+        The query is cut first, to ``max_query_length`` tokens or, under a shorter ``max_length`` (a
+        training length), to ``max_length - 16``, so that the document always keeps some room.
+        """
         _check_texts(queries, docs)
-        queries = [self._cut_query(q) for q in queries]
+        max_length = max_length or self.max_length
+        limit = max(1, min(self.max_query_length, max_length - 16))
+        queries = [self._cut_query(q, limit) for q in queries]
         batch = self.tokenizer(
             list(queries), list(docs), padding=True, truncation="only_second",
-            max_length=max_length or self.max_length, return_tensors="pt",
+            max_length=max_length, return_tensors="pt",
         )
         return {k: v.to(self.device) for k, v in batch.items()}
 
-    def _cut_query(self, query: str) -> str:
+    def _cut_query(self, query: str, limit: int | None = None) -> str:
+        limit = self.max_query_length if limit is None else limit
         cache = self.__dict__.setdefault("_query_cache", {})
-        if query not in cache:
+        if (query, limit) not in cache:
             if len(cache) > 100_000:
                 cache.clear()
-            cache[query] = self._cut_query_uncached(query)
-        return cache[query]
+            cache[(query, limit)] = self._cut_query_uncached(query, limit)
+        return cache[(query, limit)]
 
-    def _cut_query_uncached(self, query: str) -> str:
-        if len(query) < self.max_query_length:  # fewer characters than tokens allowed: nothing to cut
+    def _cut_query_uncached(self, query: str, limit: int) -> str:
+        if len(query) < limit:  # fewer characters than tokens allowed: nothing to cut
             return query
         ids = self.tokenizer(query, add_special_tokens=False)["input_ids"]
-        if len(ids) <= self.max_query_length:
+        if len(ids) <= limit:
             return query
-        return self.tokenizer.decode(ids[: self.max_query_length])
+        return self.tokenizer.decode(ids[:limit])
 
     # ------------------------------------------------------------------ scoring
     @torch.no_grad()
