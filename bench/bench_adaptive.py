@@ -34,14 +34,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lessonlib import adaptive, config, recipes  # noqa: E402
 from lessonlib.cascade import threshold_for_share  # noqa: E402
-from lessonlib.cross.data import split_queries, subset_qrels  # noqa: E402
-from lessonlib.cross.recipe import top_k  # noqa: E402
+from lessonlib.cross.data import subset_qrels  # noqa: E402
 from lessonlib.cross.score_cache import CachedScorer  # noqa: E402
-from lessonlib.data import course_dataset  # noqa: E402
+from lessonlib.data import course_dataset, split_queries  # noqa: E402
 from lessonlib.encode import dense_run  # noqa: E402
 from lessonlib.fusion import hybrid  # noqa: E402
 from lessonlib.metrics import evaluate  # noqa: E402
 from lessonlib.rerank import choose_alpha, interpolate, rerank, rerank_top_k  # noqa: E402
+from lessonlib.runs import truncate  # noqa: E402
 from lessonlib.sparse import BM25  # noqa: E402
 
 LINES: list[str] = []
@@ -98,14 +98,14 @@ def main(argv=None) -> int:
     say("| --- |" + " --- |" * (len(ks) + 3))
     alphas = {}
     for n in first["test"]:
-        alphas[n], _ = choose_alpha(ce["val"][n], top_k(first["val"][n], args.k), val.qrels, alphas=ALPHAS)
+        alphas[n], _ = choose_alpha(ce["val"][n], truncate(first["val"][n], args.k), val.qrels, alphas=ALPHAS)
         row = [ndcg(test.qrels, rerank_top_k(first["test"][n], ce["test"][n], k)) for k in ks]
-        fused = ndcg(test.qrels, rerank_top_k(first["test"][n], interpolate(ce["test"][n], top_k(first["test"][n], args.k), alphas[n]), args.k))
+        fused = ndcg(test.qrels, rerank_top_k(first["test"][n], interpolate(ce["test"][n], truncate(first["test"][n], args.k), alphas[n]), args.k))
         say(f"| {n} | {ndcg(test.qrels, first['test'][n]):.4f} | " + " | ".join(f"{v:.4f}" for v in row)
             + f" | {alphas[n]} | {fused:.4f} |")
 
     for fs in ("hybrid", "BM25", "dense"):
-        best = {s: rerank_top_k(first[s][fs], interpolate(ce[s][fs], top_k(first[s][fs], args.k), alphas[fs]), args.k) for s in splits}
+        best = {s: rerank_top_k(first[s][fs], interpolate(ce[s][fs], truncate(first[s][fs], args.k), alphas[fs]), args.k) for s in splits}
         qids = {s: sorted(ds.queries) for s, ds in splits.items()}
         never, gain = {}, {}
         for s, ds in splits.items():

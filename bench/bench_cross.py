@@ -25,8 +25,6 @@ CPU fast variant:    python bench/bench_cross.py --fast
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -39,12 +37,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lessonlib import config  # noqa: E402
 from lessonlib.cross import CrossEncoder  # noqa: E402
 from lessonlib.cross.data import (  # noqa: E402
-    bm25_run, groups_from_run, inverse_cloze_groups, merge_runs, split_queries, subset_qrels, weak_title_groups,
+    bm25_run,
+    groups_from_run,
+    inverse_cloze_groups,
+    merge_runs,
+    subset_qrels,
+    weak_title_groups,
 )
 from lessonlib.cross.train import train_cross_encoder  # noqa: E402
-from lessonlib.data import load_dataset  # noqa: E402
+from lessonlib.data import load_dataset, split_queries  # noqa: E402
+from lessonlib.fusion import normalize  # noqa: E402
 from lessonlib.metrics import evaluate  # noqa: E402
 from lessonlib.rerank import choose_alpha, interpolate, rerank  # noqa: E402
+from lessonlib.runs import ranked  # noqa: E402
 
 LINES: list[str] = []
 
@@ -123,13 +128,19 @@ def latency(ce, st, emb, ds, queries, device: str, n_queries: int = 20, n_cand: 
 
 def calibration(run_val, qrels_val, run_test, qrels_test, k: int) -> dict:
     """ECE of sigmoid(logit) on test top-k pairs (unjudged = 0); temperature / Platt fitted on validation."""
-    from lessonlib.calibration import (apply_platt, apply_temperature, expected_calibration_error, fit_platt,
-                                       fit_temperature, sigmoid)
+    from lessonlib.calibration import (
+        apply_platt,
+        apply_temperature,
+        expected_calibration_error,
+        fit_platt,
+        fit_temperature,
+        sigmoid,
+    )
 
     def pairs(ce_run, qrels):
         logits, labels = [], []
         for q, docs in ce_run.items():
-            for d, s in sorted(docs.items(), key=lambda x: -x[1])[:k]:
+            for d, s in ranked(docs, k):
                 logits.append(s)
                 labels.append(1 if qrels.get(q, {}).get(d, 0) > 0 else 0)
         return np.asarray(logits), np.asarray(labels)
@@ -146,9 +157,9 @@ def calibration(run_val, qrels_val, run_test, qrels_test, k: int) -> dict:
 def finetuned_dual_runs(train, test, tr_q, val_fraction: float, k: int, device: str, model: str):
     """Fine-tune a dual encoder on the training part of train only (validation queries held out),
     with the recipe bench_dual chose on validation; dense top-k runs for test and all of train."""
-    from lessonlib.dual_training import TokenCache, dense_candidates, split_queries as split_dataset, train_dual
+    from lessonlib.dual_training import TokenCache, dense_candidates, train_dual
 
-    part, _ = split_dataset(train, val_fraction, seed=0)
+    part, _ = train.split_validation(val_fraction, seed=0)
     if set(part.qrels) != set(tr_q):
         raise SystemExit("bench_cross: the dual encoder's training queries differ from the cross-encoder's")
     t0 = time.perf_counter()
@@ -281,12 +292,10 @@ def main(argv=None) -> int:
         model.save(args.save_model)
 
     # ---- results: CE alone, CE interpolated with the first stage (alpha chosen on validation)
-    from lessonlib.rerank import normalise
-
     def ensemble(rs):
         if len(rs) == 1:
             return rs[0]
-        zs = [normalise(r, "zscore") for r in rs]
+        zs = [{q: normalize(docs, "zscore") for q, docs in r.items()} for r in rs]
         return {q: {d: float(np.mean([z[q][d] for z in zs])) for d in zs[0][q]} for q in zs[0]}
 
     say("")

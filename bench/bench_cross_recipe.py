@@ -31,11 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lessonlib import config  # noqa: E402
 from lessonlib.cross import CrossEncoder  # noqa: E402
 from lessonlib.cross import recipe as R  # noqa: E402
-from lessonlib.cross.data import bm25_run, groups_from_run, merge_runs, split_queries, subset_qrels  # noqa: E402
+from lessonlib.cross.data import bm25_run, groups_from_run, merge_runs, subset_qrels  # noqa: E402
 from lessonlib.cross.model import scoring_class  # noqa: E402
 from lessonlib.cross.optim import list_statistics  # noqa: E402
 from lessonlib.cross.train import train_cross_encoder  # noqa: E402
-from lessonlib.data import load_dataset  # noqa: E402
+from lessonlib.data import load_dataset, split_queries  # noqa: E402
 from lessonlib.encode import dense_run  # noqa: E402
 
 LINES: list[str] = []

@@ -71,7 +71,6 @@ def main() -> int:
         bm25_candidates,
         dense_candidates,
         load_model,
-        split_queries,
         train_dual,
     )
     from lessonlib.metrics import evaluate
@@ -139,7 +138,7 @@ def main() -> int:
 
     chosen = json.loads(args.best) if args.best else None
     if "val" in wanted and chosen is None:
-        tr, va = split_queries(train, 0.15, seed=0)
+        tr, va = train.split_validation(0.15, seed=0)
         best_val = (-1.0, None, None)
         for cname, kw in VAL_CANDIDATES.items():
             _, hist = train_dual(tr, model_name=args.model, out_dir=None, val_dataset=va, epochs=VAL_EPOCHS,

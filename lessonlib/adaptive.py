@@ -44,8 +44,7 @@ import numpy as np
 from lessonlib.cascade import adaptive_run as combine  # noqa: F401  (run a policy serves: reranked where decided)
 from lessonlib.cascade import route as decide  # noqa: F401  (re-rank iff confidence < threshold, strictly)
 from lessonlib.cascade import score_margin as margin  # noqa: F401  (s_(1) - s_(2); +inf with < 2 documents)
-
-Run = Mapping[str, Mapping[str, float]]
+from lessonlib.runs import Run, rank_documents
 
 CONFIDENCE_FEATURES = ("margin", "norm_margin", "peakedness", "agreement")
 
@@ -117,8 +116,6 @@ def agreement(run_a: Run, run_b: Run, n: int = 10) -> dict[str, float]:
     >>> agreement({"q": {"a": 2, "b": 1}}, {"q": {"b": 5, "c": 4}}, n=2)
     {'q': 0.5}
     """
-    from lessonlib.metrics import rank_documents
-
     if n < 1:
         raise ValueError(f"agreement(n={n}): n must be >= 1")
     out = {}

@@ -21,11 +21,9 @@ replace the original without re-checking relevance judgments; nDCG says whether 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 
-Run = Mapping[str, Mapping[str, float]]
+from lessonlib.runs import Run, rank_documents
 
 
 def kendall_tau(x, y) -> float:
@@ -44,11 +42,6 @@ def kendall_tau(x, y) -> float:
     return s / np.sqrt(nx * ny)
 
 
-def top_ids(scores: Mapping[str, float], k: int) -> list[str]:
-    """The ``k`` best ids by score (ties by id, as trec_eval sorts)."""
-    return [d for d, _ in sorted(scores.items(), key=lambda x: (-x[1], x[0]))[:k]]
-
-
 def rank_agreement(run_a: Run, run_b: Run, k: int = 10) -> dict[str, float]:
     """Mean Kendall tau-b, top-``k`` overlap and top-1 agreement over the queries both runs have.
 
@@ -65,8 +58,8 @@ def rank_agreement(run_a: Run, run_b: Run, k: int = 10) -> dict[str, float]:
         b = {d: run_b[qid][d] for d in common}
         taus.append(kendall_tau([a[d] for d in common], [b[d] for d in common]))
         kk = min(k, len(common))
-        overlaps.append(len(set(top_ids(a, kk)) & set(top_ids(b, kk))) / kk)
-        top1.append(float(top_ids(a, 1) == top_ids(b, 1)))
+        overlaps.append(len(set(rank_documents(a, kk)) & set(rank_documents(b, kk))) / kk)
+        top1.append(float(rank_documents(a, 1) == rank_documents(b, 1)))
     if not taus:
         raise ValueError("rank_agreement: the runs share no query with common documents")
     return {"kendall_tau": float(np.mean(taus)), f"overlap@{k}": float(np.mean(overlaps)),

@@ -1,9 +1,6 @@
 """Measurements that answer "why" questions about dual and cross encoders.
 
-* Embedding geometry — :func:`alignment` and :func:`uniformity` (Wang & Isola 2020, "Understanding
-  Contrastive Representation Learning through Alignment and Uniformity on the Hypersphere") and
-  :func:`effective_rank` (Roy & Vetterli 2007): how well positives are pulled together, how evenly
-  the vectors fill the sphere, how many dimensions are really used.
+* Embedding geometry (alignment, uniformity, effective rank) lives in :mod:`lessonlib.geometry`.
 * Contrastive-loss theory — :func:`infonce_profile`: InfoNCE's value, its gradient and where the
   gradient goes (the hardest negative's share) as the temperature moves, and the mutual-information
   lower bound log C − L (van den Oord et al. 2018).
@@ -22,10 +19,6 @@
 * Continual learning — :func:`forgetting`: average accuracy, average forgetting (Chaudhry et al.
   2018) and backward transfer (Lopez-Paz & Ranzato 2017) from a task × task accuracy matrix.
 
->>> round(alignment(np.eye(2), np.eye(2)), 3)
-0.0
->>> round(effective_rank(np.eye(4)), 3)
-4.0
 """
 
 from __future__ import annotations
@@ -35,33 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lessonlib import geometry as _geometry
-from lessonlib.geometry import _unit, alignment  # noqa: F401  (re-exported: one implementation)
-
-
-# --------------------------------------------------------------------------- geometry
-# One implementation, in lessonlib.geometry; alignment is re-exported as is, uniformity and
-# effective_rank keep the defaults this module always had (max_points=2000 rows with all their
-# pairs; no centring).
-
-
-def uniformity(x: np.ndarray, t: float = 2.0, max_points: int | None = 2000, seed: int = 0) -> float:
-    """:func:`lessonlib.geometry.uniformity` (Wang & Isola 2020, eq. 4) on at most ``max_points`` random rows
-    (``seed``), all of their pairs. Shape: (n, d) -> float.
-
-    >>> uniformity(np.ones((5, 3)))
-    0.0
-    """
-    return _geometry.uniformity(x, t, n_pairs=None, seed=seed, max_points=max_points)
-
-
-def effective_rank(x: np.ndarray, center: bool = False) -> float:
-    """:func:`lessonlib.geometry.effective_rank` (Roy & Vetterli 2007), uncentred by default. (n, d) -> float.
-
-    >>> round(effective_rank(np.outer(np.arange(1, 4), np.ones(3))), 3)
-    1.0
-    """
-    return _geometry.effective_rank(x, center=center)
+from lessonlib.geometry import _unit
 
 
 # --------------------------------------------------------------------------- InfoNCE theory

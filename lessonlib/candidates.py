@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-Run = dict[str, dict[str, float]]
+from lessonlib.runs import Run, ranked
 
 
 @dataclass
@@ -44,7 +44,7 @@ class Candidates:
         out = cls([], [], [], [], np.zeros(0))
         first = []
         for q in qids:
-            for d, s in sorted(run[q].items(), key=lambda x: (-x[1], x[0]))[:k]:
+            for d, s in ranked(run[q], k):
                 out.qids.append(q)
                 out.dids.append(d)
                 out.queries.append(dataset.queries[q])

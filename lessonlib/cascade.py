@@ -38,15 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-Run = dict[str, dict[str, float]]
-RunLike = Mapping[str, Mapping[str, float]]
-
-
-def _ranked(docs: Mapping[str, float]) -> list[str]:
-    """Doc ids best first, ties as trec_eval breaks them (:func:`lessonlib.metrics.rank_documents`)."""
-    from lessonlib.metrics import rank_documents
-
-    return rank_documents(docs)
+from lessonlib.runs import Run, rank_documents
 
 
 @dataclass
@@ -97,7 +89,7 @@ class CascadeResult:
         return _merge_levels([self.stage_runs[s] for s in names[: names.index(stage) + 1]])
 
 
-def _merge_levels(levels: Sequence[RunLike]) -> Run:
+def _merge_levels(levels: Sequence[Run]) -> Run:
     """Runs of successive stages (each on a subset of the previous one's documents) -> one run:
     documents of the last level first (by its scores), then the rest of each earlier level."""
     out: Run = {}
@@ -105,7 +97,7 @@ def _merge_levels(levels: Sequence[RunLike]) -> Run:
         order: list[str] = []
         seen: set[str] = set()
         for level in reversed(levels):
-            for d in _ranked(level.get(qid, {})):
+            for d in rank_documents(level.get(qid, {})):
                 if d not in seen:
                     order.append(d)
                     seen.add(d)
@@ -115,7 +107,7 @@ def _merge_levels(levels: Sequence[RunLike]) -> Run:
 
 
 def cascade(
-    first: RunLike,
+    first: Run,
     stages: Sequence[Stage],
     first_name: str = "first stage",
     first_seconds: float = 0.0,
@@ -143,7 +135,7 @@ def cascade(
     for qid, docs in first.items():
         current = dict(docs)
         for s in stages:
-            cand = _ranked(current)[: s.depth]
+            cand = rank_documents(current)[: s.depth]
             if not cand:
                 stage_runs[s.name][qid] = {}
                 continue
@@ -165,7 +157,7 @@ def cascade(
 Scorer = Callable[[str, list[str]], Sequence[float]]
 
 
-def run_scorer(run: RunLike, missing: float | None = None) -> Scorer:
+def run_scorer(run: Run, missing: float | None = None) -> Scorer:
     """Look scores up in a run (e.g. BM25's); a document the run lacks gets ``missing``
     (default: that query's lowest score in the run, or 0 when the query has none)."""
     def score(qid: str, docs: list[str]) -> list[float]:
@@ -213,7 +205,7 @@ def fused_scorer(scorers: Sequence[Scorer], weights: Sequence[float] | None = No
 # --------------------------------------------------------------------------------------------
 # Adaptive routing
 # --------------------------------------------------------------------------------------------
-def score_margin(run: RunLike) -> dict[str, float]:
+def score_margin(run: Run) -> dict[str, float]:
     """Per query, best score minus second best: ``s_(1) - s_(2)``; ``inf`` with fewer than 2 documents.
 
     A large margin means the ranker is sure of its top document (a confidence signal; a
@@ -255,7 +247,7 @@ def threshold_for_share(margins: Mapping[str, float] | Sequence[float], share: f
     return float((lo + hi) / 2)
 
 
-def adaptive_run(cheap: RunLike, expensive: RunLike, routed: Mapping[str, bool]) -> Run:
+def adaptive_run(cheap: Run, expensive: Run, routed: Mapping[str, bool]) -> Run:
     """Per query: the expensive run's ranking where ``routed[q]``, else the cheap run's."""
     out: Run = {}
     for qid, docs in cheap.items():
@@ -287,8 +279,8 @@ class RoutingCurve:
 
 
 def routing_curve(
-    cheap: RunLike,
-    expensive: RunLike,
+    cheap: Run,
+    expensive: Run,
     margins: Mapping[str, float],
     qrels: Mapping[str, Mapping[str, int]],
     measure: str = "ndcg@10",

@@ -39,13 +39,14 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from lessonlib import config
+from lessonlib.runs import Run, rank_documents, topk
 
 if TYPE_CHECKING:  # pragma: no cover
     from lessonlib.data import Dataset
@@ -60,7 +61,6 @@ BEIR_TO_SCIFACT_SPLIT = {"train": "train", "test": "dev"}
 
 RELEASE_URL = "https://scifact.s3-us-west-2.amazonaws.com/release/latest/data.tar.gz"
 
-Run = Mapping[str, Mapping[str, float]]
 Predictions = dict[str, dict[str, dict]]
 
 
@@ -462,8 +462,6 @@ def candidates_from_run(run: Run, k: int, claim_ids: Iterable[str] | None = None
     >>> candidates_from_run({"c": {"a": 0.2, "b": 0.9}}, k=1)  # doctest: +SKIP
     [Candidate(claim_id='c', doc_id='b', sentences=(), score=0.9)]
     """
-    from lessonlib.metrics import rank_documents
-
     if k < 1:
         raise ValueError(f"candidates_from_run(k={k}): k must be >= 1")
     ids = list(run) if claim_ids is None else list(claim_ids)
@@ -500,8 +498,6 @@ def hard_negatives(run: Run, claims: ClaimSet, n: int = 1) -> dict[str, list[str
     >>> hard_negatives({"52": {"11": 0.9, "16": 0.5}}, claims, n=1)  # doctest: +SKIP
     {'52': ['16']}
     """
-    from lessonlib.metrics import rank_documents
-
     out = {}
     for c in claims:
         ranked = [d for d in rank_documents(run.get(c.id, {})) if d not in c.cited_doc_ids]
@@ -987,7 +983,6 @@ def bm25_passage_run(abstracts: Mapping[str, Abstract], doc_ids: Sequence[str], 
     >>> run = bm25_passage_run(dev.abstracts, ds.doc_ids, ds.queries, size=1, with_title=True)  # doctest: +SKIP
     """
     from lessonlib.cross.longdoc import aggregate
-    from lessonlib.runs import topk
     from lessonlib.sparse import BM25
 
     texts, owner = passage_units(abstracts, doc_ids, size, stride, with_title)

@@ -110,6 +110,22 @@ class Dataset:
                      f"split {carved['train']:,} train / {carved['test']:,} test (seed {carved['seed']})")
         return line
 
+    def split_validation(self, fraction: float = 0.15, seed: int = 0) -> tuple[Dataset, Dataset]:
+        """(fit, validation): this split's judged queries cut by :func:`split_queries`; both keep the corpus.
+
+        Use it on the *train* split: hyperparameters and the number of epochs are chosen on the
+        validation part, and the test split is only used for the final report (notebook 02).
+        """
+        fit_ids, val_ids = split_queries([q for q in self.queries if q in self.qrels], fraction, seed)
+
+        def part(keep: list[str], tag: str) -> Dataset:
+            queries = {q: t for q, t in self.queries.items() if q in set(keep)}
+            qrels = {q: dict(self.qrels[q]) for q in queries}
+            meta = dict(self.meta, split_of=self.split, part=tag, val_fraction=fraction, seed=seed)
+            return Dataset(self.name, self.corpus, queries, qrels, f"{self.split}-{tag}", meta)
+
+        return part(fit_ids, "train"), part(val_ids, "val")
+
     def subset(
         self,
         n_docs: int,
@@ -490,6 +506,23 @@ def course_dataset(split: str = "test", fast: bool | None = None) -> Dataset:
         return ds.subset(seed=0, **sizes)
     test_docs = split_of("test").subset(seed=0, **FAST_SIZES["test"]).doc_ids
     return ds.subset(seed=0, keep_docs=test_docs, **sizes)
+
+
+def split_queries(qids: Iterable[str], fraction: float = 0.15, seed: int = 0) -> tuple[list[str], list[str]]:
+    """(fit ids, validation ids): a seeded validation split carved from TRAIN queries, both sorted.
+
+    ``qids`` is any iterable of query ids (a qrels mapping gives its keys). The ids are sorted, permuted
+    with ``seed``, and ``max(1, round(fraction * n))`` of them go to validation.
+
+    >>> split_queries(["q1", "q2", "q3", "q4"], fraction=0.25, seed=0)
+    (['q1', 'q2', 'q4'], ['q3'])
+    """
+    if not 0 < fraction < 1:
+        raise ValueError(f"split_queries(fraction={fraction}): expected 0 < fraction < 1")
+    ids = sorted(qids)
+    order = np.random.default_rng(seed).permutation(len(ids))
+    n_val = max(1, int(round(fraction * len(ids))))
+    return sorted(ids[i] for i in order[n_val:]), sorted(ids[i] for i in order[:n_val])
 
 
 def carve_train_split(test: Dataset, share: float = 0.5, seed: int = 0) -> dict[str, Dataset]:

@@ -18,8 +18,8 @@ The recipe (DPR, Karpukhin et al. 2020; Sentence-BERT, Reimers & Gurevych 2019):
 
 Training batches are JSON (ids only), so a run killed mid-epoch resumes with the same negatives.
 
-Validation discipline: :func:`split_queries` carves a validation split out of the *train* queries;
-choose epochs and knobs on it (``val_dataset=...`` keeps the best evaluation's weights) and report
+Validation discipline: :meth:`lessonlib.data.Dataset.split_validation` carves a validation split
+out of the *train* queries; choose epochs and knobs on it (``val_dataset=...`` keeps the best evaluation's weights) and report
 on the test split only.
 
 >>> model_dir, history = train_dual(load_dataset("scifact", "train"), out_dir="models/ft",
@@ -43,6 +43,7 @@ import torch
 
 from lessonlib.config import DEFAULT_MODEL
 from lessonlib.data import Dataset
+from lessonlib.runs import rank_documents, scores_to_run
 from lessonlib.training import Trainer, TrainerConfig
 
 NEGATIVES = ("none", "random", "bm25", "dense", "dynamic")
@@ -62,28 +63,6 @@ def training_pairs(dataset: Dataset, min_grade: int = 1) -> list[tuple[str, str]
             if grade >= min_grade and did in dataset.corpus:
                 pairs.append((qid, did))
     return pairs
-
-
-def split_queries(dataset: Dataset, val_fraction: float = 0.15, seed: int = 0) -> tuple[Dataset, Dataset]:
-    """Split a dataset by query into (train, validation); both keep the whole corpus.
-
-    Use it on the *train* split: hyperparameters and the number of epochs are chosen on the
-    validation part, and the test split is only used for the final report.
-    """
-    if not 0 < val_fraction < 1:
-        raise ValueError(f"split_queries(val_fraction={val_fraction}): expected a value in (0, 1)")
-    qids = sorted(q for q in dataset.queries if q in dataset.qrels)
-    order = np.random.default_rng(seed).permutation(len(qids))
-    n_val = max(1, int(round(val_fraction * len(qids))))
-    val_ids = {qids[i] for i in order[:n_val]}
-
-    def part(keep: set[str], tag: str) -> Dataset:
-        queries = {q: t for q, t in dataset.queries.items() if q in keep}
-        qrels = {q: dict(dataset.qrels[q]) for q in queries if q in dataset.qrels}
-        meta = dict(dataset.meta, split_of=dataset.split, part=tag, val_fraction=val_fraction, seed=seed)
-        return Dataset(dataset.name, dataset.corpus, queries, qrels, f"{dataset.split}-{tag}", meta)
-
-    return part(set(qids) - val_ids, "train"), part(val_ids, "val")
 
 
 def weak_supervision_dataset(dataset: Dataset, kind: str = "ict", seed: int = 0, keep_sentence: float = 0.1) -> Dataset:
@@ -144,8 +123,8 @@ def no_duplicate_batches(examples: Sequence, batch_size: int, rng: np.random.Gen
 
 
 def ranked_candidates(run: dict[str, dict[str, float]]) -> dict[str, list[str]]:
-    """Doc ids of each query of a run, best first."""
-    return {q: [d for d, _ in sorted(docs.items(), key=lambda x: (-x[1], x[0]))] for q, docs in run.items()}
+    """Doc ids of each query of a run, best first in trec_eval's order."""
+    return {q: rank_documents(docs) for q, docs in run.items()}
 
 
 def sample_negatives(
@@ -259,8 +238,6 @@ class TokenCache:
 
 def dense_candidates(model, dataset: Dataset, tokens: TokenCache, doc_max_length: int, query_max_length: int, depth: int = 100, batch_size: int = 128) -> dict[str, dict[str, float]]:
     """A dense run (top ``depth``) of ``dataset``'s queries over its corpus with the current model."""
-    from lessonlib.runs import scores_to_run
-
     doc_ids, qids = dataset.doc_ids, list(dataset.queries)
     d = encode_tokens(model, "doc", [tokens.docs[i] for i in doc_ids], doc_max_length, batch_size)
     q = encode_tokens(model, "query", [tokens.queries[i] for i in qids], query_max_length, batch_size)

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lessonlib import config
+from lessonlib.runs import Run, scores_to_run
 
 if TYPE_CHECKING:  # pragma: no cover
     from lessonlib.data import Dataset
@@ -43,7 +44,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-Run = dict[str, dict[str, float]]
 
 
 @dataclass
@@ -396,8 +396,6 @@ def dense_run(
 
     >>> run = dense_run(load_dataset("scifact"), k=100)   # nDCG@10 = 0.645 on SciFact test
     """
-    from lessonlib.runs import scores_to_run
-
     if k < 1:
         raise ValueError(f"dense_run(k={k}): k must be >= 1")
     doc_ids = dataset.doc_ids

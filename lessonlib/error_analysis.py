@@ -25,7 +25,8 @@ with :func:`lessonlib.significance.compare_groups`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from lessonlib.metrics import rank_documents
+
+from lessonlib.runs import rank_documents
 
 BUCKETS = ("rank 1", "rank 2-10", "retrieved, > 10", "not retrieved")
 

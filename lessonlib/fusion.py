@@ -22,9 +22,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from lessonlib.metrics import rank_documents
-
-Run = Mapping[str, Mapping[str, float]]
+from lessonlib.runs import Run, rank_documents
 
 
 def _check(runs: Sequence[Run], weights: Sequence[float] | None, where: str) -> list[float]:

@@ -37,9 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lessonlib import config
-
-Run = dict[str, dict[str, float]]
-Qrels = dict[str, dict[str, int]]
+from lessonlib.runs import Qrels, Run, rank_documents, scores_to_run
 
 
 @contextlib.contextmanager
@@ -308,8 +306,6 @@ def dual_head_run(head: DualHead | None, table: EmbeddingTable, query_ids: Seque
     A different ``doc_head`` simulates a *stale index*: documents encoded by an older document
     tower, queries by the new query tower.
     """
-    from lessonlib.runs import scores_to_run
-
     qids = list(table.query_ids if query_ids is None else query_ids)
     doc_head = head if doc_head == "same" else doc_head
 
@@ -427,7 +423,7 @@ def pair_head_rerank(head: PairHead, table: EmbeddingTable, run: Run, k: int = 1
     for qid, docs in run.items():
         if qid not in table._q_row:
             continue
-        top = [d for d, _ in sorted(docs.items(), key=lambda x: (-x[1], x[0]))[:k]]
+        top = rank_documents(docs, k)
         if not top:
             continue
         scores = head.score(np.repeat(table.q([qid]), len(top), axis=0), table.d(top))

@@ -43,8 +43,7 @@ import numpy as np
 
 from lessonlib import config
 from lessonlib.io import atomic_write
-
-Run = dict[str, dict[str, float]]
+from lessonlib.runs import Run, rank_documents
 
 
 # --------------------------------------------------------------------------------------------
@@ -497,8 +496,6 @@ def rerank(
         candidates: the first-stage run; its top ``k`` per query are re-scored (default all).
         doc_position: doc id -> the integer id used in ``index``.
     """
-    from lessonlib.metrics import rank_documents
-
     if k is not None and k < 1:
         raise ValueError(f"rerank(k={k}): k must be >= 1")
     out: Run = {}

@@ -38,8 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-Qrels = Mapping[str, Mapping[str, int]]
-Run = Mapping[str, Mapping[str, float]]
+from lessonlib.runs import Qrels, Run
 
 #: Measure families; those marked True take a cutoff ``@k``.
 _FAMILIES = {
@@ -97,11 +96,6 @@ def parse_measure(name: str) -> Measure:
     if k is not None and int(k) < 1:
         raise ValueError(f"evaluate(measures): measure {name!r} has k={int(k)}; k must be >= 1")
     return Measure(family, None if k is None else int(k), text)
-
-
-def rank_documents(docs: Mapping[str, float]) -> list[str]:
-    """Document ids of one query's run in trec_eval's order: score desc, then doc id desc."""
-    return [d for d, _ in sorted(docs.items(), key=lambda item: (item[1], item[0]), reverse=True)]
 
 
 def _ranked_grades(qrels: Qrels, run: Run, qids: list[str]) -> np.ndarray:

@@ -19,7 +19,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-Run = dict[str, dict[str, float]]
+from lessonlib.fusion import normalize
+from lessonlib.metrics import evaluate
+from lessonlib.runs import Run, rank_documents
 
 
 def _texts(data) -> tuple[Mapping[str, dict], Mapping[str, str]]:
@@ -57,8 +59,6 @@ def rerank(model, data, run: Mapping[str, Mapping[str, float]], k: int = 100, ba
     ``data`` is a Dataset (``.corpus``, ``.queries``) or a ``(corpus, queries)`` pair. Documents below
     rank ``k`` are dropped. Returns a new run (query -> doc -> cross-encoder score).
     """
-    from tqdm.auto import tqdm
-
     if k < 1:
         raise ValueError(f"rerank(k={k}): k must be >= 1")
     corpus, queries = _texts(data)
@@ -66,8 +66,7 @@ def rerank(model, data, run: Mapping[str, Mapping[str, float]], k: int = 100, ba
     out: Run = {}
     pairs, owners = [], []
     for qid, docs in run.items():
-        top = sorted(docs.items(), key=lambda x: (-x[1], x[0]))[:k]
-        for d, _ in top:
+        for d in rank_documents(docs, k):
             pairs.append((queries[qid], _doc_text(corpus, d)))
             owners.append((qid, d))
     scores = model.score(pairs, batch_size=batch_size, show_progress=show_progress)
@@ -76,46 +75,20 @@ def rerank(model, data, run: Mapping[str, Mapping[str, float]], k: int = 100, ba
     return out
 
 
-def normalise(run: Mapping[str, Mapping[str, float]], method: str = "minmax") -> Run:
-    """Per-query ``minmax`` ((s - min)/(max - min)) or ``zscore`` ((s - mean)/std) normalisation."""
-    if method not in ("minmax", "zscore"):
-        raise ValueError(f"normalise(method={method!r}): expected 'minmax' or 'zscore'")
-    out: Run = {}
-    for qid, docs in run.items():
-        if not docs:
-            out[qid] = {}
-            continue
-        v = np.array(list(docs.values()), dtype=np.float64)
-        if method == "minmax":
-            span = v.max() - v.min()
-            n = (v - v.min()) / span if span > 0 else np.zeros_like(v)
-        else:
-            sd = v.std()
-            n = (v - v.mean()) / sd if sd > 0 else np.zeros_like(v)
-        out[qid] = dict(zip(docs, n.tolist()))
-    return out
-
-
 def interpolate(second: Mapping[str, Mapping[str, float]], first: Mapping[str, Mapping[str, float]],
                 alpha: float, norm: str = "zscore") -> Run:
     """norm(second) + alpha * norm(first), over the documents of ``second`` (the re-ranked top k).
 
-    A document of ``second`` missing from ``first`` gets the first stage's per-query minimum.
+    Each list is normalised per query by :func:`lessonlib.fusion.normalize` (``"zscore"``,
+    ``"minmax"`` or ``"none"``). A document of ``second`` missing from ``first`` gets the first
+    stage's normalised per-query minimum.
     """
-    a, b = normalise(second, norm), normalise(first, norm)
     out: Run = {}
-    for qid, docs in a.items():
-        fb = b.get(qid, {})
-        floor = min(fb.values()) if fb else 0.0
-        out[qid] = {d: s + alpha * fb.get(d, floor) for d, s in docs.items()}
+    for qid, docs in second.items():
+        a, b = normalize(docs, norm), normalize(first.get(qid, {}), norm)
+        floor = min(b.values()) if b else 0.0
+        out[qid] = {d: s + alpha * b.get(d, floor) for d, s in a.items()}
     return out
-
-
-def rrf(*runs: Mapping[str, Mapping[str, float]], k: int = 60) -> Run:
-    """Reciprocal rank fusion of the runs given one by one: :func:`lessonlib.fusion.rrf` (the implementation)."""
-    from lessonlib.fusion import rrf as fused
-
-    return fused(list(runs), k=k)
 
 
 def choose_alpha(second: Mapping[str, Mapping[str, float]], first: Mapping[str, Mapping[str, float]],
@@ -125,8 +98,6 @@ def choose_alpha(second: Mapping[str, Mapping[str, float]], first: Mapping[str, 
 
     Returns (best alpha, {alpha: value}); ties go to the smaller alpha.
     """
-    from lessonlib.metrics import evaluate
-
     curve = {float(a): evaluate(qrels, interpolate(second, first, float(a), norm), [measure])[measure] for a in alphas}
     best = max(curve, key=lambda a: (curve[a], -a))
     return best, curve
@@ -144,8 +115,6 @@ def rerank_top_k(first: Mapping[str, Mapping[str, float]], second: Mapping[str, 
     >>> rerank_top_k({"q": {"a": 3.0, "b": 2.0, "c": 1.0}}, {"q": {"a": 0.1, "b": 0.9}}, k=2)
     {'q': {'b': 3.0, 'a': 2.0, 'c': 1.0}}
     """
-    from lessonlib.metrics import rank_documents
-
     if k < 1:
         raise ValueError(f"rerank_top_k(k={k}): k must be >= 1")
     out: Run = {}

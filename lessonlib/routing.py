@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-Run = Mapping[str, Mapping[str, float]]
+from lessonlib.runs import Run, rank_documents, ranked
 
 
 def query_features(cheap: Run, queries: Mapping[str, str], qids: Sequence[str], other: Run | None = None,
@@ -38,13 +38,13 @@ def query_features(cheap: Run, queries: Mapping[str, str], qids: Sequence[str], 
     names = ["n_words", "top1", "margin", "margin_over_std", "topk_mean"] + (["overlap@k"] if other is not None else [])
     rows = []
     for q in qids:
-        ranked = sorted(cheap.get(q, {}).items(), key=lambda x: (-x[1], x[0]))[:k]
-        s = np.array([v for _, v in ranked] + [0.0] * max(0, 2 - len(ranked)), dtype=np.float64)
+        top = ranked(cheap.get(q, {}), k)
+        s = np.array([v for _, v in top] + [0.0] * max(0, 2 - len(top)), dtype=np.float64)
         margin = s[0] - s[1]
         row = [len(queries[q].split()), s[0], margin, margin / (s[:k].std() + 1e-9), s[:k].mean()]
         if other is not None:
-            top_o = {d for d, _ in sorted(other.get(q, {}).items(), key=lambda x: (-x[1], x[0]))[:k]}
-            row.append(len(top_o & {d for d, _ in ranked}) / k)
+            top_o = set(rank_documents(other.get(q, {}), k))
+            row.append(len(top_o & {d for d, _ in top}) / k)
         rows.append(row)
     return np.asarray(rows, dtype=np.float64).reshape(len(qids), len(names)), names
 

@@ -1,13 +1,23 @@
 """Turning score matrices into runs, and small operations on runs.
 
 A run is ``dict[query_id, dict[doc_id, score]]`` (higher is better), the shape pytrec_eval uses.
+
+The one ranking order of the workbook is trec_eval's: score descending, then doc id descending
+(trec_eval sorts by score and breaks ties with ``strcmp`` on the doc ids, in reverse). Every sort,
+truncation and top-k over a run goes through :func:`ranked` so that a run cut at k keeps exactly
+the documents trec_eval would rank first (notebook 00 introduces runs and trec_eval).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
+
+Run = dict[str, dict[str, float]]
+"""A run: query id -> doc id -> score (higher is better), the shape pytrec_eval takes."""
+Qrels = dict[str, dict[str, int]]
+"""Relevance judgments: query id -> doc id -> grade (0 = judged not relevant)."""
 
 
 def topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -37,7 +47,7 @@ def scores_to_run(
     doc_ids: Sequence[str],
     scores: np.ndarray,
     k: int = 100,
-) -> dict[str, dict[str, float]]:
+) -> Run:
     """A run from a dense score matrix ``scores`` (len(query_ids), len(doc_ids)): top ``k`` per query."""
     scores = np.asarray(scores)
     if scores.shape != (len(query_ids), len(doc_ids)):
@@ -54,20 +64,35 @@ def hits_to_run(
     doc_ids: Sequence[str],
     top_scores: np.ndarray,
     top_idx: np.ndarray,
-) -> dict[str, dict[str, float]]:
+) -> Run:
     """A run from search results ``(scores, indices)`` of shape (nq, k); index -1 means no hit."""
-    run: dict[str, dict[str, float]] = {}
+    run: Run = {}
     for qid, row_scores, row_idx in zip(query_ids, top_scores, top_idx):
         run[qid] = {doc_ids[j]: float(s) for s, j in zip(row_scores, row_idx) if j >= 0}
     return run
 
 
-def truncate(run: dict[str, dict[str, float]], k: int) -> dict[str, dict[str, float]]:
-    """Keep the best ``k`` documents of each query (ties broken by doc id, as trec_eval does)."""
+def ranked(docs: Mapping[str, float], k: int | None = None) -> list[tuple[str, float]]:
+    """One query's ``(doc id, score)`` pairs in trec_eval's order (score desc, then doc id desc), the first ``k``.
+
+    >>> ranked({"a": 1.0, "b": 2.0, "c": 2.0})
+    [('c', 2.0), ('b', 2.0), ('a', 1.0)]
+    """
+    order = sorted(docs.items(), key=lambda item: (item[1], item[0]), reverse=True)
+    return order if k is None else order[:k]
+
+
+def rank_documents(docs: Mapping[str, float], k: int | None = None) -> list[str]:
+    """Doc ids of one query's run in trec_eval's order (:func:`ranked`), the first ``k``."""
+    return [d for d, _ in ranked(docs, k)]
+
+
+def truncate(run: Run, k: int, qids: Sequence[str] | None = None) -> Run:
+    """The best ``k`` documents of each query in trec_eval's order (:func:`ranked`), for ``qids`` if given.
+
+    The kept documents are exactly the first ``k`` that trec_eval would rank, ties included.
+    """
     if k < 1:
         raise ValueError(f"truncate(k={k}): k must be >= 1")
-    out = {}
-    for qid, docs in run.items():
-        ranked = sorted(docs.items(), key=lambda item: (-item[1], item[0]))[:k]
-        out[qid] = dict(ranked)
-    return out
+    qids = list(run) if qids is None else [q for q in qids if q in run]
+    return {q: dict(ranked(run[q], k)) for q in qids}

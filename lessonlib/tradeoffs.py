@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-Run = Mapping[str, Mapping[str, float]]
+from lessonlib.runs import Run, rank_documents
 
 
 def _as_objectives(points, maximize) -> tuple[np.ndarray, np.ndarray]:
@@ -106,8 +106,7 @@ def group_exposure(run: Run, groups: Mapping[str, str], k: int = 10) -> dict[str
         raise ValueError(f"group_exposure(k={k}): k must be >= 1")
     total: dict[str, float] = {}
     for docs in run.values():
-        ranked = sorted(docs.items(), key=lambda x: (-x[1], x[0]))[:k]
-        for r, (d, _) in enumerate(ranked, start=1):
+        for r, d in enumerate(rank_documents(docs, k), start=1):
             g = groups.get(d, "?")
             total[g] = total.get(g, 0.0) + 1.0 / np.log2(1 + r)
     s = sum(total.values())

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from scipy.stats import kendalltau
 
-from lessonlib.agreement import kendall_tau, rank_agreement, top_ids
+from lessonlib.agreement import kendall_tau, rank_agreement
+from lessonlib.runs import rank_documents
 
 
 def test_kendall_tau_matches_scipy_with_ties():
@@ -35,8 +36,8 @@ def test_rank_agreement_by_hand():
     assert out["n_queries"] == 2
 
 
-def test_top_ids_break_ties_by_id():
-    assert top_ids({"b": 1.0, "a": 1.0, "c": 0.0}, 2) == ["a", "b"]
+def test_agreement_ranks_in_trec_evals_order():
+    assert rank_documents({"b": 1.0, "a": 1.0, "c": 0.0}, 2) == ["b", "a"]  # ties: doc id descending
 
 
 def test_no_common_query_is_an_error():

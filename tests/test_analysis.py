@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from lessonlib import analysis as A
+from lessonlib import geometry
 from lessonlib.losses import InfoNCELoss
 
 
@@ -23,29 +24,29 @@ def test_alignment_and_uniformity_match_wang_isola_reference_code():
     # the paper's published snippet: align = (x - y).norm(dim=1).pow(alpha).mean(); uniform = pdist^2 * -t -> exp -> mean -> log
     ref_align = (tx - ty).norm(p=2, dim=1).pow(2).mean().item()
     ref_unif = torch.pdist(tx, p=2).pow(2).mul(-2).exp().mean().log().item()
-    assert A.alignment(x, y) == pytest.approx(ref_align, rel=1e-9)
-    assert A.uniformity(x, max_points=None) == pytest.approx(ref_unif, rel=1e-9)
+    assert geometry.alignment(x, y) == pytest.approx(ref_align, rel=1e-9)
+    assert geometry.uniformity(x, n_pairs=None) == pytest.approx(ref_unif, rel=1e-9)
 
 
 def test_uniformity_is_zero_for_collapsed_vectors_and_lower_when_spread():
     collapsed = np.tile([[1.0, 2.0, 3.0]], (20, 1))
     spread = np.random.default_rng(1).normal(size=(200, 16))
-    assert A.uniformity(collapsed) == pytest.approx(0.0, abs=1e-12)
-    assert A.uniformity(spread) < -2.5
-    assert A.alignment(spread, spread) == pytest.approx(0.0, abs=1e-12)
+    assert geometry.uniformity(collapsed) == pytest.approx(0.0, abs=1e-12)
+    assert geometry.uniformity(spread) < -2.5
+    assert geometry.alignment(spread, spread) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_alignment_rejects_misaligned_shapes():
     with pytest.raises(ValueError, match="same shape"):
-        A.alignment(np.ones((3, 2)), np.ones((4, 2)))
+        geometry.alignment(np.ones((3, 2)), np.ones((4, 2)))
 
 
 def test_effective_rank_by_hand():
     # singular values 3 and 1: p = (3/4, 1/4), erank = exp(-(3/4 log 3/4 + 1/4 log 1/4))
     expected = np.exp(-(0.75 * np.log(0.75) + 0.25 * np.log(0.25)))
-    assert A.effective_rank(np.diag([3.0, 1.0])) == pytest.approx(expected, rel=1e-12)
-    assert A.effective_rank(np.eye(5)) == pytest.approx(5.0)
-    assert A.effective_rank(np.outer(np.arange(1.0, 6.0), np.arange(1.0, 4.0))) == pytest.approx(1.0)
+    assert geometry.effective_rank(np.diag([3.0, 1.0]), center=False) == pytest.approx(expected, rel=1e-12)
+    assert geometry.effective_rank(np.eye(5), center=False) == pytest.approx(5.0)
+    assert geometry.effective_rank(np.outer(np.arange(1.0, 6.0), np.arange(1.0, 4.0)), center=False) == pytest.approx(1.0)
 
 
 # ---------------------------------------------------------------- InfoNCE profile

@@ -20,7 +20,7 @@ def test_from_run_keeps_top_k_in_order_and_round_trips(ds):
     run = {q1: {d[0]: 1.0, d[1]: 3.0, d[2]: 2.0}, q2: {d[3]: 0.5, d[4]: 0.5}}
     cand = Candidates.from_run(ds, run, k=2)
     assert cand.qids == [q1, q1, q2, q2]
-    assert cand.dids == [d[1], d[2]] + sorted([d[3], d[4]])  # best first, ties by id
+    assert cand.dids == [d[1], d[2]] + sorted([d[3], d[4]], reverse=True)  # best first, ties by id descending (trec_eval)
     assert cand.first.tolist() == [3.0, 2.0, 0.5, 0.5]
     assert cand.pairs()[0] == (ds.queries[q1], ds.doc_text(d[1]))
     back = cand.to_run(cand.first)

@@ -8,10 +8,21 @@ import math
 import numpy as np
 import pytest
 
-from lessonlib.cascade import (Stage, adaptive_run, cascade, dense_scorer, fused_scorer, route, routing_curve,
-                               run_scorer, score_margin, threshold_for_share)
+from lessonlib.cascade import (
+    Stage,
+    adaptive_run,
+    cascade,
+    dense_scorer,
+    fused_scorer,
+    route,
+    routing_curve,
+    run_scorer,
+    score_margin,
+    threshold_for_share,
+)
 from lessonlib.checks.exercises import adaptive_rerank_policy
-from lessonlib.metrics import evaluate, rank_documents
+from lessonlib.metrics import evaluate
+from lessonlib.runs import rank_documents
 
 FIRST = {"q1": {"a": 5.0, "b": 4.0, "c": 3.0, "d": 2.0, "e": 1.0}, "q2": {"x": 1.0, "y": 2.0}}
 ALPHA = {"a": 1, "b": 2, "c": 3, "d": 4, "e": 5, "x": 1, "y": 2}

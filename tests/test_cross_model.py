@@ -119,12 +119,15 @@ def test_rerank_refuses_unknown_documents(ce):
         rerank(ce, (corpus, {"q": "query"}), {"other": {"d1": 1.0}}, show_progress=False)
 
 
-def test_interpolate_and_normalise():
-    from lessonlib.rerank import interpolate, normalise
+def test_interpolate_normalises_each_list_with_fusion_normalize():
+    from lessonlib.fusion import normalize
+    from lessonlib.rerank import interpolate
 
     a = {"q": {"x": 1.0, "y": 3.0}}
     b = {"q": {"x": 10.0, "y": 0.0}}
-    assert normalise(a, "minmax") == {"q": {"x": 0.0, "y": 1.0}}
     f = interpolate(a, b, alpha=2.0, norm="minmax")
     assert f == {"q": {"x": 2.0, "y": 1.0}}
-    assert interpolate(a, b, alpha=0.0, norm="minmax") == normalise(a, "minmax")
+    assert interpolate(a, b, alpha=0.0, norm="minmax") == {"q": normalize(a["q"], "minmax")}
+    # a document the first stage missed gets the first stage's normalised minimum
+    z = interpolate({"q": {"x": 1.0, "new": 2.0}}, b, alpha=1.0, norm="zscore")
+    assert z["q"]["new"] == pytest.approx(1.0 + min(normalize(b["q"], "zscore").values()))

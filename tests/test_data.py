@@ -344,3 +344,16 @@ def test_zip_symlink_member_is_refused(tmp_path):
     with pytest.raises(ValueError, match="symbolic link"):
         download.extract_zip(archive, tmp_path / "t")
 
+
+
+def test_split_validation_and_split_queries_are_one_seeded_cut():
+    from lessonlib.data import split_queries
+
+    train = load_dataset("sample", "train")
+    fit, val = train.split_validation(0.2, seed=0)
+    assert (sorted(fit.queries), sorted(val.queries)) == split_queries(train.qrels, 0.2, seed=0)
+    assert not set(fit.queries) & set(val.queries) and len(fit.queries) + len(val.queries) == len(train.queries)
+    assert abs(len(val.queries) - 0.2 * len(train.queries)) <= 1 and val.corpus is train.corpus
+    assert split_queries(train.qrels, 0.2, seed=1) != split_queries(train.qrels, 0.2, seed=0)
+    with pytest.raises(ValueError, match="fraction"):
+        split_queries(["a"], 1.0)

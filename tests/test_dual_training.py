@@ -14,7 +14,6 @@ from lessonlib.dual_training import (
     no_duplicate_batches,
     ranked_candidates,
     sample_negatives,
-    split_queries,
     train_dual,
     training_pairs,
     weak_supervision_dataset,
@@ -34,10 +33,10 @@ def test_training_pairs_are_the_relevant_judgments(tiny):
 
 
 @pytest.mark.scifact
-def test_split_queries_is_seeded_disjoint_and_sized(scifact_train):
-    tr, va = split_queries(scifact_train, 0.15, seed=0)
-    tr2, va2 = split_queries(scifact_train, 0.15, seed=0)
-    _, va3 = split_queries(scifact_train, 0.15, seed=1)
+def test_split_validation_is_seeded_disjoint_and_sized(scifact_train):
+    tr, va = scifact_train.split_validation(0.15, seed=0)
+    tr2, va2 = scifact_train.split_validation(0.15, seed=0)
+    _, va3 = scifact_train.split_validation(0.15, seed=1)
     assert set(va.queries) == set(va2.queries) != set(va3.queries)
     assert not set(tr.queries) & set(va.queries)
     assert len(tr.queries) + len(va.queries) == len(scifact_train.queries)

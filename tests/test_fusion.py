@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lessonlib.fusion import comb_mnz, comb_sum, hybrid, interpolate, normalize, rrf
-from lessonlib.metrics import rank_documents
+from lessonlib.runs import rank_documents
 
 A = {"q": {"d1": 10.0, "d2": 5.0, "d3": 1.0}}
 B = {"q": {"d3": 0.9, "d4": 0.8, "d1": 0.1}}

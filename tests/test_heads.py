@@ -59,7 +59,7 @@ def test_training_the_dual_head_learns_the_rotation():
 
 
 def test_positives_only_loss_collapses_and_a_sampler_adds_hard_negatives():
-    from lessonlib.analysis import uniformity
+    from lessonlib.geometry import uniformity
     from lessonlib.samplers import RandomNegatives
 
     t = _toy()

@@ -8,7 +8,7 @@ import pytest
 
 from lessonlib import recipes
 from lessonlib.cross import recipe as cross_recipe
-from lessonlib.cross.data import split_queries
+from lessonlib.data import split_queries
 
 TINY = cross_recipe.FAST.replace(weak_title_docs=0, max_steps=1, batch_size=2, n_negatives=1, neg_depth=5,
                                  max_length=96, train_max_length=None, eval_k=3, val_queries=2)

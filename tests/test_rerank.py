@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lessonlib.metrics import evaluate, rank_documents
+from lessonlib.metrics import evaluate
 from lessonlib.rerank import rerank_top_k
+from lessonlib.runs import rank_documents
 
 
 def _reference(first, second, k):

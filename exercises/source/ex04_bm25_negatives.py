@@ -14,7 +14,7 @@
 # top ranks.
 #
 # Write `bm25_negatives(ranking, positives, n, skip_top=0, depth=100)` for ONE query:
-# - `ranking`: `{doc_id: bm25_score}`; rank it by score descending, **ties by doc id ascending**, and keep the
+# - `ranking`: `{doc_id: bm25_score}`; rank it by score descending, **ties by doc id descending** (trec_eval's order), and keep the
 #   top `depth` documents;
 # - remove the known `positives` (a list of doc ids, some may not be in the ranking);
 # - skip the first `skip_top` of what is left;
@@ -30,7 +30,7 @@ from lessonlib.checks import check
 def bm25_negatives(ranking: dict[str, float], positives: list[str], n: int, skip_top: int = 0,
                    depth: int = 100) -> list[str]:
     # BEGIN SOLUTION
-    ranked = [doc for doc, _ in sorted(ranking.items(), key=lambda item: (-item[1], item[0]))][:depth]
+    ranked = [doc for doc, _ in sorted(ranking.items(), key=lambda item: (item[1], item[0]), reverse=True)][:depth]
     known = set(positives)
     pool = [doc for doc in ranked if doc not in known]
     return pool[skip_top:][:n]

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from lessonlib.checks.core import ExerciseCheck, register
+from lessonlib.runs import rank_documents
 
 
 # ---------------------------------------------------------------- metrics (11_evaluation §5.1)
@@ -225,7 +226,7 @@ def _negatives_cases(rng: np.random.Generator) -> list[dict[str, Any]]:
         scores = rng.integers(0, 5, n_docs).astype(float) if ties else np.round(rng.random(n_docs) * 20, 3)
         ranking = {d: float(s) for d, s in zip(docs, scores)}
         # positives: often among the top documents (that is why they must be filtered), sometimes unretrieved
-        top = sorted(docs, key=lambda d: (-ranking[d], d))[:5]
+        top = rank_documents(ranking, 5)
         positives = list(rng.choice(top, size=min(n_pos, len(top)) - 1, replace=False)) + ["unretrieved"]
         cases.append({"ranking": ranking, "positives": [str(p) for p in positives], "n": n, "skip_top": skip, "depth": depth})
     cases.append({"ranking": {}, "positives": ["a"], "n": 3, "skip_top": 0, "depth": 100})  # empty ranking
@@ -245,7 +246,7 @@ register(ExerciseCheck(
     id="bm25_negatives", title="BM25 hard negatives with false-negative filtering",
     practises="03_negative_sampling — BM25 negatives, false negatives (Day 10.1 §2.1)",
     cases=_negatives_cases, reference=_negatives_reference,
-    hint="sort by score descending, ties by doc id ascending; keep the top `depth`; THEN drop the known "
+    hint="sort by score descending, ties by doc id descending (trec_eval's order); keep the top `depth`; THEN drop the known "
          "positives; THEN skip the first `skip_top` of what is left; return the next n (fewer if the pool runs out).",
 ))
 

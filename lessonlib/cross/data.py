@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lessonlib.runs import hits_to_run, rank_documents
+
 
 @dataclass
 class Group:
@@ -48,7 +50,6 @@ def bm25_run(corpus: Mapping[str, dict] | object, queries: Mapping[str, str], k:
     ``corpus`` is a Dataset or a BEIR corpus dict; ``texts`` (doc id -> text) overrides the texts.
     Queries that are empty or hold only stop words get an empty ranking.
     """
-    from lessonlib.runs import hits_to_run
     from lessonlib.sparse import BM25
 
     if texts is None:
@@ -97,8 +98,7 @@ def groups_from_run(
         positives = [d for d, g in qrels[qid].items() if g > 0 and d in ds.corpus]
         if not positives or qid not in queries:
             continue
-        ranked = sorted(run.get(qid, {}).items(), key=lambda x: (-x[1], x[0]))
-        pool = [d for d, _ in ranked[:depth] if qrels[qid].get(d, 0) <= 0]
+        pool = [d for d in rank_documents(run.get(qid, {}), depth) if qrels[qid].get(d, 0) <= 0]
         for pos in positives:
             if len(pool) >= n_negatives:
                 negs = list(rng.choice(pool, size=n_negatives, replace=False))
@@ -126,7 +126,7 @@ def weak_title_groups(ds, n_negatives: int = 7, depth: int = 30, seed: int = 0,
     run = bm25_run(None, titles, k=depth + 1, texts=abstracts)
     groups = []
     for d in ids:
-        pool = [x for x, _ in sorted(run[d].items(), key=lambda x: -x[1]) if x != d][:depth]
+        pool = [x for x in rank_documents(run[d]) if x != d][:depth]
         if len(pool) < n_negatives:
             continue
         negs = list(rng.choice(pool, size=n_negatives, replace=False))
@@ -158,27 +158,13 @@ def inverse_cloze_groups(ds, n_negatives: int = 7, depth: int = 30, seed: int = 
     run = bm25_run(ds, queries, k=depth + 1)
     groups = []
     for d, q in queries.items():
-        pool = [x for x, _ in sorted(run[d].items(), key=lambda x: -x[1]) if x != d][:depth]
+        pool = [x for x in rank_documents(run[d]) if x != d][:depth]
         if len(pool) < n_negatives:
             continue
         negs = list(rng.choice(pool, size=n_negatives, replace=False))
         groups.append(Group(f"ict:{d}", q, [positives[d]] + [ds.doc_text(x) for x in negs],
                             [1.0] + [0.0] * n_negatives, meta={"doc_ids": [d] + negs}))
     return groups
-
-
-def split_queries(qrels: Mapping[str, Mapping[str, int]], fraction: float = 0.15,
-                  seed: int = 0) -> tuple[list[str], list[str]]:
-    """(train qids, validation qids): a validation split carved from TRAIN for model selection."""
-    if not 0 < fraction < 1:
-        raise ValueError(f"split_queries(fraction={fraction}): expected 0 < fraction < 1")
-    qids = sorted(qrels)
-    rng = np.random.default_rng(seed)
-    perm = rng.permutation(len(qids))
-    n_val = max(1, int(round(fraction * len(qids))))
-    val = sorted(qids[i] for i in perm[:n_val])
-    train = sorted(qids[i] for i in perm[n_val:])
-    return train, val
 
 
 def subset_qrels(qrels: Mapping[str, Mapping[str, int]], qids: Sequence[str]) -> dict[str, dict[str, int]]:

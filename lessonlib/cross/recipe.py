@@ -33,8 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lessonlib import config
-
-Run = dict[str, dict[str, float]]
+from lessonlib.runs import Run, truncate
 
 
 @dataclass(frozen=True)
@@ -157,12 +156,6 @@ def ndcg10(qrels, run) -> float:
     return evaluate(qrels, run, ["ndcg@10"])["ndcg@10"]
 
 
-def top_k(run: Mapping[str, Mapping[str, float]], k: int, qids: Sequence[str] | None = None) -> Run:
-    """The top ``k`` of each query of ``run`` (trec_eval's order), for ``qids`` if given."""
-    qids = list(run) if qids is None else [q for q in qids if q in run]
-    return {q: dict(sorted(run[q].items(), key=lambda x: (-x[1], x[0]))[:k]) for q in qids}
-
-
 def train_monobert(train_ds, negatives_run: Mapping[str, Mapping[str, float]], fit_qids: Sequence[str],
                    val_qids: Sequence[str], recipe: Recipe | None = None, val_run: Mapping | None = None,
                    model=None, progress: bool = True, model_name: str = config.DEFAULT_MODEL) -> Trained:
@@ -171,7 +164,7 @@ def train_monobert(train_ds, negatives_run: Mapping[str, Mapping[str, float]], f
     Args:
         train_ds: the TRAIN split (``lessonlib.data.Dataset``).
         negatives_run: first-stage run of the train queries; claim negatives come from its top ``neg_depth``.
-        fit_qids, val_qids: ``lessonlib.cross.data.split_queries(train_ds.qrels)``; only fit queries train.
+        fit_qids, val_qids: ``lessonlib.data.split_queries(train_ds.qrels)``; only fit queries train.
         val_run: run whose top ``eval_k`` is re-ranked on validation (default ``negatives_run``).
         model: a ``CrossEncoder`` to continue from (default: a fresh one on ``model_name``, MiniLM).
 
@@ -201,7 +194,7 @@ def train_monobert(train_ds, negatives_run: Mapping[str, Mapping[str, float]], f
     def eval_fn(m):
         m.max_length = recipe.max_length
         try:
-            r = rerank(m, train_ds, top_k(val_run, recipe.eval_k, val_q), k=recipe.eval_k, show_progress=False)
+            r = rerank(m, train_ds, truncate(val_run, recipe.eval_k, val_q), k=recipe.eval_k, show_progress=False)
         finally:
             m.max_length = train_len
         return {"ndcg@10": ndcg10(qrels_val, r)}
@@ -249,7 +242,7 @@ def score_candidates(model, data, runs: Sequence[Mapping[str, Mapping[str, float
 
     union: Run = {}
     for run in runs:
-        for q, docs in top_k(run, k, qids).items():
+        for q, docs in truncate(run, k, qids).items():
             union.setdefault(q, {}).update({d: 0.0 for d in docs})
     width = max(len(v) for v in union.values())
     t0 = time.perf_counter()
@@ -259,7 +252,7 @@ def score_candidates(model, data, runs: Sequence[Mapping[str, Mapping[str, float
 
 def restrict(scores: Mapping[str, Mapping[str, float]], run: Mapping[str, Mapping[str, float]], k: int) -> Run:
     """The CE scores of ``run``'s top ``k`` documents only."""
-    return {q: {d: scores[q][d] for d in docs} for q, docs in top_k(run, k, [q for q in run if q in scores]).items()}
+    return {q: {d: scores[q][d] for d in docs} for q, docs in truncate(run, k, [q for q in run if q in scores]).items()}
 
 
 ALPHAS = (*np.round(np.arange(0, 2.01, 0.1), 2).tolist(), 3.0, 5.0, 10.0)
@@ -277,7 +270,7 @@ def rerank_and_fuse(scores_val: Mapping, scores_test: Mapping, first_val: Mappin
     from lessonlib.rerank import choose_alpha, interpolate
 
     ce_val, ce_test = restrict(scores_val, first_val, k), restrict(scores_test, first_test, k)
-    fv, ft = top_k(first_val, k, list(ce_val)), top_k(first_test, k, list(ce_test))
+    fv, ft = truncate(first_val, k, list(ce_val)), truncate(first_test, k, list(ce_test))
     alpha, curve = choose_alpha(ce_val, fv, qrels_val, alphas=alphas)
     return {
         "first": ndcg10(qrels_test, ft), "alone": ndcg10(qrels_test, ce_test),

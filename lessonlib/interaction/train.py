@@ -34,10 +34,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from lessonlib.data import Dataset
+from lessonlib.cross.data import bm25_run
+from lessonlib.data import Dataset, split_queries
 from lessonlib.interaction.matrix import TokenEmbedding, count_parameters, load_tokenizer
+from lessonlib.metrics import evaluate
+from lessonlib.rerank import choose_alpha, interpolate
+from lessonlib.runs import Run, rank_documents
 
-Run = dict[str, dict[str, float]]
 MODELS = ("knrm", "conv_knrm", "ntn", "ntn_lowrank", "coattention", "hierarchical")
 # These models run many small tensor ops, too small for a second intra-op thread to gain much; on
 # a shared, busy CPU two threads wait for each other at every op (measured on 2 cores under load:
@@ -116,25 +119,6 @@ class Setup:
         return TokenEmbedding(self.embedding_weight, freeze=freeze)
 
 
-def bm25_run(dataset: Dataset, k: int = 100) -> Run:
-    """BM25 top-``k`` of every query of ``dataset`` over its corpus (lessonlib.sparse, bm25s's tokenizer)."""
-    from lessonlib.sparse import BM25
-
-    return BM25().fit(dataset.doc_texts(), dataset.doc_ids).retrieve(dataset, k=k)
-
-
-def split_queries(qids: Sequence[str], val_fraction: float = 0.2, seed: int = 0) -> tuple[list[str], list[str]]:
-    """Shuffle ``qids`` with ``seed`` and cut off ``val_fraction`` of them as a validation split."""
-    if not 0.0 < val_fraction < 1.0:
-        raise ValueError(f"split_queries(val_fraction={val_fraction}): must be in (0, 1)")
-    qids = sorted(qids)
-    order = np.random.default_rng(seed).permutation(len(qids))
-    n_val = max(1, int(round(val_fraction * len(qids))))
-    val = sorted(qids[i] for i in order[:n_val])
-    train = sorted(qids[i] for i in order[n_val:])
-    return train, val
-
-
 def prepare(
     train: Dataset,
     test: Dataset,
@@ -149,7 +133,7 @@ def prepare(
     tokenizer = tokenizer or load_tokenizer()
     queries = TokenStore(tokenizer, max_query_len)
     docs = TokenStore(tokenizer, max_doc_len)
-    train_run, test_run = bm25_run(train, k), bm25_run(test, k)
+    train_run, test_run = bm25_run(train, train.queries, k), bm25_run(test, test.queries, k)
     queries.add([f"train:{q}" for q in train.queries], list(train.queries.values()))
     queries.add([f"test:{q}" for q in test.queries], list(test.queries.values()))
     needed = {d for run in (train_run, test_run) for docs_ in run.values() for d in docs_}
@@ -196,8 +180,7 @@ def training_lists(setup: Setup, qids: Sequence[str], n_negatives: int = 7, neg_
     lists = []
     for q in qids:
         rel = {d for d, g in setup.train.qrels.get(q, {}).items() if g > 0 and d in setup.docs}
-        ranked = sorted(setup.train_run.get(q, {}).items(), key=lambda x: (-x[1], x[0]))
-        pool = [d for d, _ in ranked[:neg_depth] if d not in rel]
+        pool = [d for d in rank_documents(setup.train_run.get(q, {}), neg_depth) if d not in rel]
         if not rel or len(pool) < 1:
             continue
         for pos in sorted(rel):
@@ -305,7 +288,7 @@ def rerank(
 
     qids = list(run) if qids is None else [q for q in qids if q in run]
     by_length = sorted(qids, key=lambda q: len(setup.queries.ids(f"{split}:{q}")))  # little query padding per batch
-    pairs = [(q, d) for q in by_length for d, _ in sorted(run[q].items(), key=lambda x: (-x[1], x[0]))[:k]]
+    pairs = [(q, d) for q in by_length for d in rank_documents(run[q], k)]
     out: Run = {q: {} for q in qids}
     model.eval()
     with torch.inference_mode(), torch_threads(num_threads):
@@ -319,26 +302,8 @@ def rerank(
     return out
 
 
-def _zscore(scores: dict[str, float]) -> dict[str, float]:
-    v = np.array(list(scores.values()), dtype=np.float64)
-    mu, sd = v.mean(), v.std()
-    return {d: float((s - mu) / (sd if sd > 1e-12 else 1.0)) for d, s in scores.items()}
-
-
-def interpolate(model_run: Run, base_run: Run, w: float) -> Run:
-    """final = z(model) + w * z(base) per query over the model's candidates (z: standardise in the list)."""
-    out: Run = {}
-    for q, docs in model_run.items():
-        zm = _zscore(docs)
-        zb = _zscore({d: base_run.get(q, {}).get(d, min(base_run.get(q, {0: 0.0}).values())) for d in docs})
-        out[q] = {d: zm[d] + w * zb[d] for d in docs}
-    return out
-
-
 def ndcg10(qrels: dict, run: Run) -> float:
     """Mean nDCG@10 (lessonlib.metrics, trec_eval's definition) over the queries of ``run``."""
-    from lessonlib.metrics import evaluate
-
     return float(evaluate({q: qrels[q] for q in run if q in qrels}, run, ["ndcg@10"])["ndcg@10"])
 
 
@@ -357,11 +322,8 @@ def random_order_ndcg10(qrels: dict, run: Run, n_draws: int = 20, seed: int = 0)
     return float(np.mean(draws))
 
 
-def choose_weight(model_run: Run, base_run: Run, qrels: dict, weights: Sequence[float] = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)) -> tuple[float, dict[float, float]]:
-    """The interpolation weight w with the best nDCG@10 on ``model_run``'s queries (a validation split)."""
-    table = {float(w): ndcg10(qrels, interpolate(model_run, base_run, w)) for w in weights}
-    best = max(table, key=lambda w: (table[w], -w))
-    return best, table
+#: the interpolation weights tried on validation (``final = z(model) + w * z(BM25)``)
+WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 
 
 def evaluate_model(model: nn.Module, setup: Setup, test_qids: Sequence[str] | None = None, k: int = 100) -> dict:
@@ -371,14 +333,15 @@ def evaluate_model(model: nn.Module, setup: Setup, test_qids: Sequence[str] | No
     """
     start = time.perf_counter()
     val_run = rerank(model, setup, setup.train_run, split="train", qids=setup.val_qids, k=k)
-    w, table = choose_weight(val_run, setup.train_run, setup.train.qrels)
+    val_qrels = {q: setup.train.qrels[q] for q in val_run if q in setup.train.qrels}
+    w, table = choose_alpha(val_run, setup.train_run, val_qrels, alphas=WEIGHTS, norm="zscore")
     test_run = rerank(model, setup, setup.test_run, split="test", qids=test_qids, k=k)
     seconds = time.perf_counter() - start
     base = {q: setup.test_run[q] for q in test_run}
     return {
         "bm25": ndcg10(setup.test.qrels, base),
         "model": ndcg10(setup.test.qrels, test_run),
-        "interpolated": ndcg10(setup.test.qrels, interpolate(test_run, base, w)),
+        "interpolated": ndcg10(setup.test.qrels, interpolate(test_run, base, w, norm="zscore")),
         "w": w,
         "val_table": table,
         "val_model": table[0.0],

@@ -96,8 +96,3 @@ def check_pick(owner: str, pick: str) -> str:
     if pick not in PICKS:
         raise ValueError(f"{owner}(pick={pick!r}): expected one of {PICKS}")
     return pick
-
-
-def ranked(scores: dict[str, float]) -> list[str]:
-    """Doc ids by decreasing score, ties broken by doc id (deterministic)."""
-    return [d for d, _ in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))]

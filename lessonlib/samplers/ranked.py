@@ -6,9 +6,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from lessonlib.samplers.base import NegativeSampler, check_pick, ranked
-
-Run = dict[str, dict[str, float]]
+from lessonlib.runs import Run, rank_documents
+from lessonlib.samplers.base import NegativeSampler, check_pick
 
 
 class RankedNegatives(NegativeSampler):
@@ -53,7 +52,7 @@ class RankedNegatives(NegativeSampler):
         if query_id not in self._ranked:
             if query_id not in self.run:
                 raise KeyError(f"{type(self).__name__}.sample: query {query_id!r} has no ranking in the run")
-            self._ranked[query_id] = ranked(self.run[query_id])[: self.depth]
+            self._ranked[query_id] = rank_documents(self.run[query_id], self.depth)
         return self._ranked[query_id]
 
     def candidates(self, query_id: str, excluded: set[str]) -> list[str]:
