@@ -44,6 +44,7 @@ import numpy as np
 from lessonlib.cascade import adaptive_run as combine  # noqa: F401  (run a policy serves: reranked where decided)
 from lessonlib.cascade import route as decide  # noqa: F401  (re-rank iff confidence < threshold, strictly)
 from lessonlib.cascade import score_margin as margin  # noqa: F401  (s_(1) - s_(2); +inf with < 2 documents)
+from lessonlib.metrics import per_query_array
 from lessonlib.runs import Run, rank_documents
 
 CONFIDENCE_FEATURES = ("margin", "norm_margin", "peakedness", "agreement")
@@ -166,8 +167,6 @@ def per_query_gain(qrels: Mapping[str, Mapping[str, int]], first: Run, reranked:
 
     Arrays of shape (len(qids),), in the order of ``qids``; a query missing from a run scores 0.
     """
-    from lessonlib.metrics import per_query_array
-
     qids = list(qids)
     never = per_query_array(qrels, dict(first), measure, qids)
     always = per_query_array(qrels, dict(reranked), measure, qids)

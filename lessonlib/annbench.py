@@ -20,6 +20,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from lessonlib import config
+from lessonlib.data import course_dataset
+from lessonlib.encode import encode
+from lessonlib.metrics import evaluate
 
 
 @dataclass
@@ -46,7 +49,7 @@ def exact_neighbors(x: np.ndarray, q: np.ndarray, k: int, metric: str = "ip") ->
     memory-mapped 1M x 384 matrix is streamed rather than loaded twice)."""
     import faiss
 
-    from lessonlib.index.base import merge_topk
+    from lessonlib.index.base import merge_topk  # deferred: pulls in tqdm
 
     best_s = np.full((len(q), 0), -np.inf, np.float32)
     best_i = np.zeros((len(q), 0), np.int64)
@@ -172,10 +175,7 @@ def scifact_embeddings(dataset=None, model: str = config.DEFAULT_MODEL) -> tuple
     Encodes through ``lessonlib.encode.encode`` (on-disk embedding cache: the corpus is encoded
     once per machine, ~5 min on 2 CPU cores the first time).
     """
-    from lessonlib.encode import encode
-
     if dataset is None:
-        from lessonlib.data import course_dataset
 
         dataset = course_dataset("test")
     docs = encode(model, dataset.doc_texts(), kind="doc")
@@ -188,8 +188,6 @@ def scifact_embeddings(dataset=None, model: str = config.DEFAULT_MODEL) -> tuple
 def ndcg_at_10(dataset, ids: np.ndarray, scores: np.ndarray | None = None) -> float:
     """nDCG@10 (trec_eval definition, lessonlib.metrics) of an index's (nq, k) results on ``dataset``;
     row i of ``ids`` answers the i-th query of ``dataset.queries``, ids are corpus positions."""
-    from lessonlib.metrics import evaluate
-
     doc_ids = dataset.doc_ids
     run = {}
     for qi, qid in enumerate(dataset.queries):

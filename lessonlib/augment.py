@@ -23,6 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from lessonlib import config
+from lessonlib.hub import resolve_model
 
 Seed = int | np.random.Generator
 
@@ -128,8 +129,6 @@ def _is_word_token(tok: str) -> bool:
 def _load_input_embeddings(model: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
     from safetensors import safe_open
     from transformers import AutoTokenizer
-
-    from lessonlib.hub import resolve_model
 
     path = resolve_model(model)
     tokenizer = AutoTokenizer.from_pretrained(str(path))

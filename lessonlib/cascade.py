@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lessonlib.fusion import normalize
+from lessonlib.metrics import evaluate
 from lessonlib.runs import Run, rank_documents
 
 
@@ -186,8 +188,6 @@ def fused_scorer(scorers: Sequence[Scorer], weights: Sequence[float] | None = No
     Score interpolation inside a stage: e.g. BM25 + dense (a sparse-dense hybrid), or a
     re-ranker + the stage before it, so the re-ranker does not throw away what that stage knew.
     """
-    from lessonlib.fusion import normalize
-
     w = [1.0] * len(scorers) if weights is None else [float(x) for x in weights]
     if len(w) != len(scorers) or not scorers:
         raise ValueError(f"fused_scorer(weights={weights}): need one weight per scorer ({len(scorers)} scorers)")
@@ -291,8 +291,6 @@ def routing_curve(
     queries of the order gives mean(c) + sum_{first i} (e_q - c_q) / n. Queries are those of
     ``qrels`` that ``cheap`` answers (a query missing from ``expensive`` keeps its cheap value).
     """
-    from lessonlib.metrics import evaluate
-
     qids = [q for q in cheap if q in qrels]
     if not qids:
         raise ValueError("routing_curve: no query of the cheap run is in qrels")

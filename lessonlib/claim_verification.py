@@ -46,6 +46,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lessonlib import config
+from lessonlib.augment import split_sentences
+from lessonlib.data import Dataset
 from lessonlib.runs import Run, rank_documents, topk
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -333,8 +335,6 @@ def claims_dataset(claims: ClaimSet, corpus_from: Dataset) -> Dataset:
 
     >>> train_run = dense_run(claims_dataset(fit_claims, course_dataset("test")), k=20)   # doctest: +SKIP
     """
-    from lessonlib.data import Dataset
-
     corpus = dict(corpus_from.corpus)
     for c in claims:
         for d in c.cited_doc_ids:
@@ -352,8 +352,6 @@ def abstracts_from_corpus(corpus: Mapping[str, dict]) -> dict[str, Abstract]:
     >>> abstracts_from_corpus({"d": {"title": "T", "text": "One. Two."}})["d"].sentences  # doctest: +SKIP
     ('One.', 'Two.')
     """
-    from lessonlib.augment import split_sentences
-
     out = {}
     for doc_id, doc in corpus.items():
         sents = split_sentences(doc.get("text", "")) or [doc.get("text", "") or doc.get("title", "")]
@@ -740,8 +738,8 @@ class CrossEncoderNLI:
     def fit(self, store: SentenceStore, candidates: Sequence[Candidate], labels: Sequence[str]) -> CrossEncoderNLI:
         import torch
 
-        from lessonlib.cross import CrossEncoder
-        from lessonlib.training import Trainer, TrainerConfig
+        from lessonlib.cross import CrossEncoder  # deferred: pulls in torch
+        from lessonlib.training import Trainer, TrainerConfig  # deferred: pulls in torch
 
         y = _label_ids(labels, "CrossEncoderNLI.fit")
         config.seed_everything(self.seed)
@@ -982,8 +980,8 @@ def bm25_passage_run(abstracts: Mapping[str, Abstract], doc_ids: Sequence[str], 
 
     >>> run = bm25_passage_run(dev.abstracts, ds.doc_ids, ds.queries, size=1, with_title=True)  # doctest: +SKIP
     """
-    from lessonlib.cross.longdoc import aggregate
-    from lessonlib.sparse import BM25
+    from lessonlib.cross.longdoc import aggregate  # deferred: pulls in torch
+    from lessonlib.sparse import BM25  # deferred: pulls in scipy
 
     texts, owner = passage_units(abstracts, doc_ids, size, stride, with_title)
     bm25 = BM25().fit(texts)

@@ -150,7 +150,7 @@ def cascade_run(candidates, stage_scores: Sequence[Sequence[float]], stage_costs
     and with ``drop_below`` a candidate whose stage score is below it stops early. Returns
     (run, total cost spent at each stage).
     """
-    from lessonlib.cross.longdoc import cascade_scores
+    from lessonlib.cross.longdoc import cascade_scores  # deferred: pulls in torch
 
     run: dict = {}
     spent = [0.0] * len(stage_scores)
@@ -314,7 +314,7 @@ def lexical_overlap(query: str, docs: Sequence[str], tokenizer=None) -> float:
     overlap(q, D) = |terms(q) & union_d terms(d)| / |terms(q)|; 0 for a query without terms.
     """
     if tokenizer is None:
-        from lessonlib.sparse import Tokenizer
+        from lessonlib.sparse import Tokenizer  # deferred: pulls in scipy
 
         tokenizer = Tokenizer()
     q = set(tokenizer(query))
@@ -343,7 +343,7 @@ def quantile_buckets(values: Mapping[str, float], labels: Sequence[str] = ("low"
 
 def query_features(dataset, min_grade: int = 1) -> dict[str, dict[str, float]]:
     """Per query: ``length`` (content terms) and ``overlap`` with its relevant documents (grade >= min_grade)."""
-    from lessonlib.sparse import Tokenizer
+    from lessonlib.sparse import Tokenizer  # deferred: pulls in scipy
 
     tok = Tokenizer()
     out = {}

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lessonlib import config
+from lessonlib import config, download
 from lessonlib.io import atomic_write
 
 # Datasets that `load_dataset` can fetch by name: official address and published checksum.
@@ -416,8 +416,6 @@ def find_local(name: str) -> Path | None:
 
 def fetch(name: str) -> Path:
     """Download a known dataset into the user cache (checksum verified) and return its folder."""
-    from lessonlib import download
-
     spec = KNOWN_DATASETS[name]
     target = config.cache_dir("datasets") / name
     hint = f"put the BEIR folder (corpus.jsonl, queries.jsonl, qrels/) at $LESSONLIB_DATA/{name} or {target}"

@@ -34,8 +34,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lessonlib.config import DEFAULT_MODEL
+from lessonlib import augment
+from lessonlib import dual_training as dt
+from lessonlib.config import DEFAULT_MODEL, seed_everything
+from lessonlib.cross import CrossEncoder
 from lessonlib.data import Dataset
+from lessonlib.encoders import DualEncoder
+from lessonlib.encoders.dual import embed_tokens, encode_token_ids, towers
+from lessonlib.losses import KLDistillationLoss, MarginMSELoss
+from lessonlib.training import Trainer, TrainerConfig
 
 ScoreFn = Callable[[Sequence[str], Sequence[str]], np.ndarray]
 
@@ -79,7 +86,6 @@ class BiEncoderTeacher(PairTeacher):
 
     def __init__(self, model_name: str = DEFAULT_MODEL, max_length: int = 512, device: str | None = None) -> None:
         super().__init__()
-        from lessonlib.encoders import DualEncoder
 
         self.model = DualEncoder.from_pretrained(model_name, max_length=max_length).to(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model.eval()
@@ -88,14 +94,12 @@ class BiEncoderTeacher(PairTeacher):
         self._d: dict[str, np.ndarray] = {}
 
     def _embed(self, store: dict, ids: list[str], texts: list[str], which: str) -> None:
-        from lessonlib.dual_training import encode_tokens, towers
-
         todo = [(i, t) for i, t in zip(ids, texts) if i not in store]
         if not todo:
             return
         tower = towers(self.model)[0 if which == "query" else 1]
         tokens = tower.pretokenize([t for _, t in todo])
-        emb = encode_tokens(self.model, which, tokens, self.max_length if which == "doc" else 64, batch_size=64)
+        emb = encode_token_ids(self.model, which, tokens, self.max_length if which == "doc" else 64, batch_size=64)
         for (i, _), e in zip(todo, emb):
             store[i] = e
 
@@ -114,8 +118,6 @@ class CrossEncoderTeacher(PairTeacher):
     temperature = 1.0  # its scores are logits already: KL distillation uses them as they are
 
     def __init__(self, model_or_path, batch_size: int = 64) -> None:
-        from lessonlib.cross import CrossEncoder
-
         model = model_or_path if not isinstance(model_or_path, (str, Path)) else CrossEncoder.load(model_or_path)
         super().__init__(lambda qs, ds: model.score(list(qs), list(ds), batch_size=batch_size))
         self.model = model
@@ -164,8 +166,6 @@ def consistency_loss(logits_a: torch.Tensor, logits_b: torch.Tensor) -> torch.Te
 
 def default_views(seed: int = 0) -> Callable[[str, int], str]:
     """An augmentation ``(text, k) -> view``: word deletion (p=0.1) then one word swap (lessonlib.augment)."""
-    from lessonlib import augment
-
     def view(text: str, k: int) -> str:
         s = seed * 1_000_003 + k
         return augment.word_reorder(augment.word_deletion(text, p=0.1, seed=s), n_swaps=1, seed=s + 1)
@@ -197,11 +197,6 @@ def train_distilled(
     :func:`lessonlib.dual_training.train_dual` knobs (negatives, n_negatives, epochs, lr...).
     Returns ``(model_dir, history)`` like ``train_dual`` (``return_model=True`` adds the model).
     """
-    from lessonlib import dual_training as dt
-    from lessonlib.config import seed_everything
-    from lessonlib.losses import KLDistillationLoss, MarginMSELoss
-    from lessonlib.training import Trainer, TrainerConfig
-
     if kd_loss not in {"margin_mse", "kl"}:
         raise ValueError(f"train_distilled(kd_loss={kd_loss!r}): expected 'margin_mse' or 'kl'")
     if ema_weight and ema_momentum is None:
@@ -233,7 +228,7 @@ def train_distilled(
     ema = EMATeacher(model, ema_momentum) if ema_momentum is not None else None
     view_fn = views or (default_views(recipe.seed) if consistency_weight else None)
     view_tokens: dict[tuple[str, int], list[int]] = {}
-    q_tower = dt.towers(model)[0]
+    q_tower = towers(model)[0]
     tau = recipe.temperature
     counter = {"step": 0}
 
@@ -250,8 +245,8 @@ def train_distilled(
         n = len(negs[0])
         docs = [ex[1] for ex in batch] + [d for ng in negs for d in ng]
         doc_len = recipe.train_max_length or recipe.max_length
-        q = dt.embed_tokens(m, "query", [tokens.queries[i] for i in qids], recipe.query_max_length).float()
-        d = dt.embed_tokens(m, "doc", [tokens.docs[i] for i in docs], doc_len).float()
+        q = embed_tokens(m, "query", [tokens.queries[i] for i in qids], recipe.query_max_length).float()
+        d = embed_tokens(m, "doc", [tokens.docs[i] for i in docs], doc_len).float()
         pos, neg = d[:b], d[b:].reshape(b, n, -1) if n else None
         logs, total = {}, q.new_zeros(())
         if nce_weight:
@@ -269,15 +264,15 @@ def train_distilled(
         logits = q @ d.T / tau  # (B, B + B n): every candidate of the batch
         if ema is not None and ema_weight:
             with torch.no_grad():
-                tq = dt.embed_tokens(ema.model, "query", [tokens.queries[i] for i in qids], recipe.query_max_length).float()
-                td = dt.embed_tokens(ema.model, "doc", [tokens.docs[i] for i in docs], doc_len).float()
+                tq = embed_tokens(ema.model, "query", [tokens.queries[i] for i in qids], recipe.query_max_length).float()
+                td = embed_tokens(ema.model, "doc", [tokens.docs[i] for i in docs], doc_len).float()
                 t_logits = tq @ td.T / tau
             l_ema = F.kl_div(F.log_softmax(logits, -1), F.log_softmax(t_logits, -1), log_target=True, reduction="batchmean")
             total, logs["ema"] = total + ema_weight * l_ema, float(l_ema)
         if view_fn is not None and consistency_weight:
             k = counter["step"]
-            qa = dt.embed_tokens(m, "query", [view_ids(i, 2 * k) for i in qids], recipe.query_max_length).float()
-            qb = dt.embed_tokens(m, "query", [view_ids(i, 2 * k + 1) for i in qids], recipe.query_max_length).float()
+            qa = embed_tokens(m, "query", [view_ids(i, 2 * k) for i in qids], recipe.query_max_length).float()
+            qb = embed_tokens(m, "query", [view_ids(i, 2 * k + 1) for i in qids], recipe.query_max_length).float()
             l_cons = consistency_loss(qa @ d.T / tau, qb @ d.T / tau)
             total, logs["consistency"] = total + consistency_weight * l_cons, float(l_cons)
         counter["step"] += 1

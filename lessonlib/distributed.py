@@ -35,6 +35,9 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from lessonlib.encoders.dual import embed_tokens
+from lessonlib.losses._similarity import similarity_matrix
+
 
 def is_distributed() -> bool:
     """True inside an initialised process group."""
@@ -228,8 +231,6 @@ def gathered_infonce_with_negatives(
     over the global batch (the order of candidate columns does not change a softmax), so with
     DDP's gradient averaging the update equals one process's update on the global batch.
     """
-    from lessonlib.losses._similarity import similarity_matrix
-
     b = q.shape[0]
     scores = [similarity_matrix(q, all_gather_with_grad(pos), similarity)]
     if neg is not None and neg.numel():
@@ -291,8 +292,6 @@ class TowerPair(torch.nn.Module):
         self.doc_max_length = doc_max_length
 
     def forward(self, query_tokens: list, doc_tokens: list) -> tuple[torch.Tensor, torch.Tensor]:
-        from lessonlib.dual_training import embed_tokens
-
         q = embed_tokens(self.model, "query", query_tokens, self.query_max_length)
         d = embed_tokens(self.model, "doc", doc_tokens, self.doc_max_length)
         return q, d

@@ -41,8 +41,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from lessonlib.config import DEFAULT_MODEL
+from lessonlib import distributed as D
+from lessonlib import losses
+from lessonlib.config import DEFAULT_MODEL, seed_everything
 from lessonlib.data import Dataset
+from lessonlib.encoders import BiLSTMTower, CNNTower, DualEncoder
+from lessonlib.encoders.dual import embed_tokens, encode_token_ids, towers
+from lessonlib.io import atomic_write
+from lessonlib.metrics import evaluate
 from lessonlib.runs import rank_documents, scores_to_run
 from lessonlib.training import Trainer, TrainerConfig
 
@@ -164,59 +170,6 @@ def sample_negatives(
 # --------------------------------------------------------------------------- model access
 
 
-def towers(model) -> tuple[torch.nn.Module, torch.nn.Module]:
-    """(query tower, document tower) of a dual encoder (the same module when shared)."""
-    for q_name, d_name in (("query_tower", "doc_tower"), ("query_encoder", "doc_encoder"), ("q_tower", "d_tower")):
-        if hasattr(model, q_name) and hasattr(model, d_name):
-            return getattr(model, q_name), getattr(model, d_name)
-    if hasattr(model, "tower"):
-        return model.tower, model.tower
-    raise TypeError(f"towers(model={type(model).__name__}): expected query_tower / doc_tower attributes")
-
-
-def _normalize(model) -> bool:
-    return bool(getattr(model, "normalize", True))
-
-
-def embed_tokens(model, which: str, token_lists: Sequence[list[int]], max_length: int) -> torch.Tensor:
-    """Embeddings (B, dim) with gradients of pre-tokenised texts through one tower (+ head, norm)."""
-    q_tower, d_tower = towers(model)
-    tower = q_tower if which == "query" else d_tower
-    batch = tower.collate(token_lists, max_length)
-    device = next(tower.parameters()).device
-    batch = {k: v.to(device) for k, v in batch.items()}
-    if hasattr(model, "forward_batch"):
-        return model.forward_batch(batch, which)
-    out = tower(batch)
-    return torch.nn.functional.normalize(out.float(), dim=-1) if _normalize(model) else out
-
-
-@torch.no_grad()
-def encode_tokens(model, which: str, token_lists: Sequence[list[int]], max_length: int, batch_size: int = 128) -> np.ndarray:
-    """Embeddings (n, dim) float32 of pre-tokenised texts, in batches sorted by length (no grad)."""
-    q_tower, d_tower = towers(model)
-    tower = q_tower if which == "query" else d_tower
-    was_training = tower.training
-    tower.eval()
-    device = next(tower.parameters()).device
-    order = np.argsort([-min(len(t), max_length) for t in token_lists], kind="stable")
-    out = np.zeros((len(token_lists), 0), dtype=np.float32)
-    chunks = []
-    use_bf16 = device.type == "cuda" and type(tower).__name__ == "TransformerTower"
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else torch.autocast("cpu", enabled=False)
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
-        with autocast:
-            emb = embed_tokens(model, which, [token_lists[i] for i in idx], max_length)
-        chunks.append(emb.float().cpu().numpy())
-    tower.train(was_training)
-    if chunks:
-        flat = np.concatenate(chunks)
-        out = np.empty_like(flat)
-        out[order] = flat
-    return out
-
-
 class TokenCache:
     """Token ids of every text a run needs, tokenised once (no truncation; cut per batch)."""
 
@@ -239,14 +192,14 @@ class TokenCache:
 def dense_candidates(model, dataset: Dataset, tokens: TokenCache, doc_max_length: int, query_max_length: int, depth: int = 100, batch_size: int = 128) -> dict[str, dict[str, float]]:
     """A dense run (top ``depth``) of ``dataset``'s queries over its corpus with the current model."""
     doc_ids, qids = dataset.doc_ids, list(dataset.queries)
-    d = encode_tokens(model, "doc", [tokens.docs[i] for i in doc_ids], doc_max_length, batch_size)
-    q = encode_tokens(model, "query", [tokens.queries[i] for i in qids], query_max_length, batch_size)
+    d = encode_token_ids(model, "doc", [tokens.docs[i] for i in doc_ids], doc_max_length, batch_size)
+    q = encode_token_ids(model, "query", [tokens.queries[i] for i in qids], query_max_length, batch_size)
     return scores_to_run(qids, doc_ids, q @ d.T, k=depth)
 
 
 def bm25_candidates(dataset: Dataset, depth: int = 100) -> dict[str, dict[str, float]]:
     """BM25 run (top ``depth``) of ``dataset``'s queries over its corpus (lessonlib.sparse)."""
-    from lessonlib.sparse import BM25
+    from lessonlib.sparse import BM25  # deferred: pulls in scipy
 
     bm25 = BM25().fit(dataset.doc_texts(), dataset.doc_ids)
     return bm25.retrieve(dataset, k=depth)
@@ -302,8 +255,6 @@ class DualRecipe:
 
 def build_loss(recipe: DualRecipe) -> torch.nn.Module:
     """The loss module a recipe names (from :mod:`lessonlib.losses`)."""
-    from lessonlib import losses
-
     if recipe.loss in {"mnrl", "infonce"}:
         return losses.InfoNCELoss(temperature=recipe.temperature, symmetric=recipe.symmetric)
     if recipe.loss == "triplet":
@@ -319,8 +270,6 @@ def make_loss_fn(recipe: DualRecipe, tokens: TokenCache, criterion: torch.nn.Mod
     (gradients averaged over ranks) and InfoNCE scores every local query against the positives and
     negatives gathered from all ranks (:func:`lessonlib.distributed.gathered_infonce_with_negatives`).
     """
-    from lessonlib import distributed as D
-
     def loss_fn(model, batch):
         qids = [ex[0] for ex in batch]
         docs = [ex[1] for ex in batch] + [d for ex in batch for d in ex[2]]
@@ -350,8 +299,6 @@ def make_loss_fn(recipe: DualRecipe, tokens: TokenCache, criterion: torch.nn.Mod
 
 def make_eval_fn(val_dataset: Dataset, tokens: TokenCache, recipe: DualRecipe, measures=("ndcg@10", "recall@100")):
     """``eval_fn(model) -> {measure: value}`` on a validation split (full ranking of its corpus)."""
-    from lessonlib.metrics import evaluate
-
     def eval_fn(model):
         run = dense_candidates(model, val_dataset, tokens, recipe.max_length, recipe.query_max_length, depth=100)
         return evaluate(val_dataset.qrels, run, list(measures))
@@ -395,8 +342,6 @@ def load_model(recipe: DualRecipe, device: str | None = None):
     ``model_name="bilstm"`` / ``"cnn"`` builds that tower over MiniLM's tokenizer (embeddings learnt
     from scratch); anything else is a pretrained model id or folder.
     """
-    from lessonlib.encoders import BiLSTMTower, CNNTower, DualEncoder
-
     name = recipe.model_name
     tokenizer = recipe.extra.get("tokenizer", os.environ.get("LESSONLIB_MODEL", DEFAULT_MODEL))
     if name == "bilstm":
@@ -467,8 +412,6 @@ def train_dual(
         batch_size=batch_size, temperature=temperature, pooling=pooling, max_length=max_length,
         query_max_length=query_max_length, seed=seed, eval_every=eval_every, **recipe_fields,
     )  # fmt: skip
-    from lessonlib import distributed as D
-    from lessonlib.config import seed_everything
 
     distributed = D.launched_by_torchrun()
     if resume and distributed:
@@ -558,8 +501,6 @@ def train_dual(
 
 def save_dual(model, folder: str | os.PathLike, recipe: DualRecipe, history: list[dict]) -> Path:
     """``model.save(folder)`` (loadable by ``SentenceTransformer(folder)``) + training.json."""
-    from lessonlib.io import atomic_write
-
     folder = Path(folder)
     model.save(folder)
     with atomic_write(folder / "training.json") as handle:

@@ -36,6 +36,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lessonlib import config
+from lessonlib.embedding_cache import EmbeddingCache, namespace
+from lessonlib.fusion import rrf
+from lessonlib.hub import model_identity, resolve_model
 from lessonlib.runs import Run, scores_to_run
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -72,8 +75,7 @@ def load_model(name: str | os.PathLike, pooling: str | None = None, quantize: bo
     A sentence-transformers folder keeps its own pooling/normalisation (read from its modules);
     ``pooling`` overrides the pooling. ``quantize=True`` returns an int8 dynamically quantised copy.
     """
-    from lessonlib.encoders import DualEncoder
-    from lessonlib.hub import resolve_model
+    from lessonlib.encoders import DualEncoder  # deferred: pulls in torch
 
     folder = resolve_model(name)
     key = (str(folder), pooling, quantize)
@@ -84,7 +86,7 @@ def load_model(name: str | os.PathLike, pooling: str | None = None, quantize: bo
             model = DualEncoder.load(folder) if (folder / "modules.json").exists() or (folder / "dual_encoder.json").exists() \
                 else DualEncoder.from_pretrained(folder)
             if pooling is not None and pooling != model.pooling:
-                from lessonlib.encoders.pooling import Pooling
+                from lessonlib.encoders.pooling import Pooling  # deferred: pulls in torch
 
                 for tower in {id(model.query_tower): model.query_tower, id(model.doc_tower): model.doc_tower}.values():
                     tower.pooling = Pooling(pooling, tower.dim)
@@ -195,9 +197,8 @@ def encode(
     Empty texts and truncated texts are counted: see :data:`last_stats` and the log.
     """
     global last_stats
-    import torch
 
-    from lessonlib.encoders import DualEncoder
+    from lessonlib.encoders import DualEncoder  # deferred: pulls in torch
 
     if kind not in ("doc", "query"):
         raise ValueError(f"encode(kind={kind!r}): kind must be 'doc' or 'query'")
@@ -213,7 +214,6 @@ def encode(
     by_name = not isinstance(model, DualEncoder)
     resolved: DualEncoder | None = None if by_name else model
     if by_name:
-        from lessonlib.hub import model_identity, resolve_model
 
         folder = resolve_model(model)
         identity = model_identity(folder)
@@ -227,7 +227,6 @@ def encode(
     use_cache = cache is not False and identity is not None
     ns = None
     if use_cache:
-        from lessonlib.embedding_cache import EmbeddingCache, namespace
 
         settings = {**settings_src, "model": identity, "max_length": int(max_length), "quantize": bool(quantize),
                     "precision": precision}
@@ -353,7 +352,7 @@ def _encode_missing(model, texts, kind, batch_size, max_length, precision, devic
 
 # ----------------------------------------------------------------------------- runs
 def _similarity_of(model) -> str:
-    from lessonlib.encoders import DualEncoder
+    from lessonlib.encoders import DualEncoder  # deferred: pulls in torch
 
     if isinstance(model, DualEncoder):
         return model.similarity.kind
@@ -364,8 +363,6 @@ def load_model_similarity(name: str | os.PathLike) -> str:
     """The similarity a saved model declares (``config_sentence_transformers.json`` /
     ``dual_encoder.json``), default cosine."""
     import json
-
-    from lessonlib.hub import resolve_model
 
     folder = resolve_model(name)
     own = folder / "dual_encoder.json"
@@ -380,7 +377,7 @@ def load_model_similarity(name: str | os.PathLike) -> str:
 
 def dense_scores(q_emb: np.ndarray, d_emb: np.ndarray, similarity: str = "cosine", weight: np.ndarray | None = None) -> np.ndarray:
     """Score matrix (nq, nd) of query and document embeddings under ``similarity``."""
-    from lessonlib.encoders.similarity import similarity_matrix
+    from lessonlib.encoders.similarity import similarity_matrix  # deferred: pulls in torch
 
     return similarity_matrix(q_emb, d_emb, similarity, weight)
 
@@ -424,8 +421,7 @@ def hybrid_run(
 ) -> Run:
     """RRF(BM25, dense) (Cormack et al., 2009): ``sum_r 1 / (rrf_k + rank_r(d))`` over the top ``k``
     of each, top ``k`` kept. BM25 is :class:`lessonlib.sparse.BM25`, fusion :func:`lessonlib.fusion.rrf`."""
-    from lessonlib.fusion import rrf
-    from lessonlib.sparse import BM25
+    from lessonlib.sparse import BM25  # deferred: pulls in scipy
 
     if k < 1:
         raise ValueError(f"hybrid_run(k={k}): k must be >= 1")
@@ -454,9 +450,7 @@ def encode_poolings(
     import torch
     from tqdm.auto import tqdm
 
-    from lessonlib.embedding_cache import EmbeddingCache, namespace
-    from lessonlib.encoders.pooling import Pooling
-    from lessonlib.hub import model_identity, resolve_model
+    from lessonlib.encoders.pooling import Pooling  # deferred: pulls in torch
 
     bad = [p for p in poolings if p not in ("cls", "mean", "max")]
     if bad:

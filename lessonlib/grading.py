@@ -22,6 +22,7 @@ from pathlib import Path
 
 import nbformat
 
+from lessonlib.checks import REGISTRY
 from lessonlib.io import atomic_write
 
 FIELDS = ["learner", "exercise", "passed", "total", "score", "status", "detail", "file"]
@@ -66,8 +67,6 @@ def _identify(nb: nbformat.NotebookNode, path: Path) -> tuple[str, str] | None:
     meta = nb.get("metadata", {}).get("lessonlib", {})
     if meta.get("exercise") and meta.get("function"):
         return meta["exercise"], meta["function"]
-    from lessonlib.checks import REGISTRY
-    from lessonlib.checks import exercises as _  # noqa: F401
 
     for exercise_id in REGISTRY:
         if exercise_id in path.stem:
@@ -87,8 +86,6 @@ def grade_notebook(learner: str, path: Path, timeout: int = 60) -> Grade:
     if ident is None:
         return Grade(learner, "?", 0, 0, "unknown_exercise", "no lessonlib metadata and no exercise id in the file name", str(path))
     exercise, function = ident
-    from lessonlib.checks import REGISTRY
-    from lessonlib.checks import exercises as _  # noqa: F401
 
     total = len(REGISTRY[exercise].cases(__import__("numpy").random.default_rng(0))) if exercise in REGISTRY else 0
     with tempfile.TemporaryDirectory(prefix="lessonlib-grade-") as tmp:

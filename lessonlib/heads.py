@@ -37,7 +37,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from lessonlib import config
+from lessonlib.cross.objectives import get_loss
+from lessonlib.dual_training import no_duplicate_batches
+from lessonlib.encode import encode
+from lessonlib.losses import InfoNCELoss
 from lessonlib.runs import Qrels, Run, rank_documents, scores_to_run
+from lessonlib.training import Trainer, TrainerConfig
 
 
 @contextlib.contextmanager
@@ -84,8 +89,6 @@ class EmbeddingTable:
     @classmethod
     def from_dataset(cls, dataset, model: str = config.DEFAULT_MODEL, **encode_kwargs) -> EmbeddingTable:
         """Encode (through the embedding cache) every query and document of a ``Dataset``."""
-        from lessonlib.encode import encode
-
         kwargs = {"show_progress": False, **encode_kwargs}
         qids = list(dataset.queries)
         q = encode(model, [dataset.queries[x] for x in qids], kind="query", **kwargs)
@@ -237,10 +240,6 @@ def fit_dual_head(
     candidates), ``grad_norm`` and, with a sampler, ``neg_cos`` (mean cosine of each query with its own
     negatives: their hardness).
     """
-    from lessonlib.dual_training import no_duplicate_batches
-    from lessonlib.losses import InfoNCELoss
-    from lessonlib.training import Trainer, TrainerConfig
-
     if loss not in ("infonce", "alignment"):
         raise ValueError(f"fit_dual_head(loss={loss!r}): expected 'infonce' or 'alignment'")
     if not pairs:
@@ -394,9 +393,6 @@ def fit_pair_head(
     or ``(qid, [doc ids], labels)`` tuples) with the cross objective named ``objective``
     (``bce``, ``ranknet``, ``softmax_ce``, ``lambda``, ``listnet`` ... see
     :data:`lessonlib.cross.objectives.LOSSES`). All lists must have the same length."""
-    from lessonlib.cross.objectives import get_loss
-    from lessonlib.training import Trainer, TrainerConfig
-
     lists = [(g.qid, list(g.meta["doc_ids"]), list(g.labels)) if hasattr(g, "meta") else tuple(g) for g in groups]
     if not lists:
         raise ValueError("fit_pair_head(groups=[]): need at least one list")

@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from lessonlib import config
+from lessonlib.encode import _batches, load_model
 from lessonlib.io import atomic_write
 from lessonlib.runs import Run, rank_documents
 
@@ -200,8 +201,7 @@ def encode_tokens(
     from torch.nn import functional as F
     from tqdm.auto import tqdm
 
-    from lessonlib.encode import _batches, load_model
-    from lessonlib.encoders import DualEncoder
+    from lessonlib.encoders import DualEncoder  # deferred: pulls in torch
 
     if kind not in ("doc", "query"):
         raise ValueError(f"encode_tokens(kind={kind!r}): kind must be 'doc' or 'query'")

@@ -16,6 +16,8 @@ import json
 import os
 from pathlib import Path
 
+from lessonlib.data import find_local
+
 SPLIT_FILES = {"train": "claims_train.jsonl", "test": "claims_dev.jsonl", "dev": "claims_dev.jsonl"}
 
 
@@ -24,7 +26,6 @@ def original_dir(folder: str | os.PathLike | None = None) -> Path | None:
     if folder is not None:
         path = Path(folder)
         return path if (path / "corpus.jsonl").exists() else None
-    from lessonlib.data import find_local
 
     root = find_local("scifact")
     if root is None or not (root / "original" / "corpus.jsonl").exists():

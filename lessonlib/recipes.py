@@ -22,8 +22,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from lessonlib import config
+from lessonlib import __version__, config
 from lessonlib.data import Dataset
+from lessonlib.io import atomic_write
 
 FAST: dict[str, Any] = dict(
     negatives="bm25", n_negatives=1, epochs=1, max_steps=24, batch_size=16, lr=5e-5,
@@ -85,8 +86,6 @@ def ict_pretrain_pairs(fast: bool | None = None, device: str | None = None) -> i
 
 def cache_key(kind: str, dataset: Dataset, knobs: dict[str, Any]) -> str:
     """``kind-<hash>`` of the dataset fingerprint and the knobs (sorted JSON)."""
-    from lessonlib import __version__
-
     blob = json.dumps({"data": dataset_fingerprint(dataset), "knobs": knobs, "v": __version__}, sort_keys=True, default=str)
     return f"{kind}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
 
@@ -105,7 +104,7 @@ def finetuned_dual(dataset_train: Dataset, fast: bool | None = None, model_name:
     ``overrides`` replace knobs of :func:`recipe_for` (e.g. ``negatives="dense"``); they are part
     of the cache key. The folder loads with ``DualEncoder.load`` and ``SentenceTransformer``.
     """
-    from lessonlib.dual_training import train_dual
+    from lessonlib.dual_training import train_dual  # deferred: pulls in torch
 
     knobs = {**recipe_for(fast), **overrides, "model_name": str(model_name)}
     return _cached("dual", dataset_train, knobs, lambda out: train_dual(dataset_train, out_dir=out, **knobs))
@@ -118,7 +117,7 @@ def training_history(model_dir: str | os.PathLike) -> list[dict]:
 
 def distilled_dual(dataset_train: Dataset, teacher: str = "bi-encoder-512", fast: bool | None = None, **overrides: Any) -> Path:
     """A dual encoder distilled from a teacher (see :func:`lessonlib.distill.train_distilled`), cached."""
-    from lessonlib.distill import train_distilled
+    from lessonlib.distill import train_distilled  # deferred: pulls in torch
 
     knobs = {**recipe_for(fast), **overrides, "teacher": teacher}
     return _cached("distilled", dataset_train, knobs, lambda out: train_distilled(dataset_train, out_dir=out, **knobs))
@@ -141,7 +140,7 @@ def finetuned_cross(dataset_train: Dataset, fit_qids: list[str], val_qids: list[
     """
     import dataclasses
 
-    from lessonlib.cross import recipe as cross_recipe
+    from lessonlib.cross import recipe as cross_recipe  # deferred: pulls in torch
 
     recipe = recipe or cross_recipe.recipe_for()
     fit = sorted(q for q in fit_qids if q in dataset_train.qrels)
@@ -153,8 +152,7 @@ def finetuned_cross(dataset_train: Dataset, fit_qids: list[str], val_qids: list[
     knobs = {**dataclasses.asdict(recipe), "fit": ids(fit), "val": ids(val), "negatives": "bm25"}
 
     def train(out: Path) -> None:
-        from lessonlib.io import atomic_write
-        from lessonlib.sparse import BM25
+        from lessonlib.sparse import BM25  # deferred: pulls in scipy
 
         queries = {q: dataset_train.queries[q] for q in fit + val}
         bm25 = BM25().retrieve(dataclasses.replace(dataset_train, queries=queries), k=max(recipe.neg_depth, recipe.eval_k))
@@ -173,7 +171,7 @@ def finetuned_cross(dataset_train: Dataset, fit_qids: list[str], val_qids: list[
 def load_cross(model_dir: str | os.PathLike, device: str | None = None):
     """The cross-encoder saved by :func:`finetuned_cross` (a ``CrossEncoder`` or, for ``scoring="pooled"``,
     a ``PooledCrossEncoder``), scoring with the token limit of its recipe."""
-    from lessonlib.cross import CrossEncoder
+    from lessonlib.cross import CrossEncoder  # deferred: pulls in torch
 
     recipe = json.loads((Path(model_dir) / "training.json").read_text())["recipe"]
     return CrossEncoder.load(model_dir, max_length=int(recipe["max_length"]), overflow="truncate", device=device)
@@ -187,7 +185,7 @@ def workbook_cross_recipe(eval_k: int, fast: bool | None = None, device: str | N
     lists instead of 800, 3 negatives instead of 7, 128 tokens; in fast mode no weak stage, 8 steps, 96 tokens (enough to run every
     cell, not to rank well). Validation (early stopping) re-ranks the top ``eval_k``.
     """
-    from lessonlib.cross import recipe as cross_recipe
+    from lessonlib.cross import recipe as cross_recipe  # deferred: pulls in torch
 
     recipe = cross_recipe.recipe_for(fast, device)
     if recipe is cross_recipe.CPU:

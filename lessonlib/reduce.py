@@ -128,19 +128,9 @@ class LearnedProjection:
 
 
 def _infonce(temperature: float):
-    try:
-        from lessonlib.losses import InfoNCELoss
+    from lessonlib.losses import InfoNCELoss  # deferred: pulls in torch (only the learned projection trains)
 
-        return InfoNCELoss(temperature=temperature)
-    except ImportError:  # minimal local version: cross-entropy over cosine similarities / tau
-        import torch
-        import torch.nn.functional as F
-
-        def loss(a, b):
-            logits = F.normalize(a, dim=-1) @ F.normalize(b, dim=-1).T / temperature
-            return F.cross_entropy(logits, torch.arange(len(a)))
-
-        return loss
+    return InfoNCELoss(temperature=temperature)
 
 
 def normalize(x: np.ndarray) -> np.ndarray:

@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from lessonlib.cascade import adaptive_run
 from lessonlib.runs import Run, rank_documents, ranked
 
 
@@ -102,8 +103,6 @@ def routed_run(cheap: Run, expensive: Run, qids: Sequence[str], send: Sequence[b
 
     :func:`lessonlib.cascade.adaptive_run` over ``qids``, with the decisions given as a sequence.
     """
-    from lessonlib.cascade import adaptive_run
-
     if len(qids) != len(send):
         raise ValueError(f"routed_run: {len(qids)} queries but {len(send)} routing decisions")
     return adaptive_run({q: cheap.get(q, {}) for q in qids}, expensive, {q: bool(s) for q, s in zip(qids, send)})

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lessonlib.index.base import as_matrix, check_k, merge_topk
+from lessonlib.index.base import as_matrix, check_k, merge_topk, pad_results
 
 
 class ShardUnavailable(RuntimeError):
@@ -125,7 +125,6 @@ class ShardedIndex:
         missing.sort()
         if missing and (not self.allow_partial or len(missing) == len(self.shards)):
             raise ShardUnavailable(f"search: shards {missing} did not answer ({errors}); results would be incomplete")
-        from lessonlib.index.base import pad_results
 
         best_s, best_i = pad_results(best_s, best_i, k)
         return SearchResponse(best_s, best_i, partial=bool(missing), missing_shards=missing, errors=errors,

@@ -31,7 +31,6 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-
 LATENT = 12  # calibrated to the LID of real MiniLM embeddings (module docstring)
 NOISE = 0.15
 

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from lessonlib.config import seed_everything
 from lessonlib.io import atomic_dir
 
 LossFn = Callable[[torch.nn.Module, Any], "torch.Tensor | tuple[torch.Tensor, dict]"]
@@ -386,8 +387,6 @@ class Trainer:
         ``resume=True`` continues from the newest checkpoint in ``checkpoint_dir`` if there is one;
         a path resumes from that checkpoint.
         """
-        from lessonlib.config import seed_everything
-
         cfg = self.config
         seed_everything(cfg.seed)
         self.model.to(self.device)

@@ -101,9 +101,6 @@ def check(exercise: str, fn: Callable[..., Any], seed: int = 0, verbose: bool = 
     >>> check("reciprocal_rank_fusion", reciprocal_rank_fusion)
     ✅ reciprocal_rank_fusion: all 12 cases pass
     """
-    # Import the definitions lazily so `REGISTRY` is complete however the caller imported us.
-    from lessonlib.checks import exercises as _  # noqa: F401
-
     if exercise not in REGISTRY:
         raise KeyError(f"check: unknown exercise {exercise!r}; known: {', '.join(sorted(REGISTRY))}")
     spec = REGISTRY[exercise]

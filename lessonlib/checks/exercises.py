@@ -10,7 +10,13 @@ from typing import Any
 
 import numpy as np
 
+from lessonlib import config
+from lessonlib.adaptive import adaptive_rerank
+from lessonlib.calibration import apply_temperature, expected_calibration_error
 from lessonlib.checks.core import ExerciseCheck, register
+from lessonlib.fusion import rrf
+from lessonlib.hub import resolve_model
+from lessonlib.metrics import evaluate
 from lessonlib.runs import rank_documents
 
 
@@ -40,8 +46,6 @@ def _metric_cases(rng: np.random.Generator) -> list[dict[str, Any]]:
 
 def _trec(measure: str):
     def reference(qrels: dict[str, int], run: dict[str, float], k: int) -> float:
-        from lessonlib.metrics import evaluate
-
         if not run:
             return 0.0
         return evaluate({"q": qrels}, {"q": run}, [f"{measure}@{k}"])[f"{measure}@{k}"]
@@ -80,8 +84,6 @@ def _rrf_cases(rng: np.random.Generator) -> list[dict[str, Any]]:
 
 
 def _rrf_reference(rankings: list[list[str]], k: float) -> dict[str, float]:
-    from lessonlib.fusion import rrf
-
     runs = [{"q": {doc: float(len(r) - i) for i, doc in enumerate(r)}} for r in rankings]
     return rrf(runs, k=k).get("q", {})
 
@@ -132,7 +134,7 @@ def _pooling_cases(rng: np.random.Generator) -> list[dict[str, Any]]:
 
 
 def _pooling_reference(q_hidden, q_mask, d_hidden, d_mask):
-    from lessonlib.encoders import Pooling, Similarity
+    from lessonlib.encoders import Pooling, Similarity  # deferred: pulls in torch
 
     pool = Pooling("mean")
     q, d = pool(q_hidden, q_mask), pool(d_hidden, d_mask)
@@ -166,7 +168,7 @@ def _infonce_cases(rng: np.random.Generator) -> list[dict[str, Any]]:
 
 
 def _infonce_reference(q, pos, neg=None, temperature=0.05):
-    from lessonlib.losses import InfoNCELoss
+    from lessonlib.losses import InfoNCELoss  # deferred: pulls in torch
 
     return InfoNCELoss(temperature=temperature, similarity="cosine", share_negatives=True)(q, pos, neg)
 
@@ -200,7 +202,7 @@ def _triplet_cases(rng: np.random.Generator) -> list[dict[str, Any]]:
 
 
 def _triplet_reference(embeddings, labels, margin=0.5):
-    from lessonlib.losses import TripletLoss
+    from lessonlib.losses import TripletLoss  # deferred: pulls in torch
 
     return TripletLoss(margin=margin, mining="batch_hard", distance="euclidean")(embeddings, labels=labels)
 
@@ -237,7 +239,7 @@ def _negatives_cases(rng: np.random.Generator) -> list[dict[str, Any]]:
 
 
 def _negatives_reference(ranking, positives, n, skip_top=0, depth=100):
-    from lessonlib.samplers import BM25Negatives
+    from lessonlib.samplers import BM25Negatives  # deferred: pulls in torch
 
     return BM25Negatives({"q": ranking}, depth=depth, skip_top=skip_top, pick="top").sample(["q"], [positives], n)[0]
 
@@ -275,7 +277,7 @@ def _ivf_cases(rng: np.random.Generator) -> list[dict[str, Any]]:
 
 
 def _ivf_reference(query, centroids, lists, vectors, nprobe, k):
-    from lessonlib.index import IVFIndex
+    from lessonlib.index import IVFIndex  # deferred: pulls in tqdm
 
     vectors = np.asarray(vectors, np.float32)
     index = IVFIndex(vectors.shape[1], metric="ip", nlist=len(centroids), nprobe=nprobe)
@@ -318,7 +320,7 @@ def _pq_cases(rng: np.random.Generator) -> list[dict[str, Any]]:
 
 
 def _pq_reference(x, query, codebooks, metric="ip"):
-    from lessonlib.index import ProductQuantizer
+    from lessonlib.index import ProductQuantizer  # deferred: pulls in tqdm
 
     codebooks = np.asarray(codebooks, np.float32)
     m, ksub, dsub = codebooks.shape
@@ -374,8 +376,8 @@ def _shard_cases(rng: np.random.Generator) -> list[dict[str, Any]]:
 
 
 def _shard_reference(shard_scores, shard_ids, k):
-    from lessonlib.index import merge_topk
-    from lessonlib.index.base import pad_results
+    from lessonlib.index import merge_topk  # deferred: pulls in tqdm
+    from lessonlib.index.base import pad_results  # deferred: pulls in tqdm
 
     nq = len(shard_scores[0])
     best_s, best_i = np.full((nq, 0), -np.inf, np.float32), np.zeros((nq, 0), np.int64)
@@ -410,7 +412,7 @@ def _margin_cases(rng: np.random.Generator) -> list[dict[str, Any]]:
 def _margin_reference(student_pos, student_neg, teacher_pos, teacher_neg):
     import torch
 
-    from lessonlib.losses import MarginMSELoss
+    from lessonlib.losses import MarginMSELoss  # deferred: pulls in torch
 
     # With the dot product and a 1-d "query" of 1, a 1-d document embedding IS its score:
     # s(q, d) = 1 * d. So gradients wrt these embeddings are gradients wrt the student scores.
@@ -447,9 +449,6 @@ def _pair_tokenizer():
     global _PAIR_TOKENIZER
     if _PAIR_TOKENIZER is None:
         from tokenizers import Tokenizer, models, pre_tokenizers
-
-        from lessonlib import config
-        from lessonlib.hub import resolve_model
 
         real = Tokenizer.from_file(str(resolve_model(config.DEFAULT_MODEL) / "tokenizer.json"))
         vocab = {f"t{i}": i for i in range(real.get_vocab_size())}
@@ -499,7 +498,7 @@ def _ranknet_cases(rng: np.random.Generator) -> list[dict[str, Any]]:
 
 
 def _ranknet_reference(scores, labels):
-    from lessonlib.cross.objectives import ranknet
+    from lessonlib.cross.objectives import ranknet  # deferred: pulls in torch
 
     return ranknet(scores, labels)
 
@@ -518,7 +517,7 @@ register(ExerciseCheck(
 def _knrm_cases(rng: np.random.Generator) -> list[dict[str, Any]]:
     import torch
 
-    from lessonlib.interaction.knrm import kernel_mus, kernel_sigmas
+    from lessonlib.interaction.knrm import kernel_mus, kernel_sigmas  # deferred: pulls in torch
 
     cases = []
     for b, lq, ld, n_kernels, empty in [(1, 3, 5, 11, False), (2, 4, 10, 11, False), (3, 5, 8, 5, False),
@@ -539,7 +538,7 @@ def _knrm_cases(rng: np.random.Generator) -> list[dict[str, Any]]:
 
 
 def _knrm_reference(M, q_mask, d_mask, mus, sigmas):
-    from lessonlib.interaction.knrm import kernel_pooling
+    from lessonlib.interaction.knrm import kernel_pooling  # deferred: pulls in torch
 
     return kernel_pooling(M, q_mask, d_mask, mus, sigmas)
 
@@ -569,7 +568,7 @@ def _maxp_cases(rng: np.random.Generator) -> list[dict[str, Any]]:
 
 
 def _maxp_reference(passage_scores, owner, n_docs, mode):
-    from lessonlib.cross.longdoc import aggregate
+    from lessonlib.cross.longdoc import aggregate  # deferred: pulls in torch
 
     return aggregate(np.asarray(passage_scores, np.float64), np.asarray(owner, np.int64), n_docs, mode).astype(np.float64)
 
@@ -599,8 +598,6 @@ def _ece_cases(rng: np.random.Generator) -> list[dict[str, Any]]:
 
 
 def _ece_reference(logits, labels, temperature=1.0, n_bins=10):
-    from lessonlib.calibration import apply_temperature, expected_calibration_error
-
     return expected_calibration_error(apply_temperature(logits, temperature), labels, n_bins)
 
 
@@ -629,8 +626,6 @@ def adaptive_rerank_policy(run: dict[str, dict[str, float]], threshold: float, k
 
     Returns ``{"rerank": {qid: bool}, "cost": int}``.
     """
-    from lessonlib.adaptive import adaptive_rerank
-
     return adaptive_rerank(run, threshold, k)
 
 

@@ -10,6 +10,8 @@ import argparse
 from collections.abc import Mapping
 from typing import Any
 
+from lessonlib import config
+
 FAST_QUERIES = 20  # queries kept in fast mode (--fast or LESSONLIB_FAST=1)
 
 
@@ -28,8 +30,6 @@ def add_cross_encoder_arguments(parser: argparse.ArgumentParser, fast_help: str)
 
 def is_fast(args: argparse.Namespace) -> bool:
     """``--fast`` or ``LESSONLIB_FAST=1``."""
-    from lessonlib import config
-
     return bool(args.fast or config.is_fast())
 
 
@@ -40,6 +40,6 @@ def first_queries(items: Mapping[str, Any], fast: bool) -> dict[str, Any]:
 
 def load_cross_encoder(args: argparse.Namespace, model: str):
     """The :class:`lessonlib.cross.CrossEncoder` ``model`` with ``--max-length`` and ``--device``."""
-    from lessonlib.cross import CrossEncoder
+    from lessonlib.cross import CrossEncoder  # deferred: pulls in torch
 
     return CrossEncoder.load(model, max_length=args.max_length, device=args.device)

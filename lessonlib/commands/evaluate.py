@@ -7,6 +7,9 @@ import json
 import sys
 from pathlib import Path
 
+from lessonlib.data import load_dataset, read_run
+from lessonlib.metrics import evaluate, parse_measure
+
 NAME = "evaluate"
 HELP = "score a TREC run file against a dataset's qrels (nDCG@10, MAP, MRR, recall, ...)"
 DEFAULT_MEASURES = ["ndcg@10", "map", "mrr", "p@10", "recall@10", "recall@100", "success@10", "r_precision"]
@@ -29,9 +32,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lessonlib.data import load_dataset, read_run
-    from lessonlib.metrics import evaluate, parse_measure
-
     measures = [parse_measure(m).name for m in args.measures]  # bad names fail before loading data
     if not args.run.is_file():
         raise FileNotFoundError(f"--run {args.run}: no such file")

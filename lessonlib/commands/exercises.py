@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lessonlib import exercises
+    from lessonlib import exercises  # deferred: pulls in nbformat
 
     if args.action == "list":
         for path in exercises.sources(args.source):

@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lessonlib.grading import grade
+    from lessonlib.grading import grade  # deferred: pulls in nbformat
 
     grades = grade(args.paths, args.out, timeout=args.timeout)
     for g in grades:

@@ -5,8 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lessonlib.commands._common import (add_cross_encoder_arguments, add_data_arguments, first_queries, is_fast,
-                                        load_cross_encoder)
+from lessonlib.commands._common import (
+    add_cross_encoder_arguments,
+    add_data_arguments,
+    first_queries,
+    is_fast,
+    load_cross_encoder,
+)
+from lessonlib.data import load_dataset, read_run, write_run
+from lessonlib.rerank import interpolate, rerank
 
 NAME = "rerank"
 HELP = "cross-encoder re-ranking of a run (TREC run file in, TREC run file out)"
@@ -26,9 +33,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
-
-    from lessonlib.data import load_dataset, read_run, write_run
-    from lessonlib.rerank import interpolate, rerank
 
     if args.k < 1:
         raise ValueError(f"rerank --k {args.k}: k must be >= 1")

@@ -7,6 +7,11 @@ import sys
 import time
 from pathlib import Path
 
+from lessonlib import config
+from lessonlib.data import load_dataset, write_run
+from lessonlib.encode import dense_run
+from lessonlib.fusion import hybrid
+
 NAME = "retrieve"
 HELP = "first-stage retrieval (bm25, dense or hybrid) of a dataset's queries into a TREC run file"
 METHODS = ("bm25", "dense", "hybrid")
@@ -35,28 +40,23 @@ def retrieve(dataset, method: str, k: int = 100, model: str | None = None, k1: f
         raise ValueError(f"retrieve(k={k}): k must be >= 1")
     runs = {}
     if method in ("bm25", "hybrid"):
-        from lessonlib.sparse import BM25
+        from lessonlib.sparse import BM25  # deferred: pulls in scipy
 
         start = time.perf_counter()
         runs["bm25"] = BM25(k1=k1, b=b).retrieve(dataset, k=k)
         _log(f"bm25: {len(dataset.queries)} queries over {len(dataset.corpus)} documents in {time.perf_counter() - start:.1f} s")
     if method in ("dense", "hybrid"):
-        from lessonlib import config
-        from lessonlib.encode import dense_run  # the encoder module; imported only when needed
 
         start = time.perf_counter()
         runs["dense"] = dense_run(dataset, model or config.DEFAULT_MODEL, k)
         _log(f"dense: {len(dataset.queries)} queries in {time.perf_counter() - start:.1f} s")
     if method == "hybrid":
-        from lessonlib.fusion import hybrid
 
         return hybrid(runs["bm25"], runs["dense"], depth=k)
     return runs[method]
 
 
 def run(args: argparse.Namespace) -> int:
-    from lessonlib.data import load_dataset, write_run
-
     if args.k < 1:
         raise ValueError(f"--k {args.k}: k must be >= 1")
     if args.model and args.method == "bm25":

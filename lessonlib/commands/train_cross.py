@@ -5,8 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lessonlib.commands._common import (add_cross_encoder_arguments, add_data_arguments, first_queries, is_fast,
-                                        load_cross_encoder)
+from lessonlib import config
+from lessonlib.commands._common import (
+    add_cross_encoder_arguments,
+    add_data_arguments,
+    first_queries,
+    is_fast,
+    load_cross_encoder,
+)
+from lessonlib.data import load_dataset
 
 NAME = "train-cross"
 HELP = "train a cross-encoder on the train split; DIR loads with AutoModelForSequenceClassification"
@@ -30,11 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lessonlib import config
-    from lessonlib.cross.data import bm25_run, groups_from_run, weak_title_groups
-    from lessonlib.cross.objectives import get_loss
-    from lessonlib.cross.train import train_cross_encoder
-    from lessonlib.data import load_dataset
+    from lessonlib.cross.data import bm25_run, groups_from_run, weak_title_groups  # deferred: pulls in torch
+    from lessonlib.cross.objectives import get_loss  # deferred: pulls in torch
+    from lessonlib.cross.train import train_cross_encoder  # deferred: pulls in torch
 
     get_loss(args.loss)  # fail early on a bad name
     if args.epochs < 1:

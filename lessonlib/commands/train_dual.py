@@ -18,13 +18,16 @@ import argparse
 import sys
 from pathlib import Path
 
+from lessonlib.config import DEFAULT_MODEL
+from lessonlib.data import load_dataset
+from lessonlib.recipes import FAST
+
 NAME = "train-dual"
 HELP = "fine-tune a dual encoder on the train split; DIR loads with SentenceTransformer(DIR)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from lessonlib.config import DEFAULT_MODEL
-    from lessonlib.dual_training import LOSSES, NEGATIVES
+    from lessonlib.dual_training import LOSSES, NEGATIVES  # deferred: pulls in torch
 
     parser.add_argument("--data", required=True, help="dataset name (scifact, sample) or BEIR folder")
     parser.add_argument("--split", default="train", help="split to train on (default: train)")
@@ -53,9 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import os
 
-    from lessonlib.data import load_dataset
-    from lessonlib.dual_training import train_dual
-    from lessonlib.recipes import FAST
+    from lessonlib.dual_training import train_dual  # deferred: pulls in torch
 
     if args.fast:
         os.environ["LESSONLIB_FAST"] = "1"
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         knobs["epochs"] = args.epochs or 1
     if args.negatives == "none":
         knobs["n_negatives"] = 0
-    from lessonlib import distributed as D
+    from lessonlib import distributed as D  # deferred: pulls in torch
 
     say = os.environ.get("RANK", "0") == "0"  # rank 0 (or no torchrun) speaks
     if say:

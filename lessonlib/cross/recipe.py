@@ -33,6 +33,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lessonlib import config
+from lessonlib.augment import word_deletion
+from lessonlib.cross.data import Group, groups_from_run, inverse_cloze_groups, subset_qrels, weak_title_groups
+from lessonlib.cross.model import scoring_class
+from lessonlib.cross.train import train_cross_encoder
+from lessonlib.metrics import evaluate
+from lessonlib.rerank import choose_alpha, interpolate, rerank
 from lessonlib.runs import Run, truncate
 
 
@@ -122,8 +128,6 @@ class Trained:
 
 def weak_groups(train_ds, recipe: Recipe):
     """Weak-supervision lists: title -> own abstract, then inverse-cloze sentences (see the module docstring)."""
-    from lessonlib.cross.data import inverse_cloze_groups, weak_title_groups
-
     groups = []
     if recipe.weak_title_docs != 0:
         groups += weak_title_groups(train_ds, n_negatives=recipe.n_negatives, seed=recipe.seed,
@@ -137,9 +141,6 @@ def weak_groups(train_ds, recipe: Recipe):
 def claim_groups(train_ds, negatives_run: Mapping[str, Mapping[str, float]], fit_qids: Sequence[str], recipe: Recipe):
     """Claim lists of the FIT queries: 1 cited abstract + ``n_negatives`` from the run's top ``neg_depth``;
     plus ``augment_queries`` copies of each with words deleted from the claim."""
-    from lessonlib.augment import word_deletion
-    from lessonlib.cross.data import Group, groups_from_run, subset_qrels
-
     groups = groups_from_run(train_ds, negatives_run, n_negatives=recipe.n_negatives, depth=recipe.neg_depth,
                              seed=recipe.seed, qrels=subset_qrels(train_ds.qrels, fit_qids))
     extra = []
@@ -151,8 +152,6 @@ def claim_groups(train_ds, negatives_run: Mapping[str, Mapping[str, float]], fit
 
 
 def ndcg10(qrels, run) -> float:
-    from lessonlib.metrics import evaluate
-
     return evaluate(qrels, run, ["ndcg@10"])["ndcg@10"]
 
 
@@ -170,11 +169,6 @@ def train_monobert(train_ds, negatives_run: Mapping[str, Mapping[str, float]], f
 
     Returns a :class:`Trained` with the model holding the weights of the best validation epoch.
     """
-    from lessonlib.cross.data import subset_qrels
-    from lessonlib.cross.model import scoring_class
-    from lessonlib.cross.train import train_cross_encoder
-    from lessonlib.rerank import rerank
-
     recipe = recipe or recipe_for()
     config.seed_everything(recipe.seed)
     model_class = scoring_class(recipe.scoring)
@@ -238,8 +232,6 @@ def score_candidates(model, data, runs: Sequence[Mapping[str, Mapping[str, float
     Returns (run of CE scores over the union, wall seconds). Restrict it to one first stage's top k
     with :func:`restrict`.
     """
-    from lessonlib.rerank import rerank
-
     union: Run = {}
     for run in runs:
         for q, docs in truncate(run, k, qids).items():
@@ -267,8 +259,6 @@ def rerank_and_fuse(scores_val: Mapping, scores_test: Mapping, first_val: Mappin
     CE as a tie-breaker) let validation fall back to the first stage when the CE adds nothing.
     Returns ``{"first", "alone", "fused", "alpha", "val_first", "val_fused", "alpha_curve"}``.
     """
-    from lessonlib.rerank import choose_alpha, interpolate
-
     ce_val, ce_test = restrict(scores_val, first_val, k), restrict(scores_test, first_test, k)
     fv, ft = truncate(first_val, k, list(ce_val)), truncate(first_test, k, list(ce_test))
     alpha, curve = choose_alpha(ce_val, fv, qrels_val, alphas=alphas)

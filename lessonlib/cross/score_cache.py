@@ -20,6 +20,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from lessonlib.embedding_cache import EmbeddingCache, namespace
+from lessonlib.hub import model_identity
+
 
 class CachedScorer:
     """``score(pairs)`` of ``model`` served from the on-disk cache; only missing pairs are scored.
@@ -33,12 +36,8 @@ class CachedScorer:
     """
 
     def __init__(self, model, identity: str | None = None, root=None) -> None:
-        from lessonlib.embedding_cache import EmbeddingCache, namespace
-
         if identity is None:
             from pathlib import Path
-
-            from lessonlib.hub import model_identity
 
             name = getattr(model, "name", None)
             if name is None or not Path(str(name)).is_dir():

@@ -45,6 +45,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from lessonlib.cross.cost import transformer_flops
+from lessonlib.cross.efficiency import length_sorted_batches
+
 PATTERNS = ("full", "local", "strided", "random", "topk")
 GLOBAL_TOKENS = ("query", "cls", "none")
 _TOPK_IMPL = "lessonlib_topk"
@@ -155,8 +158,6 @@ def attention_flops(length: float, density: float = 1.0, hidden: int = 384, laye
     computed in full (L^2) and only A V is sparse (k keys per row). MiniLM-L6: hidden 384, 6
     layers, FFN 1536.
     """
-    from lessonlib.cross.cost import transformer_flops
-
     per_token, per_pair = transformer_flops(1, hidden, intermediate, layers)  # linear per token, quadratic per (i, j)
     L = float(length)
     if topk is not None:
@@ -242,8 +243,6 @@ def sparse_scores(ce, queries: Sequence[str], docs: Sequence[str], pattern: str 
     (``window``, ``stride``, ``n_random``, ``global_tokens``, ``seed``). For ``topk``, ``density``
     is k / n per row (the share of keys kept), averaged over real tokens.
     """
-    from lessonlib.cross.efficiency import length_sorted_batches
-
     queries, docs = list(queries), list(docs)
     if len(queries) != len(docs):
         raise ValueError(f"sparse_scores: {len(queries)} queries but {len(docs)} documents")

@@ -19,6 +19,7 @@ import torch
 
 from lessonlib.cross.data import Group
 from lessonlib.cross.objectives import get_loss, margin_mse, mix
+from lessonlib.training import Trainer, TrainerConfig
 
 
 def make_loss_fn(loss: str | Mapping[str, float] = "softmax_ce", label_smoothing: float = 0.0,
@@ -79,8 +80,6 @@ def train_cross_encoder(
     ``eval_fn(model) -> {"ndcg@10": ...}`` on a validation split, every ``eval_every`` steps, with
     ``select_metric`` restores the best weights at the end (early stopping).
     """
-    from lessonlib.training import Trainer, TrainerConfig
-
     if not groups:
         raise ValueError("train_cross_encoder(groups=[]): nothing to train on")
     cfg = TrainerConfig(

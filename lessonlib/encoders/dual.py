@@ -31,10 +31,13 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from lessonlib import __version__
+from lessonlib.encode import encode
 from lessonlib.encoders.pooling import Pooling
 from lessonlib.encoders.similarity import Similarity
 from lessonlib.encoders.towers import BiLSTMTower, CNNTower, TransformerTower
@@ -193,8 +196,6 @@ class DualEncoder(nn.Module):
 
     def encode(self, texts: Sequence[str], kind: str = "doc", **kwargs):
         """Batched, no-gradient numpy encoding: see :func:`lessonlib.encode.encode`."""
-        from lessonlib.encode import encode
-
         return encode(self, texts, kind=kind, **kwargs)
 
     # ----------------------------------------------------------------------------- saving
@@ -426,9 +427,61 @@ def _write_json(path: Path, obj) -> None:
 
 
 def _version() -> str:
-    from lessonlib import __version__
-
     return __version__
 
 
 __all__ = ["DualEncoder", "Pooling", "Similarity"]
+
+
+# ----------------------------------------------------------------------------- token-level calls (training)
+def towers(model) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """(query tower, document tower) of a dual encoder (the same module when shared)."""
+    for q_name, d_name in (("query_tower", "doc_tower"), ("query_encoder", "doc_encoder"), ("q_tower", "d_tower")):
+        if hasattr(model, q_name) and hasattr(model, d_name):
+            return getattr(model, q_name), getattr(model, d_name)
+    if hasattr(model, "tower"):
+        return model.tower, model.tower
+    raise TypeError(f"towers(model={type(model).__name__}): expected query_tower / doc_tower attributes")
+
+
+def _normalize(model) -> bool:
+    return bool(getattr(model, "normalize", True))
+
+
+def embed_tokens(model, which: str, token_lists: Sequence[list[int]], max_length: int) -> torch.Tensor:
+    """Embeddings (B, dim) with gradients of pre-tokenised texts through one tower (+ head, norm)."""
+    q_tower, d_tower = towers(model)
+    tower = q_tower if which == "query" else d_tower
+    batch = tower.collate(token_lists, max_length)
+    device = next(tower.parameters()).device
+    batch = {k: v.to(device) for k, v in batch.items()}
+    if hasattr(model, "forward_batch"):
+        return model.forward_batch(batch, which)
+    out = tower(batch)
+    return torch.nn.functional.normalize(out.float(), dim=-1) if _normalize(model) else out
+
+
+@torch.no_grad()
+def encode_token_ids(model, which: str, token_lists: Sequence[list[int]], max_length: int, batch_size: int = 128) -> np.ndarray:
+    """Embeddings (n, dim) float32 of pre-tokenised texts, in batches sorted by length (no grad)."""
+    q_tower, d_tower = towers(model)
+    tower = q_tower if which == "query" else d_tower
+    was_training = tower.training
+    tower.eval()
+    device = next(tower.parameters()).device
+    order = np.argsort([-min(len(t), max_length) for t in token_lists], kind="stable")
+    out = np.zeros((len(token_lists), 0), dtype=np.float32)
+    chunks = []
+    use_bf16 = device.type == "cuda" and type(tower).__name__ == "TransformerTower"
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else torch.autocast("cpu", enabled=False)
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        with autocast:
+            emb = embed_tokens(model, which, [token_lists[i] for i in idx], max_length)
+        chunks.append(emb.float().cpu().numpy())
+    tower.train(was_training)
+    if chunks:
+        flat = np.concatenate(chunks)
+        out = np.empty_like(flat)
+        out[order] = flat
+    return out

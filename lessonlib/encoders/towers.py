@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from lessonlib.encoders.pooling import Pooling
+from lessonlib.hub import resolve_model
 
 
 def _clean(texts: Sequence[str] | str, where: str) -> list[str]:
@@ -46,8 +47,6 @@ def _clean(texts: Sequence[str] | str, where: str) -> list[str]:
 def _tokenizer_folder(name: str | os.PathLike) -> str:
     """A folder with tokenizer files: ``name`` itself if it is a directory, else the resolved model."""
     from pathlib import Path
-
-    from lessonlib.hub import resolve_model
 
     return str(name) if Path(name).is_dir() else str(resolve_model(name))
 
@@ -137,8 +136,6 @@ class TransformerTower(TokenizerMixin, nn.Module):
     ) -> None:
         super().__init__()
         from transformers import AutoModel, AutoTokenizer
-
-        from lessonlib.hub import resolve_model
 
         path = resolve_model(name_or_path)
         self.source = str(name_or_path)

@@ -117,6 +117,10 @@ def similarity(queries: np.ndarray, vectors: np.ndarray, metric: str, norms: np.
     return -(qn[:, None] - 2.0 * dots + norms[None, :])
 
 
+#: class name -> index class; every subclass registers itself, so ``Index.load`` can dispatch
+_CLASSES: dict[str, type] = {}
+
+
 class Index:
     """Base class: id bookkeeping, input checks, save/load plumbing. Subclasses implement
     ``_add(x)`` (rows get internal positions ntotal..), ``_search(q, k) -> (scores, positions)``,
@@ -125,6 +129,10 @@ class Index:
 
     needs_training: ClassVar[bool] = False
     supports_remove: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        _CLASSES[cls.__name__] = cls
 
     def __init__(self, dim: int, metric: str = "ip") -> None:
         if not isinstance(dim, (int, np.integer)) or dim < 1:
@@ -198,13 +206,13 @@ class Index:
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Index":
         """Read an index written by ``save`` (any teaching index class; ``Index.load`` dispatches)."""
-        from lessonlib import index as registry
-
         with np.load(Path(path), allow_pickle=False) as data:
             meta = json.loads(bytes(data["__meta__"]).decode())
             arrays = {k: data[k] for k in data.files if k not in ("__meta__", "__ids__")}
             ids = data["__ids__"]
-        klass = getattr(registry, meta["class"])
+        if meta["class"] not in _CLASSES:
+            raise ValueError(f"load({str(path)!r}): unknown index class {meta['class']!r}")
+        klass = _CLASSES[meta["class"]]
         if cls is not Index and not issubclass(klass, cls):
             raise ValueError(f"load({str(path)!r}): file holds a {meta['class']}, not a {cls.__name__}")
         obj = klass(meta["dim"], metric=meta["metric"], **meta["params"])

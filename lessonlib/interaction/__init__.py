@@ -17,7 +17,13 @@ from lessonlib.interaction.coattention import CoAttentionRanker
 from lessonlib.interaction.conv_knrm import ConvKNRM
 from lessonlib.interaction.hierarchical import HierarchicalAttentionRanker
 from lessonlib.interaction.knrm import KNRM, kernel_mus, kernel_pooling, kernel_sigmas, soft_tf
-from lessonlib.interaction.matrix import TokenEmbedding, cosine_matrix, count_parameters, interaction_matrix, load_tokenizer
+from lessonlib.interaction.matrix import (
+    TokenEmbedding,
+    cosine_matrix,
+    count_parameters,
+    interaction_matrix,
+    load_tokenizer,
+)
 from lessonlib.interaction.ntn import NeuralTensorLayer, NTNRanker
 
 __all__ = [

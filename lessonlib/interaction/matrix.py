@@ -25,12 +25,11 @@ import torch
 from torch import nn
 
 from lessonlib import config
+from lessonlib.hub import resolve_model
 
 
 def minilm_path(name: str = config.DEFAULT_MODEL) -> Path:
     """Local folder of the MiniLM model (through ``lessonlib.hub.resolve_model``)."""
-    from lessonlib.hub import resolve_model
-
     return resolve_model(name)
 
 

@@ -35,11 +35,18 @@ import torch
 from torch import nn
 
 from lessonlib.cross.data import bm25_run
+from lessonlib.cross.objectives import get_loss
 from lessonlib.data import Dataset, split_queries
-from lessonlib.interaction.matrix import TokenEmbedding, count_parameters, load_tokenizer
+from lessonlib.interaction.coattention import CoAttentionRanker
+from lessonlib.interaction.conv_knrm import ConvKNRM
+from lessonlib.interaction.hierarchical import HierarchicalAttentionRanker
+from lessonlib.interaction.knrm import KNRM
+from lessonlib.interaction.matrix import TokenEmbedding, count_parameters, load_tokenizer, load_word_embeddings
+from lessonlib.interaction.ntn import NTNRanker
 from lessonlib.metrics import evaluate
 from lessonlib.rerank import choose_alpha, interpolate
 from lessonlib.runs import Run, rank_documents
+from lessonlib.training import Trainer, TrainerConfig
 
 MODELS = ("knrm", "conv_knrm", "ntn", "ntn_lowrank", "coattention", "hierarchical")
 # These models run many small tensor ops, too small for a second intra-op thread to gain much; on
@@ -113,7 +120,6 @@ class Setup:
     def embedding(self, freeze: bool = True) -> TokenEmbedding:
         """A fresh TokenEmbedding from the MiniLM input embeddings (frozen or trainable)."""
         if self.embedding_weight is None:
-            from lessonlib.interaction.matrix import load_word_embeddings
 
             self.embedding_weight = load_word_embeddings()
         return TokenEmbedding(self.embedding_weight, freeze=freeze)
@@ -148,12 +154,6 @@ def prepare(
 
 def build_model(name: str, embedding: TokenEmbedding, seed: int = 0, **kwargs) -> nn.Module:
     """A model by name (one of ``MODELS``), with its default knobs overridden by ``kwargs``."""
-    from lessonlib.interaction.coattention import CoAttentionRanker
-    from lessonlib.interaction.conv_knrm import ConvKNRM
-    from lessonlib.interaction.hierarchical import HierarchicalAttentionRanker
-    from lessonlib.interaction.knrm import KNRM
-    from lessonlib.interaction.ntn import NTNRanker
-
     torch.manual_seed(seed)
     if name == "knrm":
         return KNRM(embedding, **kwargs)
@@ -202,8 +202,6 @@ def collate(setup: Setup, lists: Sequence[tuple[str, list[str], list[int]]]) -> 
 
 def make_loss(objective: str = "softmax_ce"):
     """``loss_fn(model, batch)`` for the Trainer: model scores reshaped (B, n) into a cross objective."""
-    from lessonlib.cross.objectives import get_loss
-
     objective_fn = get_loss(objective)
 
     def loss_fn(model: nn.Module, batch: dict) -> torch.Tensor:
@@ -232,8 +230,6 @@ def fit(
     Negatives are re-drawn every epoch (seed + epoch). ``num_threads``: torch intra-op threads
     while training (restored after; ``None`` keeps the caller's). Returns ``{"seconds", "history", "n_lists"}``.
     """
-    from lessonlib.training import Trainer, TrainerConfig
-
     qids = list(setup.train_qids if qids is None else qids)
     if not qids:
         raise ValueError("fit(qids=[]): need at least one training query")

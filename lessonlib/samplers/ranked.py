@@ -8,6 +8,7 @@ import numpy as np
 
 from lessonlib.runs import Run, rank_documents
 from lessonlib.samplers.base import NegativeSampler, check_pick
+from lessonlib.samplers.random_negatives import RandomNegatives
 
 
 class RankedNegatives(NegativeSampler):
@@ -74,8 +75,6 @@ class RankedNegatives(NegativeSampler):
             pool = self.candidates(query_id, excluded)
         out = self._choose(pool, n, self.pick)
         if len(out) < n and self.doc_ids is not None:
-            from lessonlib.samplers.random_negatives import RandomNegatives
-
             filler = RandomNegatives(self.doc_ids, seed=int(self.rng_.integers(2**31)))
             extra = filler._sample_one(query_id, excluded | set(out), n - len(out))
             self.stats_["filled"] += len(extra)
@@ -100,7 +99,7 @@ class BM25Negatives(RankedNegatives):
     @classmethod
     def from_dataset(cls, dataset, depth: int = 100, **kwargs) -> BM25Negatives:
         """Build the run with :class:`lessonlib.sparse.BM25` (defaults) over ``dataset``'s queries."""
-        from lessonlib.sparse import BM25
+        from lessonlib.sparse import BM25  # deferred: pulls in scipy
 
         run = BM25().fit(dataset.doc_texts(), dataset.doc_ids).retrieve(dataset, k=depth)
         return cls(run, depth=depth, doc_ids=kwargs.pop("doc_ids", dataset.doc_ids), **kwargs)
