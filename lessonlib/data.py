@@ -119,7 +119,8 @@ class Dataset:
         fit_ids, val_ids = split_queries([q for q in self.queries if q in self.qrels], fraction, seed)
 
         def part(keep: list[str], tag: str) -> Dataset:
-            queries = {q: t for q, t in self.queries.items() if q in set(keep)}
+            kept = set(keep)
+            queries = {q: t for q, t in self.queries.items() if q in kept}
             qrels = {q: dict(self.qrels[q]) for q in queries}
             meta = dict(self.meta, split_of=self.split, part=tag, val_fraction=fraction, seed=seed)
             return Dataset(self.name, self.corpus, queries, qrels, f"{self.split}-{tag}", meta)
