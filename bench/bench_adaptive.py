@@ -4,12 +4,12 @@ The figures notebook 22 cannot reach on a CPU (its cross-encoder trains for minu
 process, everything from lessonlib:
 
 1. first stages on SciFact test and on a validation split of TRAIN (15 %, seed 0): BM25
-   (``lessonlib.sparse``), zero-shot all-MiniLM-L6-v2 (``lessonlib.encode.dense_run``), RRF hybrid;
+   (``lessonlib.retrieval.bm25``), zero-shot all-MiniLM-L6-v2 (``lessonlib.dual.encode.dense_run``), RRF hybrid;
 2. the cross-encoder of ``recipes.finetuned_cross`` (``lessonlib.cross.recipe``: the GPU recipe on a
    GPU, the CPU or FAST one elsewhere), trained on the fit claims only;
 3. CE scores of every first stage's top ``--k`` (cached per pair, ``lessonlib.cross.score_cache``);
    quality vs depth; alpha of ``z(CE) + alpha * z(first)`` chosen on validation;
-4. per query, gain = nDCG@10(re-ranked) - nDCG@10(first stage); policies of ``lessonlib.adaptive``
+4. per query, gain = nDCG@10(re-ranked) - nDCG@10(first stage); policies of ``lessonlib.retrieval.adaptive``
    (margin, normalised margin, peakedness, BM25-dense agreement, a ridge gain model fitted on
    validation): thresholds chosen on VALIDATION, for the best validation quality and for fixed
    validation shares (25 / 50 / 75 % re-ranked); test nDCG@10 and test share reported with
@@ -32,17 +32,19 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lessonlib import adaptive, config, recipes  # noqa: E402
-from lessonlib.cascade import threshold_for_share  # noqa: E402
+from lessonlib.core import config  # noqa: E402
+from lessonlib.dual import recipes
+from lessonlib.retrieval import adaptive
+from lessonlib.retrieval.cascade import threshold_for_share  # noqa: E402
 from lessonlib.cross.data import subset_qrels  # noqa: E402
 from lessonlib.cross.score_cache import CachedScorer  # noqa: E402
 from lessonlib.data import course_dataset, split_queries  # noqa: E402
-from lessonlib.encode import dense_run  # noqa: E402
-from lessonlib.fusion import hybrid  # noqa: E402
-from lessonlib.metrics import evaluate  # noqa: E402
-from lessonlib.rerank import choose_alpha, interpolate, rerank, rerank_top_k  # noqa: E402
-from lessonlib.runs import truncate  # noqa: E402
-from lessonlib.sparse import BM25  # noqa: E402
+from lessonlib.dual.encode import dense_run  # noqa: E402
+from lessonlib.retrieval.fusion import hybrid  # noqa: E402
+from lessonlib.evaluation.metrics import evaluate  # noqa: E402
+from lessonlib.retrieval.rerank import choose_alpha, interpolate, rerank, rerank_top_k  # noqa: E402
+from lessonlib.core.runs import truncate  # noqa: E402
+from lessonlib.retrieval.bm25 import BM25  # noqa: E402
 
 LINES: list[str] = []
 ALPHAS = np.r_[np.arange(0, 2, 0.25), np.arange(2, 10.1, 1)]

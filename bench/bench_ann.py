@@ -30,12 +30,12 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import faiss  # noqa: E402
 
-from lessonlib import config  # noqa: E402
-from lessonlib.annbench import (Row, build, exact_neighbors, format_table, measure, ndcg_at_10, pareto,  # noqa: E402
+from lessonlib.core import config  # noqa: E402
+from lessonlib.index.benchmark import (Row, build, exact_neighbors, format_table, measure, ndcg_at_10, pareto,  # noqa: E402
                                 recall_at_k, scifact_embeddings, sweep, thread_scaling)
 from lessonlib.index import (AnnoyIndex, FaissIndex, FlatIndex, HNSWIndex, HnswlibIndex, IVFIndex, LSHIndex,  # noqa: E402
                              OPQIndex, PQIndex, ScannIndex, SQIndex, scann_available)
-from lessonlib.synthetic import clustered_queries, write_clustered  # noqa: E402
+from lessonlib.data.synthetic import clustered_queries, write_clustered  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SECTIONS = ["parity", "sweep", "compress", "overhead", "lid", "scale"]
@@ -119,7 +119,7 @@ def section_compress(x, q, truth, ds, args) -> str:
         pts.append((name, full / nbytes, recall_at_k(ids, truth, 10), nd))
         lines.append(f"{name:<24}{nbytes:>9}{full / nbytes:>6.0f}x{pts[-1][2]:>7.3f}{nd:>9.4f}{nd - exact_ndcg:>+8.4f}")
         log(lines[-1])
-    from lessonlib.reduce import PCA, normalize
+    from lessonlib.index.reduce import PCA, normalize
 
     for m in (192, 96, 48):
         pca = PCA(m).fit(x)
@@ -150,15 +150,15 @@ def section_overhead(x, q, args) -> str:
 
 def section_lid(x) -> str:
     """Local intrinsic dimension of the real embeddings next to the synthetic generator's."""
-    from lessonlib import synthetic
-    from lessonlib.geometry import local_intrinsic_dimension as lid
+    from lessonlib.data import synthetic
+    from lessonlib.dual.geometry import local_intrinsic_dimension as lid
 
     n, d = x.shape
-    lines = [f"local intrinsic dimension (Levina-Bickel MLE, k=10 / k=20; lessonlib.geometry), n={n}, dim {d}",
+    lines = [f"local intrinsic dimension (Levina-Bickel MLE, k=10 / k=20; lessonlib.dual.geometry), n={n}, dim {d}",
              f"{'SciFact all-MiniLM-L6-v2':<36}{lid(x, k=10):>7.1f}{lid(x, k=20):>7.1f}"]
     for latent in (8, 12, 24):
         s = synthetic.clustered_vectors(n, d, seed=0, latent=latent)
-        mark = "  <- lessonlib.synthetic default" if latent == synthetic.LATENT else ""
+        mark = "  <- lessonlib.data.synthetic default" if latent == synthetic.LATENT else ""
         lines.append(f"{f'synthetic, LATENT={latent}':<36}{lid(s, k=10):>7.1f}{lid(s, k=20):>7.1f}{mark}")
     return "\n".join(lines)
 
@@ -170,7 +170,7 @@ def section_scale(args) -> str:
     path = config.cache_dir("ann") / f"synthetic_{args.scale_n}x{d}.npy"
     x_all = write_clustered(path, args.scale_n, d, seed=0)
     q = clustered_queries(nq, d, seed=0)
-    lines = [f"synthetic clustered vectors (lessonlib.synthetic, seed 0), dim {d}, {nq} queries, k={k}, "
+    lines = [f"synthetic clustered vectors (lessonlib.data.synthetic, seed 0), dim {d}, {nq} queries, k={k}, "
              f"faiss threads={faiss.omp_get_max_threads()}, HNSW32 efConstruction={ef_construction}",
              f"{'n':>9}{'exact QPS':>11}{'HNSW efS':>9}{'R@10':>7}{'HNSW QPS':>10}{'x exact':>9}{'p99 ms':>8}{'build s':>9}{'index MiB':>10}{'peak RSS GiB':>13}"]
     scale_pts = []
@@ -203,7 +203,7 @@ def section_scale(args) -> str:
     # dimension sweep at 20k
     lines.append(f"\n{'dim':>5}{'exact QPS':>11}{'HNSW32 R@10':>12}{'HNSW QPS':>10}{'build s':>9}   (n=20000, efSearch=64)")
     for dim in (64, 128, 384, 768):
-        from lessonlib.synthetic import clustered_vectors
+        from lessonlib.data.synthetic import clustered_vectors
 
         x = clustered_vectors(20_000, dim, seed=1)
         qq = clustered_queries(nq, dim, seed=1)

@@ -1,7 +1,7 @@
-"""BM25 side by side: lessonlib.sparse.BM25 and bm25s on SciFact test, in one process.
+"""BM25 side by side: lessonlib.retrieval.bm25.BM25 and bm25s on SciFact test, in one process.
 
 Both use the same tokenization (lower-case, Lucene's English stop words, Snowball stemmer) and
-Lucene BM25 with k1=1.5, b=0.75. Prints nDCG@10 and R@100 (lessonlib.metrics, trec_eval's
+Lucene BM25 with k1=1.5, b=0.75. Prints nDCG@10 and R@100 (lessonlib.evaluation.metrics, trec_eval's
 definitions), index and search times, and the time ratio ours / bm25s (best of ``--repeat``).
 
     LESSONLIB_DATA=/path/to/data python bench/bench_bm25.py [--data scifact] [--repeat 3]
@@ -35,7 +35,7 @@ def run_bm25s(texts, queries, k):
 
 
 def run_ours(texts, doc_ids, queries, k):
-    from lessonlib.sparse import BM25
+    from lessonlib.retrieval.bm25 import BM25
 
     t0 = time.perf_counter()
     bm25 = BM25(k1=1.5, b=0.75).fit(texts, doc_ids)
@@ -54,8 +54,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from lessonlib.data import load_dataset
-    from lessonlib.metrics import evaluate
-    from lessonlib.runs import hits_to_run
+    from lessonlib.evaluation.metrics import evaluate
+    from lessonlib.core.runs import hits_to_run
 
     ds = load_dataset(args.data, args.split)
     texts, doc_ids = ds.doc_texts(), ds.doc_ids

@@ -2,7 +2,7 @@
 
 What it does (one process, so every figure comes from the same run):
 
-1. first stages on SciFact: BM25 (lessonlib.sparse), zero-shot MiniLM dense (sentence-transformers,
+1. first stages on SciFact: BM25 (lessonlib.retrieval.bm25), zero-shot MiniLM dense (sentence-transformers,
    the peer), their RRF hybrid, or a run file (``--first-stage-run``), top-100 for test and train;
    with ``--dual-finetune`` also a dual encoder fine-tuned with lessonlib on the training part of
    train (the bench_dual recipe chosen on validation) and its RRF hybrid with BM25 — the best
@@ -12,7 +12,7 @@ What it does (one process, so every figure comes from the same run):
 3. training: weak supervision (title -> own abstract, ICT sentences) then claims, listwise
    softmax CE over 1 positive + n hard negatives drawn from the hybrid (BM25 + dense) top-50;
 4. test: re-rank each first stage's top-100 with the cross-encoder, alone and interpolated with
-   the first stage (alpha chosen on validation); nDCG@10 with lessonlib.metrics (trec_eval's
+   the first stage (alpha chosen on validation); nDCG@10 with lessonlib.evaluation.metrics (trec_eval's
    definition);
 5. latency (ms/query for 100 candidates) of the cross-encoder vs the dual encoder's query
    encoding + 100 dot products, pairs/s, peak memory; ECE before/after temperature scaling and
@@ -34,7 +34,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lessonlib import config  # noqa: E402
+from lessonlib.core import config  # noqa: E402
 from lessonlib.cross import CrossEncoder  # noqa: E402
 from lessonlib.cross.data import (  # noqa: E402
     bm25_run,
@@ -46,10 +46,10 @@ from lessonlib.cross.data import (  # noqa: E402
 )
 from lessonlib.cross.train import train_cross_encoder  # noqa: E402
 from lessonlib.data import load_dataset, split_queries  # noqa: E402
-from lessonlib.fusion import normalize  # noqa: E402
-from lessonlib.metrics import evaluate  # noqa: E402
-from lessonlib.rerank import choose_alpha, interpolate, rerank  # noqa: E402
-from lessonlib.runs import ranked  # noqa: E402
+from lessonlib.retrieval.fusion import normalize  # noqa: E402
+from lessonlib.evaluation.metrics import evaluate  # noqa: E402
+from lessonlib.retrieval.rerank import choose_alpha, interpolate, rerank  # noqa: E402
+from lessonlib.core.runs import ranked  # noqa: E402
 
 LINES: list[str] = []
 
@@ -128,7 +128,7 @@ def latency(ce, st, emb, ds, queries, device: str, n_queries: int = 20, n_cand: 
 
 def calibration(run_val, qrels_val, run_test, qrels_test, k: int) -> dict:
     """ECE of sigmoid(logit) on test top-k pairs (unjudged = 0); temperature / Platt fitted on validation."""
-    from lessonlib.calibration import (
+    from lessonlib.evaluation.calibration import (
         apply_platt,
         apply_temperature,
         expected_calibration_error,
@@ -157,7 +157,7 @@ def calibration(run_val, qrels_val, run_test, qrels_test, k: int) -> dict:
 def finetuned_dual_runs(train, test, tr_q, val_fraction: float, k: int, device: str, model: str):
     """Fine-tune a dual encoder on the training part of train only (validation queries held out),
     with the recipe bench_dual chose on validation; dense top-k runs for test and all of train."""
-    from lessonlib.dual_training import TokenCache, dense_candidates, train_dual
+    from lessonlib.dual.train import TokenCache, dense_candidates, train_dual
 
     part, _ = train.split_validation(val_fraction, seed=0)
     if set(part.qrels) != set(tr_q):
@@ -342,7 +342,7 @@ def main(argv=None) -> int:
     except Exception as exc:  # noqa: BLE001
         say(f"calibration skipped: {exc!r}")
     if args.out:
-        from lessonlib.io import atomic_write
+        from lessonlib.core.io import atomic_write
 
         with atomic_write(args.out) as fh:
             fh.write("\n".join(LINES) + "\n")

@@ -1,6 +1,6 @@
 """Cross-encoder training on SciFact: objectives side by side, and the reduced (CPU) recipe's ablations.
 
-Part ``objectives``: one fresh MiniLM cross-encoder per objective of lessonlib.cross.objectives
+Part ``objectives``: one fresh MiniLM cross-encoder per objective of lessonlib.losses.ranking
 (bce, ranknet, hinge, softmax_ce, listnet, listmle, lambda), the SAME lists (each training claim's
 cited abstract + 7 BM25 negatives from the top 30, as in FINDINGS.md), the same budget (2 epochs,
 batch 8, lr 3e-5, warm-up 10 % + linear decay; bf16 autocast on GPU), no early stopping. Reported:
@@ -28,7 +28,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lessonlib import config  # noqa: E402
+from lessonlib.core import config  # noqa: E402
 from lessonlib.cross import CrossEncoder  # noqa: E402
 from lessonlib.cross import recipe as R  # noqa: E402
 from lessonlib.cross.data import bm25_run, groups_from_run, merge_runs, subset_qrels  # noqa: E402
@@ -36,7 +36,7 @@ from lessonlib.cross.model import scoring_class  # noqa: E402
 from lessonlib.cross.optim import list_statistics  # noqa: E402
 from lessonlib.cross.train import train_cross_encoder  # noqa: E402
 from lessonlib.data import load_dataset, split_queries  # noqa: E402
-from lessonlib.encode import dense_run  # noqa: E402
+from lessonlib.dual.encode import dense_run  # noqa: E402
 
 LINES: list[str] = []
 
@@ -150,7 +150,7 @@ def main(argv=None) -> int:
     if args.part in ("all", "objectives"):
         objectives(train, test, fit_q, val_q, runs["bm25"], model_path, args.epochs, args.k)
     if args.out:
-        from lessonlib.io import atomic_write
+        from lessonlib.core.io import atomic_write
 
         with atomic_write(args.out) as fh:
             fh.write("\n".join(LINES) + "\n")

@@ -1,7 +1,7 @@
 """Dual-encoder fine-tuning on SciFact: the recipe, its ablations, and the hybrid, in one process.
 
 Every row trains on SciFact *train* (809 claims) and reports nDCG@10 / R@100 on *test* (300 claims,
-full ranking of the 5,183 abstracts; lessonlib.metrics = trec_eval's definitions, checked against
+full ranking of the 5,183 abstracts; lessonlib.evaluation.metrics = trec_eval's definitions, checked against
 pytrec_eval where installed). Hyperparameters of the "best" row are chosen on a validation split
 carved from train (15 % of the claims, seed 0) — never on test.
 
@@ -63,9 +63,9 @@ def main() -> int:
 
     import torch
 
-    from lessonlib import fusion
+    from lessonlib.retrieval import fusion
     from lessonlib.data import load_dataset
-    from lessonlib.dual_training import (
+    from lessonlib.dual.train import (
         DualRecipe,
         TokenCache,
         bm25_candidates,
@@ -73,7 +73,7 @@ def main() -> int:
         load_model,
         train_dual,
     )
-    from lessonlib.metrics import evaluate
+    from lessonlib.evaluation.metrics import evaluate
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cpu":
@@ -125,7 +125,7 @@ def main() -> int:
     if any(r in wanted for r in ("bm25", "hybrid")):
         t0 = time.perf_counter()
         bm25_run = bm25_candidates(test, depth=100)
-        row("bm25", evaluate(test.qrels, bm25_run, measures), None, f"lessonlib.sparse BM25, {time.perf_counter() - t0:.1f}s")
+        row("bm25", evaluate(test.qrels, bm25_run, measures), None, f"lessonlib.retrieval.bm25 BM25, {time.perf_counter() - t0:.1f}s")
 
     if "zeroshot" in wanted:
         model = load_model(DualRecipe(model_name=args.model), device)
@@ -193,7 +193,7 @@ def main() -> int:
         _peer(args, train, test, device, emit)
 
     if args.out:
-        from lessonlib.io import atomic_write
+        from lessonlib.core.io import atomic_write
 
         with atomic_write(args.out) as handle:
             handle.write("\n".join(lines) + "\n")
@@ -206,9 +206,9 @@ def _peer(args, train, test, device, emit) -> None:
 
     from sentence_transformers import SentenceTransformer
 
-    from lessonlib.dual_training import TokenCache, dense_candidates, train_dual
-    from lessonlib.metrics import evaluate
-    from lessonlib.runs import scores_to_run
+    from lessonlib.dual.train import TokenCache, dense_candidates, train_dual
+    from lessonlib.evaluation.metrics import evaluate
+    from lessonlib.core.runs import scores_to_run
 
     folder = tempfile.mkdtemp(prefix="ft-")
     _, _, model = train_dual(train, model_name=args.model, out_dir=folder, epochs=1, device=device, progress=False, return_model=True)

@@ -1,4 +1,4 @@
-"""Encoding speed and quality: lessonlib.encode (fp32 and int8) against sentence-transformers.
+"""Encoding speed and quality: lessonlib.dual.encode (fp32 and int8) against sentence-transformers.
 
 Same model (all-MiniLM-L6-v2), same texts (a seeded sample of SciFact documents), same batch size,
 same torch threads, timed in ONE process, interleaved (A B C, B C A, ...) and repeated so that a
@@ -37,12 +37,12 @@ def main(argv=None) -> int:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from lessonlib import encode as E
-    from lessonlib.config import DEFAULT_MODEL
+    from lessonlib.dual import encode as E
+    from lessonlib.core.config import DEFAULT_MODEL
     from lessonlib.data import load_dataset
-    from lessonlib.hub import resolve_model
-    from lessonlib.metrics import evaluate
-    from lessonlib.runs import scores_to_run
+    from lessonlib.core.hub import resolve_model
+    from lessonlib.evaluation.metrics import evaluate
+    from lessonlib.core.runs import scores_to_run
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -40,10 +40,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from lessonlib.config import seed_everything
+    from lessonlib.core.config import seed_everything
     from lessonlib.data import load_dataset
     from lessonlib.interaction.matrix import count_parameters
-    from lessonlib.io import atomic_write
+    from lessonlib.core.io import atomic_write
 
     torch.set_num_threads(args.threads)
     seed_everything(args.seed)

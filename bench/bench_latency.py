@@ -26,19 +26,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_cross import latency, latency_candidates  # noqa: E402
 
-from lessonlib import config  # noqa: E402
+from lessonlib.core import config  # noqa: E402
 from lessonlib.cross import CrossEncoder  # noqa: E402
 from lessonlib.cross.efficiency import quantize_int8  # noqa: E402
 from lessonlib.data import load_dataset  # noqa: E402
-from lessonlib.io import atomic_write  # noqa: E402
-from lessonlib.hub import resolve_model  # noqa: E402
+from lessonlib.core.io import atomic_write  # noqa: E402
+from lessonlib.core.hub import resolve_model  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default="scifact")
     p.add_argument("--model", default=config.DEFAULT_MODEL)
-    p.add_argument("--device", default=None, help="cpu | cuda (default: lessonlib.config.device())")
+    p.add_argument("--device", default=None, help="cpu | cuda (default: lessonlib.core.config.device())")
     p.add_argument("--queries", type=int, default=20, help="queries timed per row")
     p.add_argument("--threads", type=int, default=None, help="torch threads on CPU (default: all cores)")
     p.add_argument("--out", default=None)

@@ -1,4 +1,4 @@
-"""lessonlib.metrics.evaluate vs pytrec_eval on a SciFact BM25 run, in one process.
+"""lessonlib.evaluation.metrics.evaluate vs pytrec_eval on a SciFact BM25 run, in one process.
 
 Checks the figures agree (max absolute difference over queries and measures) and prints both
 times and their ratio (best of ``--repeat``).
@@ -26,8 +26,8 @@ def main() -> None:
     import pytrec_eval
 
     from lessonlib.data import load_dataset
-    from lessonlib.metrics import evaluate
-    from lessonlib.sparse import BM25
+    from lessonlib.evaluation.metrics import evaluate
+    from lessonlib.retrieval.bm25 import BM25
 
     ds = load_dataset(args.data, args.split)
     run = BM25().retrieve(ds, k=args.k)

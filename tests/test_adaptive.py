@@ -1,4 +1,4 @@
-"""lessonlib.adaptive: confidence features, threshold policies, trade-off curves, oracle, learned policy."""
+"""lessonlib.retrieval.adaptive: confidence features, threshold policies, trade-off curves, oracle, learned policy."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from lessonlib import adaptive
-from lessonlib.checks.exercises import _adaptive_cases
-from lessonlib.metrics import evaluate
+from lessonlib.retrieval import adaptive
+from lessonlib.workbook.checks.exercises import _adaptive_cases
+from lessonlib.evaluation.metrics import evaluate
 
 
 def _random_run(rng, n_queries=12, n_docs=15):
@@ -77,7 +77,7 @@ def test_adaptive_rerank_matches_a_hand_written_policy_on_the_exercise_cases(cas
 
 
 def test_the_exercise_reference_is_the_library_policy():
-    from lessonlib.checks.exercises import adaptive_rerank_policy
+    from lessonlib.workbook.checks.exercises import adaptive_rerank_policy
 
     rng = np.random.default_rng(3)
     for args in _adaptive_cases(rng):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.stats import kendalltau
 
-from lessonlib.agreement import kendall_tau, rank_agreement
-from lessonlib.runs import rank_documents
+from lessonlib.evaluation.agreement import kendall_tau, rank_agreement
+from lessonlib.core.runs import rank_documents
 
 
 def test_kendall_tau_matches_scipy_with_ties():

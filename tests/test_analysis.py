@@ -1,4 +1,4 @@
-"""lessonlib.analysis: geometry (against Wang & Isola's reference code), InfoNCE theory (against
+"""lessonlib.evaluation.cross_vs_dual: geometry (against Wang & Isola's reference code), InfoNCE theory (against
 InfoNCELoss and autograd), capacity toy, low-rank scores (Eckart-Young), cost model and forgetting by hand."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from lessonlib import analysis as A
-from lessonlib import geometry
+from lessonlib.evaluation import cross_vs_dual as A
+from lessonlib.dual import geometry
 from lessonlib.losses import InfoNCELoss
 
 

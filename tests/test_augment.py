@@ -1,11 +1,11 @@
-"""lessonlib.augment: seeded query/document augmentation and self-supervised pairs."""
+"""lessonlib.data.augment: seeded query/document augmentation and self-supervised pairs."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from lessonlib import augment as A
+from lessonlib.data import augment as A
 
 TEXT = "Vitamin D deficiency increases the risk of colon cancer in mice."
 ABSTRACT = (

@@ -1,11 +1,11 @@
-"""lessonlib.calibration against scikit-learn's calibration_curve and hand computations."""
+"""lessonlib.evaluation.calibration against scikit-learn's calibration_curve and hand computations."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from lessonlib.calibration import (
+from lessonlib.evaluation.calibration import (
     apply_temperature,
     brier_score,
     expected_calibration_error,
@@ -92,7 +92,7 @@ def test_reliability_diagram_draws_on_an_axis():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from lessonlib.calibration import reliability_diagram
+    from lessonlib.evaluation.calibration import reliability_diagram
 
     fig, ax = plt.subplots()
     bins = reliability_diagram(ax, [0.1, 0.8, 0.9], [0, 1, 1], n_bins=5, label="toy")
@@ -102,7 +102,7 @@ def test_reliability_diagram_draws_on_an_axis():
 
 
 def test_run_pairs_flattens_a_run_with_binary_labels():
-    from lessonlib.calibration import run_pairs
+    from lessonlib.evaluation.calibration import run_pairs
 
     run = {"q1": {"a": 2.0, "b": -1.0, "c": 0.5}, "q2": {"a": 0.1}}
     qrels = {"q1": {"a": 2, "b": 0}, "q2": {"b": 1}}  # c unjudged, q2's a unjudged
@@ -114,7 +114,7 @@ def test_run_pairs_flattens_a_run_with_binary_labels():
 def test_platt_scaling_equals_unregularised_logistic_regression():
     from sklearn.linear_model import LogisticRegression
 
-    from lessonlib.calibration import apply_platt, fit_platt
+    from lessonlib.evaluation.calibration import apply_platt, fit_platt
 
     rng = np.random.default_rng(3)
     z = rng.normal(size=3000) * 2.0
@@ -129,7 +129,7 @@ def test_platt_scaling_equals_unregularised_logistic_regression():
 
 def test_shifted_logits_need_a_bias_not_a_temperature():
     """Logits from a ranking loss are right up to a shift: temperature cannot fix that, Platt can."""
-    from lessonlib.calibration import apply_platt, fit_platt
+    from lessonlib.evaluation.calibration import apply_platt, fit_platt
 
     rng = np.random.default_rng(4)
     true = rng.normal(size=5000) - 2.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lessonlib.candidates import Candidates
+from lessonlib.retrieval.candidates import Candidates
 from lessonlib.data import load_dataset
 
 

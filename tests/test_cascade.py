@@ -1,4 +1,4 @@
-"""lessonlib.cascade: stage order and costs by hand, scorers against hand z-scores, routing
+"""lessonlib.retrieval.cascade: stage order and costs by hand, scorers against hand z-scores, routing
 against exercise 17's reference policy, and the routing curve against brute force."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from lessonlib.cascade import (
+from lessonlib.retrieval.cascade import (
     Stage,
     adaptive_run,
     cascade,
@@ -20,9 +20,9 @@ from lessonlib.cascade import (
     score_margin,
     threshold_for_share,
 )
-from lessonlib.checks.exercises import adaptive_rerank_policy
-from lessonlib.metrics import evaluate
-from lessonlib.runs import rank_documents
+from lessonlib.workbook.checks.exercises import adaptive_rerank_policy
+from lessonlib.evaluation.metrics import evaluate
+from lessonlib.core.runs import rank_documents
 
 FIRST = {"q1": {"a": 5.0, "b": 4.0, "c": 3.0, "d": 2.0, "e": 1.0}, "q2": {"x": 1.0, "y": 2.0}}
 ALPHA = {"a": 1, "b": 2, "c": 3, "d": 4, "e": 5, "x": 1, "y": 2}

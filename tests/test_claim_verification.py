@@ -1,4 +1,4 @@
-"""lessonlib.claim_verification: SciFact metrics by hand, loader errors, selectors and label models on
+"""lessonlib.tasks.claim_verification: SciFact metrics by hand, loader errors, selectors and label models on
 toy vectors, passage units, and the loader on the real SciFact release."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from lessonlib import claim_verification as cv
-from lessonlib.claim_verification import Abstract, Candidate, Claim, ClaimSet, Evidence
+from lessonlib.tasks import claim_verification as cv
+from lessonlib.tasks.claim_verification import Abstract, Candidate, Claim, ClaimSet, Evidence
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -273,7 +273,7 @@ def test_passage_units_windows_titles_and_whole_abstracts():
 
 
 def test_bm25_passage_run_is_maxp_of_unit_scores_and_plain_bm25_for_whole_abstracts():
-    from lessonlib.sparse import BM25
+    from lessonlib.retrieval.bm25 import BM25
 
     abstracts = {"x": Abstract("x", "", ("cats purr loudly.", "dogs bark.")), "y": Abstract("y", "", ("cats and dogs.",)),
                  "z": Abstract("z", "", ("fish swim.",))}

@@ -1,4 +1,4 @@
-"""`lessonlib retrieve` and `lessonlib evaluate` end to end through lessonlib.cli.main."""
+"""`lessonlib retrieve` and `lessonlib evaluate` end to end through lessonlib.workbook.cli.main."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from lessonlib.cli import main
+from lessonlib.workbook.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def test_retrieve_bm25_writes_a_trec_run(bm25_run_file, scifact):
 @pytest.mark.scifact
 def test_evaluate_json_matches_the_library(bm25_run_file, scifact, capsys):
     from lessonlib.data import read_run
-    from lessonlib.metrics import evaluate
+    from lessonlib.evaluation.metrics import evaluate
 
     assert main(["evaluate", "--data", "scifact", "--run", str(bm25_run_file), "--measures", "ndcg@10", "recall@100", "--json"]) == 0
     captured = capsys.readouterr()
@@ -49,7 +49,7 @@ def test_evaluate_table_lists_each_measure(bm25_run_file, capsys):
     assert [line.split()[0] for line in lines] == ["map", "mrr@10"]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("lessonlib.encode") is None, reason="lessonlib.encode not written yet")
+@pytest.mark.skipif(importlib.util.find_spec("lessonlib.dual.encode") is None, reason="lessonlib.dual.encode not written yet")
 def test_retrieve_hybrid_on_the_sample(tmp_path):
     out = tmp_path / "hybrid.trec"
     assert main(["retrieve", "--data", "sample", "--method", "hybrid", "--k", "10", "--out", str(out)]) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lessonlib import cost
+from lessonlib.evaluation import cost
 from lessonlib.data import load_dataset
 
 
@@ -128,7 +128,7 @@ class _FakeCE:
     def __init__(self, max_length):
         from transformers import AutoTokenizer
 
-        from lessonlib.hub import resolve_model
+        from lessonlib.core.hub import resolve_model
 
         self.tokenizer = AutoTokenizer.from_pretrained(resolve_model("sentence-transformers/all-MiniLM-L6-v2"))
         self.max_length = max_length
@@ -148,7 +148,7 @@ def test_pair_tokens_counts_cls_q_sep_d_sep_and_caps_at_max_length():
 
 
 def test_metered_stage_and_cascade_run_count_what_was_scored():
-    from lessonlib.candidates import Candidates
+    from lessonlib.retrieval.candidates import Candidates
     from lessonlib.cross.longdoc import cascade_scores
 
     cand = Candidates(["q"] * 4 + ["r"] * 2, ["a", "b", "c", "d", "e", "f"], [""] * 6, [""] * 6, np.zeros(6))

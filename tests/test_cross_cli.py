@@ -1,10 +1,10 @@
-"""`lessonlib train-cross` and `lessonlib rerank` through lessonlib.cli.main (fast mode, bundled sample)."""
+"""`lessonlib train-cross` and `lessonlib rerank` through lessonlib.workbook.cli.main (fast mode, bundled sample)."""
 
 from __future__ import annotations
 
 import pytest
 
-from lessonlib.cli import main
+from lessonlib.workbook.cli import main
 
 
 @pytest.fixture(scope="module")

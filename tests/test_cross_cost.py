@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from lessonlib.cross import CrossEncoder
-from lessonlib.cross.cost import forward_flops, rerank_flops, time_attention, time_forward, transformer_flops
+from lessonlib.cross.flops import forward_flops, rerank_flops, time_attention, time_forward, transformer_flops
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from lessonlib.cross import CrossEncoder
 from lessonlib.cross.joint import (
     block_attention, doc_state_similarity, embedding_parts, match_attention, pair_tokens, sentence_deletion,
 )
-from lessonlib.interpret import Attention, attention_maps
+from lessonlib.cross.interpret import Attention, attention_maps
 
 Q, D = "vitamin d lowers fracture risk", "Vitamin D supplements reduce the risk of hip fracture in older adults."
 

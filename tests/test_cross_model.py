@@ -110,7 +110,7 @@ def test_save_load_roundtrip(ce, tmp_path):
 
 
 def test_rerank_refuses_unknown_documents(ce):
-    from lessonlib.rerank import rerank
+    from lessonlib.retrieval.rerank import rerank
 
     corpus = {"d1": {"title": "t", "text": "x"}}
     with pytest.raises(ValueError, match="not in the corpus"):
@@ -120,8 +120,8 @@ def test_rerank_refuses_unknown_documents(ce):
 
 
 def test_interpolate_normalises_each_list_with_fusion_normalize():
-    from lessonlib.fusion import normalize
-    from lessonlib.rerank import interpolate
+    from lessonlib.retrieval.fusion import normalize
+    from lessonlib.retrieval.rerank import interpolate
 
     a = {"q": {"x": 1.0, "y": 3.0}}
     b = {"q": {"x": 10.0, "y": 0.0}}

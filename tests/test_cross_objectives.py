@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from lessonlib.cross import objectives as O
+from lessonlib.losses import ranking as O
 
 
 def test_softmax_ce_is_minus_log_softmax_of_the_positive():

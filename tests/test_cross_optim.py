@@ -9,7 +9,7 @@ import torch
 
 from lessonlib.cross import CrossEncoder
 from lessonlib.cross.data import Group
-from lessonlib.cross.objectives import bce, get_loss, softmax_ce
+from lessonlib.losses.ranking import bce, get_loss, softmax_ce
 from lessonlib.cross.optim import (
     accumulated_gradient, bf16_agreement, dropout_spread, list_statistics, objective_gradients, set_dropout,
     smoothed_optimum,

@@ -8,8 +8,8 @@ import pytest
 from lessonlib.cross import recipe as R
 from lessonlib.cross.data import bm25_run
 from lessonlib.data import load_dataset, split_queries
-from lessonlib.rerank import choose_alpha, interpolate
-from lessonlib.runs import truncate
+from lessonlib.retrieval.rerank import choose_alpha, interpolate
+from lessonlib.core.runs import truncate
 
 
 @pytest.fixture(scope="module")

@@ -50,7 +50,7 @@ def test_a_model_without_a_folder_needs_an_identity(tmp_path):
 
 
 def test_rerank_accepts_the_cached_scorer(tmp_path):
-    from lessonlib.rerank import rerank
+    from lessonlib.retrieval.rerank import rerank
 
     corpus = {"a": {"title": "", "text": "short"}, "b": {"title": "B", "text": "a much longer text"}}
     queries = {"q": "query"}

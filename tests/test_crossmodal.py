@@ -1,4 +1,4 @@
-"""lessonlib.crossmodal: symmetric InfoNCE, retrieval metrics, a short CLIP-style training run."""
+"""lessonlib.tasks.crossmodal: symmetric InfoNCE, retrieval metrics, a short CLIP-style training run."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from lessonlib import crossmodal as C
+from lessonlib.tasks import crossmodal as C
 
 
 def test_clip_loss_is_mean_of_both_directions():

@@ -1,4 +1,4 @@
-"""lessonlib.data and lessonlib.download: BEIR/TREC I/O, bad input, subsets, safe downloads."""
+"""lessonlib.data and lessonlib.core.download: BEIR/TREC I/O, bad input, subsets, safe downloads."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from lessonlib import data, download
+from lessonlib import data
+from lessonlib.core import download
 from lessonlib.data import Dataset, load_dataset, read_qrels, read_run, write_qrels, write_run
 
 

@@ -1,4 +1,4 @@
-"""Distillation, momentum teacher and consistency regularisation (lessonlib.distill)."""
+"""Distillation, momentum teacher and consistency regularisation (lessonlib.dual.distill)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from lessonlib.data import load_dataset
-from lessonlib.distill import EMATeacher, PairTeacher, consistency_loss, train_distilled
+from lessonlib.dual.distill import EMATeacher, PairTeacher, consistency_loss, train_distilled
 
 
 def test_ema_update_is_the_moco_formula():

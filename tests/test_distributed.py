@@ -12,7 +12,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 import torch.nn.functional as F
 
-from lessonlib import distributed as D
+from lessonlib.dual import distributed as D
 
 
 class TinyTower(torch.nn.Module):
@@ -136,7 +136,7 @@ def _train_cli(tmp_path, name: str, nproc: int) -> "Path":
     import sys
 
     out = tmp_path / name
-    cmd = [sys.executable, "-m", "lessonlib.cli", "train-dual", "--data", "sample", "--out", str(out), "--max-steps", "3",
+    cmd = [sys.executable, "-m", "lessonlib.workbook.cli", "train-dual", "--data", "sample", "--out", str(out), "--max-steps", "3",
            "--batch-size", "8", "--train-max-length", "64", "--dropout", "0", "--seed", "0"]
     if nproc > 1:
         cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc), "--master_port",
@@ -155,9 +155,9 @@ def test_torchrun_two_processes_train_the_same_model_as_one(tmp_path):
     from safetensors.torch import load_file
 
     from lessonlib.data import load_dataset
-    from lessonlib.encode import dense_run
-    from lessonlib.hub import resolve_model
-    from lessonlib.metrics import evaluate
+    from lessonlib.dual.encode import dense_run
+    from lessonlib.core.hub import resolve_model
+    from lessonlib.evaluation.metrics import evaluate
 
     one, two = _train_cli(tmp_path, "one", 1), _train_cli(tmp_path, "two", 2)
     w1 = load_file(str(next(one.rglob("model.safetensors"))))

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from lessonlib.data import Dataset, load_dataset
-from lessonlib.dual_training import (
+from lessonlib.dual.train import (
     DualRecipe,
     no_duplicate_batches,
     ranked_candidates,
@@ -88,7 +88,7 @@ def test_bad_recipe_names_the_argument():
 def test_short_finetuning_run_saves_a_sentence_transformers_folder(tiny, tmp_path):
     from sentence_transformers import SentenceTransformer
 
-    from lessonlib.encoders import DualEncoder
+    from lessonlib.dual.encoders import DualEncoder
 
     out, history, model = train_dual(
         tiny, out_dir=tmp_path / "ft", negatives="bm25", n_negatives=1, batch_size=4, max_steps=3,
@@ -114,8 +114,8 @@ class _Killed(RuntimeError):
 
 
 def test_killed_run_resumes_to_the_same_model_and_metrics(tiny, tmp_path):
-    from lessonlib.dual_training import dense_candidates, TokenCache
-    from lessonlib.metrics import evaluate
+    from lessonlib.dual.train import dense_candidates, TokenCache
+    from lessonlib.evaluation.metrics import evaluate
 
     knobs = dict(negatives="bm25", n_negatives=1, batch_size=4, max_steps=5, max_length=48, query_max_length=24,
                  lr=5e-5, progress=False, device="cpu", return_model=True)  # fmt: skip
@@ -154,7 +154,7 @@ def test_cnn_tower_from_scratch_learns_on_the_training_pairs(tiny):
 
 
 def test_cli_train_dual(tmp_path, tiny):
-    from lessonlib.cli import main
+    from lessonlib.workbook.cli import main
 
     folder = tmp_path / "beir"
     (folder / "qrels").mkdir(parents=True)

@@ -1,4 +1,4 @@
-"""lessonlib.efficiency: latency percentiles, throughput, Pareto front."""
+"""lessonlib.evaluation.latency: latency percentiles, throughput, Pareto front."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from lessonlib.efficiency import LatencyReport, measure_latency, measure_throughput, pareto_front
+from lessonlib.evaluation.latency import LatencyReport, measure_latency, measure_throughput, pareto_front
 
 
 def test_latency_report_summary_by_hand():

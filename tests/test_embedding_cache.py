@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lessonlib.embedding_cache import EmbeddingCache, text_key
+from lessonlib.core.cache import EmbeddingCache, text_key
 
 
 def test_texts_whose_key_ends_in_a_nul_byte_are_found_again(tmp_path):

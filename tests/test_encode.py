@@ -1,4 +1,4 @@
-"""lessonlib.encode and lessonlib.embedding_cache: same vectors as sentence-transformers, in the
+"""lessonlib.dual.encode and lessonlib.core.cache: same vectors as sentence-transformers, in the
 input order, cached per text (subsets hit), counted truncation/empties, dense and hybrid runs."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import logging
 import numpy as np
 import pytest
 
-from lessonlib import encode as E
-from lessonlib.embedding_cache import EmbeddingCache
-from lessonlib.hub import resolve_model
+from lessonlib.dual import encode as E
+from lessonlib.core.cache import EmbeddingCache
+from lessonlib.core.hub import resolve_model
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -73,7 +73,7 @@ def test_in_memory_model_is_cached_only_with_a_key(texts):
 
 
 def test_truncation_and_empty_texts_are_logged(texts, caplog):
-    with caplog.at_level(logging.WARNING, logger="lessonlib.encode"):
+    with caplog.at_level(logging.WARNING, logger="lessonlib.dual.encode"):
         E.encode(MINILM, ["", "word " * 300, "ok"], cache=False, show_progress=False)
     assert "1 of 3 texts are empty" in caplog.text
     assert "1 of 3 texts are longer than max_length=256" in caplog.text
@@ -115,8 +115,8 @@ def test_embedding_cache_round_trip_and_partial_hits(tmp_path):
 
 def test_dense_and_hybrid_runs_on_the_sample(st_model):
     from lessonlib.data import load_dataset
-    from lessonlib.fusion import rrf
-    from lessonlib.sparse import BM25
+    from lessonlib.retrieval.fusion import rrf
+    from lessonlib.retrieval.bm25 import BM25
 
     ds = load_dataset("sample")
     run = E.dense_run(ds, MINILM, k=10, show_progress=False)
@@ -134,7 +134,7 @@ def test_dense_and_hybrid_runs_on_the_sample(st_model):
 @pytest.mark.scifact
 def test_zero_shot_minilm_on_scifact_matches_the_reference(scifact, monkeypatch):
     """nDCG@10 0.645 (sentence-transformers 0.6451, MTEB 64.51). Uses the user's embedding cache."""
-    from lessonlib.metrics import evaluate
+    from lessonlib.evaluation.metrics import evaluate
 
     monkeypatch.delenv("LESSONLIB_CACHE")  # the shared cache: encoded once per machine
     run = E.dense_run(scifact, MINILM, k=100, show_progress=False)

@@ -1,4 +1,4 @@
-"""lessonlib.encoders: pooling, similarities, towers, the dual encoder and its save formats.
+"""lessonlib.dual.encoders: pooling, similarities, towers, the dual encoder and its save formats.
 
 The oracle is sentence-transformers: the same weights must give the same vectors, and a saved
 model must load in SentenceTransformer and encode identically.
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from lessonlib.encoders import BiLSTMTower, CNNTower, DualEncoder, Pooling, Similarity, similarity_matrix
-from lessonlib.hub import resolve_model
+from lessonlib.dual.encoders import BiLSTMTower, CNNTower, DualEncoder, Pooling, Similarity, similarity_matrix
+from lessonlib.core.hub import resolve_model
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 TEXTS = [

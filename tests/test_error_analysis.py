@@ -1,13 +1,13 @@
-"""lessonlib.error_analysis: first relevant rank (trec_eval's order), buckets, per-stage rows."""
+"""lessonlib.evaluation.error_analysis: first relevant rank (trec_eval's order), buckets, per-stage rows."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from lessonlib import error_analysis as ea
+from lessonlib.evaluation import error_analysis as ea
 from lessonlib.data import Dataset
-from lessonlib.metrics import evaluate
+from lessonlib.evaluation.metrics import evaluate
 
 
 def test_first_relevant_rank_follows_trec_eval_ties_and_agrees_with_mrr():

@@ -1,11 +1,11 @@
-"""lessonlib.fusion: RRF, interpolation and CombSUM/CombMNZ by hand, and RRF on SciFact."""
+"""lessonlib.retrieval.fusion: RRF, interpolation and CombSUM/CombMNZ by hand, and RRF on SciFact."""
 
 from __future__ import annotations
 
 import pytest
 
-from lessonlib.fusion import comb_mnz, comb_sum, hybrid, interpolate, normalize, rrf
-from lessonlib.runs import rank_documents
+from lessonlib.retrieval.fusion import comb_mnz, comb_sum, hybrid, interpolate, normalize, rrf
+from lessonlib.core.runs import rank_documents
 
 A = {"q": {"d1": 10.0, "d2": 5.0, "d3": 1.0}}
 B = {"q": {"d3": 0.9, "d4": 0.8, "d1": 0.1}}
@@ -72,8 +72,8 @@ def test_queries_in_only_one_run_are_kept():
 
 @pytest.mark.scifact
 def test_rrf_of_two_bm25_variants_on_scifact_is_at_least_as_good_as_the_weaker(scifact):
-    from lessonlib.metrics import evaluate
-    from lessonlib.sparse import BM25
+    from lessonlib.evaluation.metrics import evaluate
+    from lessonlib.retrieval.bm25 import BM25
 
     stemmed = BM25().retrieve(scifact, k=100)
     plain = BM25(stemmer=None, stopwords=None).retrieve(scifact, k=100)

@@ -1,4 +1,4 @@
-"""lessonlib.geometry: effective rank, participation ratio, anisotropy, alignment and
+"""lessonlib.dual.geometry: effective rank, participation ratio, anisotropy, alignment and
 uniformity against hand values and direct numpy computations."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lessonlib.geometry import (alignment, anisotropy, dims_for_variance, effective_rank, participation_ratio,
+from lessonlib.dual.geometry import (alignment, anisotropy, dims_for_variance, effective_rank, participation_ratio,
                                 singular_values, uniformity)
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lessonlib import exercises
-from lessonlib.cli import main
+from lessonlib.workbook import exercises
+from lessonlib.workbook.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "exercises" / "source" / "ex14_reciprocal_rank_fusion.py"

@@ -1,4 +1,4 @@
-"""lessonlib.heads: the heads start at the zero-shot model, training moves them the right way, losses match peers."""
+"""lessonlib.dual.frozen_heads: the heads start at the zero-shot model, training moves them the right way, losses match peers."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from lessonlib.heads import (DualHead, EmbeddingTable, PairHead, dual_head_run, fit_dual_head, fit_pair_head,
+from lessonlib.dual.frozen_heads import (DualHead, EmbeddingTable, PairHead, dual_head_run, fit_dual_head, fit_pair_head,
                              pair_head_rerank, training_pairs)
 from lessonlib.losses import InfoNCELoss
-from lessonlib.metrics import evaluate
+from lessonlib.evaluation.metrics import evaluate
 
 
 def _toy(seed=0, n=40, dim=16, noise=0.8):
@@ -59,8 +59,8 @@ def test_training_the_dual_head_learns_the_rotation():
 
 
 def test_positives_only_loss_collapses_and_a_sampler_adds_hard_negatives():
-    from lessonlib.geometry import uniformity
-    from lessonlib.samplers import RandomNegatives
+    from lessonlib.dual.geometry import uniformity
+    from lessonlib.dual.samplers import RandomNegatives
 
     t = _toy()
     head = DualHead(t.dim)

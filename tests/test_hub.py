@@ -1,4 +1,4 @@
-"""lessonlib.hub: offline model resolution, the verified bundled MiniLM, clear errors."""
+"""lessonlib.core.hub: offline model resolution, the verified bundled MiniLM, clear errors."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from lessonlib import hub
+from lessonlib.core import hub
 
 
 @pytest.fixture(autouse=True)

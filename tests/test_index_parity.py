@@ -8,10 +8,10 @@ import pytest
 faiss = pytest.importorskip("faiss")
 faiss.omp_set_num_threads(1)
 
-from lessonlib.annbench import exact_neighbors, recall_at_k
+from lessonlib.index.benchmark import exact_neighbors, recall_at_k
 from lessonlib.index import (AnnoyIndex, FaissIndex, HNSWIndex, HnswlibIndex, IVFIndex, LSHIndex, OPQIndex, PQIndex,
                              ScannIndex, SQIndex, scann_available)
-from lessonlib.synthetic import clustered_queries, clustered_vectors
+from lessonlib.data.synthetic import clustered_queries, clustered_vectors
 
 D = 32
 # latent=24: the data these tolerances were set on (at latent 12 our k-means IVF beats FAISS's by

@@ -10,7 +10,7 @@ faiss.omp_set_num_threads(1)
 
 from lessonlib.index import (AnnoyIndex, FaissIndex, FlatIndex, HNSWIndex, HnswlibIndex, Index, IVFIndex, LSHIndex,
                              OPQIndex, PQIndex, ScannIndex, SQIndex, scann_available)
-from lessonlib.synthetic import clustered_queries, clustered_vectors
+from lessonlib.data.synthetic import clustered_queries, clustered_vectors
 
 D = 16
 X = clustered_vectors(600, D, n_clusters=20, seed=3)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from lessonlib import interpret
+from lessonlib.cross import interpret
 
 
 @pytest.fixture(scope="module")

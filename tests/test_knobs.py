@@ -1,11 +1,11 @@
-"""lessonlib.knobs: headless defaults match the values ipywidgets itself starts its widgets at."""
+"""lessonlib.workbook.sliders: headless defaults match the values ipywidgets itself starts its widgets at."""
 
 from __future__ import annotations
 
 import ipywidgets
 import pytest
 
-from lessonlib import knobs
+from lessonlib.workbook import sliders
 
 ABBREVIATIONS = [(0, 10), (0, 9), (0.0, 1.0), (1, 7, 2), (-1.3, 1.0, 0.1), (10, 1000, 10), ["mean", "cls", "max"],
                  [("x", 1), ("y", 2)], {"p": 3, "q": 4}, 7, "text", True]
@@ -14,21 +14,21 @@ ABBREVIATIONS = [(0, 10), (0, 9), (0.0, 1.0), (1, 7, 2), (-1.3, 1.0, 0.1), (10, 
 @pytest.mark.parametrize("abbrev", ABBREVIATIONS, ids=repr)
 def test_default_value_matches_ipywidgets_interactive(abbrev):
     reference = ipywidgets.interactive(lambda a: None, a=abbrev).kwargs["a"]
-    assert knobs.default_value(abbrev) == pytest.approx(reference)
+    assert sliders.default_value(abbrev) == pytest.approx(reference)
 
 
 def test_default_value_of_a_widget_is_its_value():
-    assert knobs.default_value(ipywidgets.FloatLogSlider(value=0.07, base=10, min=-2.5, max=0)) == pytest.approx(0.07)
-    assert knobs.default_value(ipywidgets.SelectionSlider(options=[8, 12, 24], value=12)) == 12
+    assert sliders.default_value(ipywidgets.FloatLogSlider(value=0.07, base=10, min=-2.5, max=0)) == pytest.approx(0.07)
+    assert sliders.default_value(ipywidgets.SelectionSlider(options=[8, 12, 24], value=12)) == 12
     with pytest.raises(ValueError, match="no default"):
-        knobs.default_value([])
+        sliders.default_value([])
 
 
 def test_headless_interact_calls_the_function_once_with_defaults(monkeypatch):
     monkeypatch.setenv("LESSONLIB_WIDGETS", "0")
-    assert not knobs.widgets_enabled()
+    assert not sliders.widgets_enabled()
     calls = []
-    out = knobs.interact(lambda k1, b, pooling: calls.append((k1, b, pooling)) or "drawn",
+    out = sliders.interact(lambda k1, b, pooling: calls.append((k1, b, pooling)) or "drawn",
                          k1=ipywidgets.FloatSlider(value=1.5, min=0, max=3), b=(0.0, 1.0), pooling=["mean", "cls"])
     assert out == "drawn" and calls == [(1.5, 0.5, "mean")]
 
@@ -39,15 +39,15 @@ def test_headless_manual_knob_is_not_run_and_says_how(monkeypatch, capsys):
     def retrain(alpha):
         raise AssertionError("a manual knob is expensive: headless, it must not run")
 
-    assert knobs.interact(retrain, manual=True, alpha=ipywidgets.FloatLogSlider(value=0.3, base=10, min=-1.3, max=1.0)) is None
+    assert sliders.interact(retrain, manual=True, alpha=ipywidgets.FloatLogSlider(value=0.3, base=10, min=-1.3, max=1.0)) is None
     assert "retrain(alpha=0.3" in capsys.readouterr().out
 
 
 def test_live_interact_returns_the_ipywidgets_function(monkeypatch):
     monkeypatch.setenv("LESSONLIB_WIDGETS", "1")
     seen = []
-    shown = knobs.interact(lambda x: seen.append(x), x=(0, 10))
-    assert knobs.widgets_enabled() and seen == [5]  # ipywidgets ran it once at the start value
+    shown = sliders.interact(lambda x: seen.append(x), x=(0, 10))
+    assert sliders.widgets_enabled() and seen == [5]  # ipywidgets ran it once at the start value
     assert hasattr(shown, "widget") and isinstance(shown.widget, ipywidgets.interactive)
 
 
@@ -55,7 +55,7 @@ def test_live_interact_returns_the_ipywidgets_function(monkeypatch):
                                                       (" On ", False, True), ("0", True, False), ("off", True, False),
                                                       ("maybe", True, True), ("maybe", False, False)])
 def test_env_flag_reads_true_false_and_falls_back_to_the_default(monkeypatch, value, default, expected):
-    from lessonlib import config
+    from lessonlib.core import config
 
     if value is None:
         monkeypatch.delenv("LESSONLIB_TEST_FLAG", raising=False)

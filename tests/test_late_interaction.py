@@ -1,13 +1,13 @@
-"""lessonlib.late_interaction: MaxSim against loops and hand values, masks, the token index,
-and token vectors of the real MiniLM (their pooled vectors equal lessonlib.encode's)."""
+"""lessonlib.dual.late_interaction: MaxSim against loops and hand values, masks, the token index,
+and token vectors of the real MiniLM (their pooled vectors equal lessonlib.dual.encode's)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from lessonlib import config
-from lessonlib.late_interaction import TokenIndex, TokenVectors, encode_tokens, maxsim, punctuation_ids, rerank
+from lessonlib.core import config
+from lessonlib.dual.late_interaction import TokenIndex, TokenVectors, encode_tokens, maxsim, punctuation_ids, rerank
 
 
 def _unit(x):
@@ -149,7 +149,7 @@ def test_rerank_rescores_the_top_k_of_a_run():
 # ----------------------------------------------------------------------------- the real model
 @pytest.fixture(scope="module")
 def minilm():
-    from lessonlib.encode import load_model
+    from lessonlib.dual.encode import load_model
 
     try:
         return load_model(config.DEFAULT_MODEL)
@@ -158,7 +158,7 @@ def minilm():
 
 
 def test_encode_tokens_shapes_norms_and_pooled_equal_encode(minilm):
-    from lessonlib.encode import encode
+    from lessonlib.dual.encode import encode
 
     texts = ["Statins lower LDL cholesterol, and reduce heart attacks.", "A cat.", "x " * 300]
     tv = encode_tokens(minilm, texts, kind="doc", max_length=64, show_progress=False)

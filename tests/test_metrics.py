@@ -1,11 +1,11 @@
-"""lessonlib.metrics against pytrec_eval (trec_eval), to 1e-9, query by query."""
+"""lessonlib.evaluation.metrics against pytrec_eval (trec_eval), to 1e-9, query by query."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from lessonlib.metrics import evaluate, parse_measure, per_query_array
+from lessonlib.evaluation.metrics import evaluate, parse_measure, per_query_array
 
 pytrec_eval = pytest.importorskip("pytrec_eval")
 
@@ -101,7 +101,7 @@ def test_mrr_at_k_and_f1_at_k_by_hand():
 
 @pytest.mark.scifact
 def test_scifact_bm25_and_random_runs_match_trec_eval(scifact):
-    from lessonlib.sparse import BM25
+    from lessonlib.retrieval.bm25 import BM25
 
     bm25_run = BM25().retrieve(scifact, k=100)
     assert_matches_trec_eval(scifact.qrels, bm25_run)
@@ -144,7 +144,7 @@ def test_parse_measure_normalises_case():
 
 
 def test_compare_and_markdown_table():
-    from lessonlib.metrics import compare, to_markdown
+    from lessonlib.evaluation.metrics import compare, to_markdown
 
     qrels = {"q": {"a": 1}}
     table = compare(qrels, {"good": {"q": {"a": 2.0, "b": 1.0}}, "bad": {"q": {"b": 2.0, "a": 1.0}}}, ["mrr"])

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from lessonlib.rationales import abstract_sentences, load_rationales
+from lessonlib.tasks.rationales import abstract_sentences, load_rationales
 
 
 def test_rationales_parsed_by_hand(tmp_path):

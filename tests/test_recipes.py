@@ -1,4 +1,4 @@
-"""lessonlib.recipes: the cached cross-encoder recipe (finetuned_cross / load_cross / workbook_cross_recipe)."""
+"""lessonlib.dual.recipes: the cached cross-encoder recipe (finetuned_cross / load_cross / workbook_cross_recipe)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from lessonlib import recipes
+from lessonlib.dual import recipes
 from lessonlib.cross import recipe as cross_recipe
 from lessonlib.data import split_queries
 

@@ -1,4 +1,4 @@
-"""lessonlib.recsys: the simulator's ground truth, the towers, in-batch softmax, metrics."""
+"""lessonlib.tasks.recsys: the simulator's ground truth, the towers, in-batch softmax, metrics."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from lessonlib import recsys as R
+from lessonlib.tasks import recsys as R
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lessonlib.reduce import PCA, LearnedProjection, RandomProjection, normalize
-from lessonlib.synthetic import clustered_vectors
+from lessonlib.index.reduce import PCA, LearnedProjection, RandomProjection, normalize
+from lessonlib.data.synthetic import clustered_vectors
 
 
 def test_pca_matches_sklearn():

@@ -1,13 +1,13 @@
-"""lessonlib.rerank.rerank_top_k: the cascade that re-orders the top k and keeps the tail."""
+"""lessonlib.retrieval.rerank.rerank_top_k: the cascade that re-orders the top k and keeps the tail."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from lessonlib.metrics import evaluate
-from lessonlib.rerank import rerank_top_k
-from lessonlib.runs import rank_documents
+from lessonlib.evaluation.metrics import evaluate
+from lessonlib.retrieval.rerank import rerank_top_k
+from lessonlib.core.runs import rank_documents
 
 
 def _reference(first, second, k):

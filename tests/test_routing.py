@@ -1,11 +1,11 @@
-"""lessonlib.routing: query features by hand, a router on separable data, budgets and routed runs."""
+"""lessonlib.retrieval.routing: query features by hand, a router on separable data, budgets and routed runs."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from lessonlib import routing as R
+from lessonlib.retrieval import routing as R
 
 
 def test_query_features_by_hand():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import pytrec_eval
 
-from lessonlib.runs import rank_documents, ranked, truncate
+from lessonlib.core.runs import rank_documents, ranked, truncate
 
 
 def test_ties_break_by_doc_id_descending():

@@ -1,4 +1,4 @@
-"""lessonlib.samplers: positives never returned, filters, determinism, refresh schedule, FIFO memory."""
+"""lessonlib.dual.samplers: positives never returned, filters, determinism, refresh schedule, FIFO memory."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from lessonlib import samplers as S
+from lessonlib.dual import samplers as S
 from lessonlib.losses import InfoNCELoss
 
 # ---------------------------------------------------------------- SciFact train fixtures
@@ -23,7 +23,7 @@ def train(scifact_train):
 def bm25_run(train):
     ds, qids, _ = train
     try:
-        from lessonlib.sparse import BM25
+        from lessonlib.retrieval.bm25 import BM25
 
         return BM25().fit(ds.doc_texts(), ds.doc_ids).retrieve(ds, k=50)
     except ImportError:  # the library's BM25 not there yet: bm25s is the peer

@@ -1,11 +1,11 @@
-"""lessonlib.samplers.adaptive.AdaptiveHardNegatives: window, feedback direction, positives never returned."""
+"""lessonlib.dual.samplers.adaptive.AdaptiveHardNegatives: window, feedback direction, positives never returned."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from lessonlib.samplers.adaptive import AdaptiveHardNegatives
+from lessonlib.dual.samplers.adaptive import AdaptiveHardNegatives
 
 IDS = [f"d{i}" for i in range(50)]
 SCORES = np.linspace(1.0, 0.0, 50)[None, :]  # d0 best, d49 worst

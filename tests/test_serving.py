@@ -9,9 +9,9 @@ faiss = pytest.importorskip("faiss")
 faiss.omp_set_num_threads(1)
 
 from lessonlib.index import FaissIndex, FlatIndex
-from lessonlib.serving import (EmbeddingCache, FaultyShard, LRUCache, NegativeCache, QueryResultCache, ReplicaSet,
+from lessonlib.index.serving import (EmbeddingCache, FaultyShard, LRUCache, NegativeCache, QueryResultCache, ReplicaSet,
                                SearchResponse, ShardedIndex, ShardUnavailable, faiss_shards, zipf_stream)
-from lessonlib.synthetic import clustered_queries, clustered_vectors
+from lessonlib.data.synthetic import clustered_queries, clustered_vectors
 
 D = 16
 X = clustered_vectors(2000, D, n_clusters=20, seed=5)

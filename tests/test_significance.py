@@ -1,4 +1,4 @@
-"""lessonlib.significance against scipy.stats (ttest_rel, exact permutation_test, bootstrap)."""
+"""lessonlib.evaluation.significance against scipy.stats (ttest_rel, exact permutation_test, bootstrap)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from lessonlib.significance import bootstrap_interval, compare_groups, compare_paired, paired_t_test, randomization_test
+from lessonlib.evaluation.significance import bootstrap_interval, compare_groups, compare_paired, paired_t_test, randomization_test
 
 
 def test_paired_t_test_matches_scipy():
@@ -85,7 +85,7 @@ def test_compare_paired_for_errors_where_lower_is_better():
 
 
 def test_a_winner_needs_both_the_test_and_the_interval():
-    from lessonlib.significance import PairedComparison
+    from lessonlib.evaluation.significance import PairedComparison
 
     split = PairedComparison("x", "y", "nDCG@10", 0.6, 0.54, 0.06, 0.001, 0.129, 0.069, 40)
     assert split.winner() is None and split.borderline()

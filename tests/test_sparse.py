@@ -1,4 +1,4 @@
-"""lessonlib.sparse: BM25 by hand on a toy corpus, and against bm25s on SciFact."""
+"""lessonlib.retrieval.bm25: BM25 by hand on a toy corpus, and against bm25s on SciFact."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from lessonlib.sparse import BM25, ENGLISH_STOPWORDS, Tokenizer
+from lessonlib.retrieval.bm25 import BM25, ENGLISH_STOPWORDS, Tokenizer
 
 os.environ.setdefault("DISABLE_TQDM", "1")
 
@@ -109,8 +109,8 @@ def test_scifact_scores_and_top10_agree_with_bm25s(scifact_pair):
 
 @pytest.mark.scifact
 def test_scifact_ndcg_within_0005_of_bm25s(scifact_pair):
-    from lessonlib.metrics import evaluate
-    from lessonlib.runs import hits_to_run
+    from lessonlib.evaluation.metrics import evaluate
+    from lessonlib.core.runs import hits_to_run
 
     ds, qids, (ref_scores, ref_idx), (scores, idx) = scifact_pair
     ref = evaluate(ds.qrels, hits_to_run(qids, ds.doc_ids, ref_scores, ref_idx), ["ndcg@10", "recall@100"])

@@ -1,4 +1,4 @@
-"""lessonlib.specmatch: the seeded spec-matching catalogue is deterministic and its judgments are right."""
+"""lessonlib.tasks.spec_matching: the seeded spec-matching catalogue is deterministic and its judgments are right."""
 
 from __future__ import annotations
 
@@ -6,18 +6,18 @@ import re
 
 import pytest
 
-from lessonlib import specmatch
+from lessonlib.tasks import spec_matching
 
 
 @pytest.fixture(scope="module")
 def built():
-    return specmatch.build(n_products=30, n_queries=90, seed=0)
+    return spec_matching.build(n_products=30, n_queries=90, seed=0)
 
 
 def test_same_seed_same_collection_other_seed_another(built):
-    train, test = specmatch.build(n_products=30, n_queries=90, seed=0)
+    train, test = spec_matching.build(n_products=30, n_queries=90, seed=0)
     assert train.corpus == built[0].corpus and test.queries == built[1].queries and test.qrels == built[1].qrels
-    other = specmatch.build(n_products=30, n_queries=90, seed=1)[1]
+    other = spec_matching.build(n_products=30, n_queries=90, seed=1)[1]
     assert other.queries != built[1].queries
 
 
@@ -54,7 +54,7 @@ def test_each_product_page_states_each_of_its_specs_in_one_of_its_forms(built):
     train = built[0]
     for d, doc in train.corpus.items():
         cat = train.meta["category"][d]
-        for a in specmatch.CATEGORIES[cat]["attributes"]:
+        for a in spec_matching.CATEGORIES[cat]["attributes"]:
             forms = a.forms[train.meta["specs"][d][a.name]]
             assert any(f"{a.name.capitalize()}: {f}." in doc["text"] for f in forms), (d, a.name, doc["text"])
 
@@ -70,19 +70,19 @@ def test_query_types_follow_their_definition(built):
             else:
                 assert not ranged and "at least" not in text and "at most" not in text
             cat = ds.meta["category"][q]
-            attrs = {a.name: a for a in specmatch.CATEGORIES[cat]["attributes"]}
+            attrs = {a.name: a for a in spec_matching.CATEGORIES[cat]["attributes"]}
             canonical = all(attrs[a].forms[v][0] in text for a, _, v in cons)
             if qtype == "exact":
                 assert canonical
 
 
 def test_range_semantics_by_hand():
-    assert specmatch.satisfies({"capacity": 2000}, [("capacity", ">=", 1000)]) == [True]
-    assert specmatch.satisfies({"capacity": 500}, [("capacity", ">=", 1000), ("capacity", "<=", 500)]) == [False, True]
+    assert spec_matching.satisfies({"capacity": 2000}, [("capacity", ">=", 1000)]) == [True]
+    assert spec_matching.satisfies({"capacity": 500}, [("capacity", ">=", 1000), ("capacity", "<=", 500)]) == [False, True]
 
 
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="test_fraction"):
-        specmatch.build(test_fraction=1.0)
+        spec_matching.build(test_fraction=1.0)
     with pytest.raises(ValueError, match="n_products"):
-        specmatch.build(n_products=1)
+        spec_matching.build(n_products=1)

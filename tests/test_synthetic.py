@@ -1,12 +1,12 @@
-"""lessonlib.synthetic: the streamed file equals the in-memory generator, reuse is keyed by the
+"""lessonlib.data.synthetic: the streamed file equals the in-memory generator, reuse is keyed by the
 generator's parameters, and the data's intrinsic dimension is that of real embeddings."""
 
 import json
 
 import numpy as np
 
-from lessonlib import synthetic
-from lessonlib.geometry import local_intrinsic_dimension
+from lessonlib.data import synthetic
+from lessonlib.dual.geometry import local_intrinsic_dimension
 
 
 def test_written_file_equals_in_memory_rows(tmp_path):

@@ -1,12 +1,12 @@
-"""lessonlib.tradeoffs: Pareto set (against brute force and efficiency.pareto_front), weighted pick, exposure by hand."""
+"""lessonlib.evaluation.tradeoffs: Pareto set (against brute force and efficiency.pareto_front), weighted pick, exposure by hand."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from lessonlib import tradeoffs as T
-from lessonlib.efficiency import pareto_front
+from lessonlib.evaluation import tradeoffs as T
+from lessonlib.evaluation.latency import pareto_front
 
 
 def test_pareto_mask_matches_two_objective_pareto_front():

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from lessonlib.training import NonFiniteLossError, Trainer, TrainerConfig, lr_lambda, parameter_groups
+from lessonlib.core.trainer import NonFiniteLossError, Trainer, TrainerConfig, lr_lambda, parameter_groups
 
 
 class Tiny(torch.nn.Module):

@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lessonlib.cli import main
+from lessonlib.workbook.cli import main
 
 
 def _notebook(folder, name: str, source: str) -> None:
@@ -28,10 +28,10 @@ def folder(tmp_path, monkeypatch):
     monkeypatch.setenv("LESSONLIB_WIDGETS", "1")
     nbs = tmp_path / "notebooks"
     nbs.mkdir()
-    _notebook(nbs, "a_ok", "from lessonlib import report\nreport.record('answer', 42)")
+    _notebook(nbs, "a_ok", "from lessonlib.workbook import report\nreport.record('answer', 42)")
     _notebook(nbs, "b_fails", "raise ValueError('broken on purpose')")
     _notebook(nbs, "c_hangs", "import time\ntime.sleep(60)")
-    _notebook(nbs, "d_ok", "from lessonlib import report\nreport.record('later', 7)")
+    _notebook(nbs, "d_ok", "from lessonlib.workbook import report\nreport.record('later', 7)")
     return tmp_path
 
 
@@ -70,8 +70,8 @@ def test_workbook_rejects_a_pattern_that_matches_nothing(folder, capsys):
 def test_workbook_turns_widget_knobs_off_unless_asked(folder, capsys, flags, enabled):
     knob = folder / "knob"
     knob.mkdir()
-    _notebook(knob, "k", "from lessonlib import knobs, report\nreport.record('widgets', knobs.widgets_enabled())\n"
-                         "def draw(x):\n    report.record('x', x)\nknobs.interact(draw, x=(0, 10))")
+    _notebook(knob, "k", "from lessonlib.workbook import report, sliders\nreport.record('widgets', sliders.widgets_enabled())\n"
+                         "def draw(x):\n    report.record('x', x)\nsliders.interact(draw, x=(0, 10))")
     assert main(["workbook", "--notebooks", str(knob), "--out", str(folder / "build"), "--fast", *flags]) == 0
     assert f"widgets: {enabled}" in capsys.readouterr().out
     assert json.loads((folder / "build" / "results" / "k.json").read_text())["x"]["value"] == 5, "the knob ran once at its default"

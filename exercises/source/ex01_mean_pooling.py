@@ -22,7 +22,7 @@
 # `(q_emb (Bq, h), d_emb (Bd, h), scores (Bq, Bd))` as torch tensors. Inputs are torch tensors (float64 hidden
 # states, int64 masks).
 #
-# `check("mean_pooling_cosine", mean_pooling_cosine)` compares with `lessonlib.encoders.Pooling("mean")` and
+# `check("mean_pooling_cosine", mean_pooling_cosine)` compares with `lessonlib.dual.encoders.Pooling("mean")` and
 # `Similarity("cosine")` on hidden cases: padded batches, masks with holes, large values at padded positions,
 # all-padding rows, identical documents (tied scores).
 
@@ -30,7 +30,7 @@
 import torch
 import torch.nn.functional as F
 
-from lessonlib.checks import check
+from lessonlib.workbook.checks import check
 
 
 def mean_pooling_cosine(q_hidden: torch.Tensor, q_mask: torch.Tensor, d_hidden: torch.Tensor,

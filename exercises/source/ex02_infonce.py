@@ -27,7 +27,7 @@
 import torch
 import torch.nn.functional as F
 
-from lessonlib.checks import check
+from lessonlib.workbook.checks import check
 
 
 def infonce_loss(q: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor | None = None,

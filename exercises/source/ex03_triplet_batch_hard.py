@@ -27,7 +27,7 @@
 # %%
 import torch
 
-from lessonlib.checks import check
+from lessonlib.workbook.checks import check
 
 
 def batch_hard_triplet_loss(embeddings: torch.Tensor, labels: torch.Tensor, margin: float = 0.5) -> torch.Tensor:

@@ -20,11 +20,11 @@
 # - skip the first `skip_top` of what is left;
 # - return the next `n` doc ids, best first (fewer when the pool runs out).
 #
-# `check("bm25_negatives", bm25_negatives)` compares with `lessonlib.samplers.BM25Negatives(run, depth, skip_top,
+# `check("bm25_negatives", bm25_negatives)` compares with `lessonlib.dual.samplers.BM25Negatives(run, depth, skip_top,
 # pick="top")` (tied scores, n larger than the pool, an empty ranking, only positives, n = 0).
 
 # %%
-from lessonlib.checks import check
+from lessonlib.workbook.checks import check
 
 
 def bm25_negatives(ranking: dict[str, float], positives: list[str], n: int, skip_top: int = 0,

@@ -14,13 +14,13 @@
 # - DCG@k = Σ_{i=1..k} grade(d_i) / log2(i + 1); IDCG@k is the DCG of the ideal ordering of all judged grades.
 # - nDCG@k = DCG@k / IDCG@k, and 0 when nothing is relevant.
 #
-# `check("ndcg_at_k", ndcg_at_k)` compares your function with `lessonlib.metrics.evaluate` on hidden cases
+# `check("ndcg_at_k", ndcg_at_k)` compares your function with `lessonlib.evaluation.metrics.evaluate` on hidden cases
 # (graded and binary judgments, tied scores, k larger than the run, empty runs).
 
 # %%
 import math
 
-from lessonlib.checks import check
+from lessonlib.workbook.checks import check
 
 
 def ndcg_at_k(qrels: dict[str, int], run: dict[str, float], k: int) -> float:

@@ -16,11 +16,11 @@
 # - Recall@k = |relevant ∩ top k| / |relevant|, where relevant = the judged documents with grade ≥ 1,
 #   retrieved or not; 0 when nothing is relevant.
 #
-# `check("recall_at_k", recall_at_k)` compares with `lessonlib.metrics.evaluate` (pytrec_eval) on hidden cases
+# `check("recall_at_k", recall_at_k)` compares with `lessonlib.evaluation.metrics.evaluate` (pytrec_eval) on hidden cases
 # (graded and binary judgments, tied scores, k larger than the run, empty runs).
 
 # %%
-from lessonlib.checks import check
+from lessonlib.workbook.checks import check
 
 
 def recall_at_k(qrels: dict[str, int], run: dict[str, float], k: int) -> float:

@@ -27,7 +27,7 @@
 # %%
 import numpy as np
 
-from lessonlib.checks import check
+from lessonlib.workbook.checks import check
 
 
 def ivf_search(query: np.ndarray, centroids: np.ndarray, lists: list[list[int]], vectors: np.ndarray,

@@ -26,7 +26,7 @@
 # %%
 import numpy as np
 
-from lessonlib.checks import check
+from lessonlib.workbook.checks import check
 
 
 def pq_adc(x: np.ndarray, query: np.ndarray, codebooks: np.ndarray, metric: str = "ip") -> tuple[np.ndarray, np.ndarray]:

@@ -19,12 +19,12 @@
 # are never results; where fewer than k real results exist, pad with score `-inf` and id `-1`.
 #
 # `check("merge_shards", merge_shards)` compares with `lessonlib.index.merge_topk`, the gather step of
-# `lessonlib.serving.ShardedIndex` (one shard, short and empty shards, ties across shards, nothing found).
+# `lessonlib.index.serving.ShardedIndex` (one shard, short and empty shards, ties across shards, nothing found).
 
 # %%
 import numpy as np
 
-from lessonlib.checks import check
+from lessonlib.workbook.checks import check
 
 
 def merge_shards(shard_scores: list[np.ndarray], shard_ids: list[np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray]:

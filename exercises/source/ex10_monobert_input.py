@@ -28,7 +28,7 @@
 # (its `tokenizer.json`): short and long documents, an empty document, a budget of exactly one document token.
 
 # %%
-from lessonlib.checks import check
+from lessonlib.workbook.checks import check
 
 
 def monobert_input(query_ids: list[int], doc_ids: list[int], max_length: int, cls_id: int = 101,

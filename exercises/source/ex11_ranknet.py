@@ -20,14 +20,14 @@
 #
 # Write `ranknet_loss(scores, labels)`: `scores` (B, n) cross-encoder logits and `labels` (B, n) grades (torch
 # float64) → a scalar torch tensor. Use `torch.nn.functional.softplus(x) = log(1 + e^x)`, which does not overflow.
-# `check("ranknet_loss", ranknet_loss)` compares with `lessonlib.cross.objectives.ranknet` (graded labels, no
+# `check("ranknet_loss", ranknet_loss)` compares with `lessonlib.losses.ranking.ranknet` (graded labels, no
 # pair at all, tied scores, margins of ±60).
 
 # %%
 import torch
 import torch.nn.functional as F
 
-from lessonlib.checks import check
+from lessonlib.workbook.checks import check
 
 
 def ranknet_loss(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

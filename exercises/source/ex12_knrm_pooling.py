@@ -26,7 +26,7 @@
 # %%
 import torch
 
-from lessonlib.checks import check
+from lessonlib.workbook.checks import check
 
 
 def knrm_pooling(M: torch.Tensor, q_mask: torch.Tensor, d_mask: torch.Tensor, mus: torch.Tensor,

@@ -23,7 +23,7 @@
 # (single-window documents, a document without windows, tied window scores, no windows at all).
 
 # %%
-from lessonlib.checks import check
+from lessonlib.workbook.checks import check
 
 
 def passage_aggregation(passage_scores: list[float], owner: list[int], n_docs: int, mode: str) -> list[float]:

@@ -13,7 +13,7 @@
 # absent from a ranking gets nothing from it.
 
 # %%
-from lessonlib.checks import check
+from lessonlib.workbook.checks import check
 
 
 def reciprocal_rank_fusion(rankings: list[list[str]], k: float = 60) -> dict[str, float]:

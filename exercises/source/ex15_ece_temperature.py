@@ -18,19 +18,19 @@
 #
 # Bin b holds p ∈ (b/B, (b+1)/B], and the first bin also holds p = 0 — scikit-learn's uniform binning, i.e.
 # `b = np.searchsorted(np.linspace(0, 1, B + 1)[1:-1], p)`. **Temperature scaling** divides every logit by one
-# scalar T > 0 (fitted on held-out pairs by minimising the NLL, `lessonlib.calibration.fit_temperature`): T > 1
+# scalar T > 0 (fitted on held-out pairs by minimising the NLL, `lessonlib.evaluation.calibration.fit_temperature`): T > 1
 # softens over-confident probabilities; the ranking never changes.
 #
 # Write `ece_temperature(logits, labels, temperature=1.0, n_bins=10)` → the ECE (a float) of σ(logits / T)
 # against the 0/1 `labels` (numpy arrays).
-# `check("ece_temperature", ece_temperature)` compares with `lessonlib.calibration` (`apply_temperature`,
+# `check("ece_temperature", ece_temperature)` compares with `lessonlib.evaluation.calibration` (`apply_temperature`,
 # `expected_calibration_error`): several temperatures and bin counts, p = 0.5 exactly on a bin edge, p = 0 and 1,
 # one bin, a single pair.
 
 # %%
 import numpy as np
 
-from lessonlib.checks import check
+from lessonlib.workbook.checks import check
 
 
 def ece_temperature(logits: np.ndarray, labels: np.ndarray, temperature: float = 1.0, n_bins: int = 10) -> float:

@@ -26,7 +26,7 @@
 # %%
 import numpy as np
 
-from lessonlib.checks import check
+from lessonlib.workbook.checks import check
 
 
 def margin_mse_step(student_pos: np.ndarray, student_neg: np.ndarray, teacher_pos: np.ndarray,

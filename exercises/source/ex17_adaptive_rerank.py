@@ -21,11 +21,11 @@
 # Write `adaptive_rerank(run, threshold, k)`: `run` is `{query_id: {doc_id: first-stage score}}` → return
 # `{"rerank": {query_id: bool, ...for every query of the run}, "cost": int}`.
 # `check("adaptive_rerank", adaptive_rerank)` compares with the reference policy
-# `lessonlib.checks.exercises.adaptive_rerank_policy` (thresholds 0 and ∞, tied scores, queries with one or no
+# `lessonlib.workbook.checks.exercises.adaptive_rerank_policy` (thresholds 0 and ∞, tied scores, queries with one or no
 # document, an empty run).
 
 # %%
-from lessonlib.checks import check
+from lessonlib.workbook.checks import check
 
 
 def adaptive_rerank(run: dict[str, dict[str, float]], threshold: float, k: int) -> dict:

@@ -3,7 +3,7 @@
 * ``model``: :class:`CrossEncoder` — ``[CLS] q [SEP] d [SEP]`` with segment embeddings, a head, ``score``.
 * ``objectives``: pointwise / pairwise / listwise losses and mixes.
 * ``data``: training lists (1 positive + n negatives) from BM25 / dense runs, weak supervision.
-* ``train``: the training recipe on ``lessonlib.training.Trainer``.
+* ``train``: the training recipe on ``lessonlib.core.trainer.Trainer``.
 * ``longdoc``: truncation, sliding windows (FirstP/MaxP/SumP), passage -> document, cascades.
 * ``efficiency``: dynamic batching, int8 quantization, layer / head pruning, distillation.
 * ``sparse_attention``: local / strided / random / top-k attention masks applied to the backbone.

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lessonlib.fusion import rrf
-from lessonlib.runs import hits_to_run, rank_documents
+from lessonlib.retrieval.fusion import rrf
+from lessonlib.core.runs import hits_to_run, rank_documents
 
 
 @dataclass
@@ -45,13 +45,13 @@ class Group:
 
 def bm25_run(corpus: Mapping[str, dict] | object, queries: Mapping[str, str], k: int = 100,
              texts: Mapping[str, str] | None = None) -> dict[str, dict[str, float]]:
-    """BM25 top-``k`` run with :class:`lessonlib.sparse.BM25` (Lucene BM25, k1=1.5, b=0.75, English
+    """BM25 top-``k`` run with :class:`lessonlib.retrieval.bm25.BM25` (Lucene BM25, k1=1.5, b=0.75, English
     stop words, Snowball stemmer: bm25s's tokenization, equal to bm25s on SciFact in tests/test_sparse.py).
 
     ``corpus`` is a Dataset or a BEIR corpus dict; ``texts`` (doc id -> text) overrides the texts.
     Queries that are empty or hold only stop words get an empty ranking.
     """
-    from lessonlib.sparse import BM25  # deferred: pulls in scipy
+    from lessonlib.retrieval.bm25 import BM25  # deferred: pulls in scipy
 
     if texts is None:
         corpus_dict = getattr(corpus, "corpus", corpus)
@@ -68,7 +68,7 @@ def bm25_run(corpus: Mapping[str, dict] | object, queries: Mapping[str, str], k:
 
 def merge_runs(*runs: Mapping[str, Mapping[str, float]], k: int = 60) -> dict[str, dict[str, float]]:
     """Reciprocal rank fusion, score(d) = sum_r 1 / (k + rank_r(d)) (Cormack et al. 2009), of the
-    runs given as arguments: :func:`lessonlib.fusion.rrf` (trec_eval's tie order)."""
+    runs given as arguments: :func:`lessonlib.retrieval.fusion.rrf` (trec_eval's tie order)."""
     return rrf(list(runs), k=k)
 
 

@@ -124,7 +124,7 @@ def _group_positions(att) -> dict[str, np.ndarray]:
 def block_attention(att) -> dict[str, np.ndarray]:
     """Attention mass between token groups, per layer and head.
 
-    ``att`` is a :class:`lessonlib.interpret.Attention` (maps (L, H, T, T), rows sum to 1). For groups
+    ``att`` is a :class:`lessonlib.cross.interpret.Attention` (maps (L, H, T, T), rows sum to 1). For groups
     A, B in {cls, query, doc, sep}: ``share[f"{A}->{B}"][l, h] = (1/|A|) sum_{i in A} sum_{j in B} a^{lh}_ij``,
     the average share of a token of A's attention that lands on B; for a fixed A the four shares
     sum to 1. Returns ``{"query->doc": (L, H), ...}`` (16 keys; a group with no token is left out).
@@ -211,7 +211,7 @@ def sentence_deletion(score: Callable[[Sequence[str], Sequence[str]], np.ndarray
                       sentences: Sequence[str]) -> np.ndarray:
     """Document-level: ``delta_i = f(q, d) - f(q, d without sentence i)`` for each sentence of d.
 
-    ``score(queries, docs) -> (n,)`` (e.g. ``lessonlib.interpret.score_fn_for(ce)``); ``sentences``
+    ``score(queries, docs) -> (n,)`` (e.g. ``lessonlib.cross.interpret.score_fn_for(ce)``); ``sentences``
     are the document's sentences in order (joined by spaces to make d). Returns (len(sentences),);
     a large positive delta means the score relied on that sentence.
     """

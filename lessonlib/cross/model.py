@@ -31,10 +31,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lessonlib import config
+from lessonlib.core import config
 from lessonlib.cross.longdoc import aggregate, split_pairs
-from lessonlib.hub import resolve_model
-from lessonlib.io import atomic_dir
+from lessonlib.core.hub import resolve_model
+from lessonlib.core.io import atomic_dir
 
 HEADS = {"binary": 1, "regression": 1}
 OVERFLOW = ("truncate", "firstp", "maxp", "sump", "meanp")
@@ -56,7 +56,7 @@ class CrossEncoder(torch.nn.Module):
         overflow: what to do with pairs longer than ``max_length``: ``"truncate"`` (cut the doc,
             head only), or windows aggregated by ``"firstp"``, ``"maxp"``, ``"sump"``, ``"meanp"``.
         stride: window overlap in tokens for the windowed strategies.
-        device: ``"cpu"``, ``"cuda"``; default ``lessonlib.config.device()``.
+        device: ``"cpu"``, ``"cuda"``; default ``lessonlib.core.config.device()``.
         dropout: hidden dropout of the backbone (``None`` keeps the config's).
 
     ``scoring`` (class attribute) names how the joint pass becomes a score: ``"cls"`` here (a

@@ -1,6 +1,6 @@
 """Optimising a cross-encoder, measured: what each objective pushes, and what each knob does.
 
-* :func:`objective_gradients`: every ranking loss of ``lessonlib.cross.objectives`` on the SAME
+* :func:`objective_gradients`: every ranking loss of ``lessonlib.losses.ranking`` on the SAME
   lists of scores, with d loss / d score per document (pointwise losses push each document on its
   own; pairwise ones only where the order is wrong or the margin thin; listwise ones spread a
   softmax's mass).
@@ -29,7 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from lessonlib.cross.objectives import get_loss, listmle
+from lessonlib.losses.ranking import get_loss, listmle
 from lessonlib.cross.train import make_loss_fn
 
 RANKING_LOSSES = ("bce", "ranknet", "hinge", "softmax_ce", "listnet", "listmle", "lambda")
@@ -104,7 +104,7 @@ def smoothed_optimum(label_smoothing: float, n_docs: int | None = None) -> float
 def accumulated_gradient(model, groups, micro_batch: int, loss: str = "softmax_ce") -> torch.Tensor:
     """Flattened gradient of one optimizer step over ``groups``, computed in micro-batches of ``micro_batch`` lists.
 
-    Same arithmetic as ``lessonlib.training.Trainer``: sum over micro-batches of
+    Same arithmetic as ``lessonlib.core.trainer.Trainer``: sum over micro-batches of
     d(loss_b / n_micro) / d theta. With equal micro-batches (and dropout off) it equals the gradient of
     the whole batch in one pass, up to float rounding. Returns a 1-d float32 tensor (all parameters).
     """

@@ -32,14 +32,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lessonlib import config
-from lessonlib.augment import word_deletion
+from lessonlib.core import config
+from lessonlib.data.augment import word_deletion
 from lessonlib.cross.data import Group, groups_from_run, inverse_cloze_groups, subset_qrels, weak_title_groups
 from lessonlib.cross.model import scoring_class
 from lessonlib.cross.train import train_cross_encoder
-from lessonlib.metrics import evaluate
-from lessonlib.rerank import choose_alpha, interpolate, rerank
-from lessonlib.runs import Run, truncate
+from lessonlib.evaluation.metrics import evaluate
+from lessonlib.retrieval.rerank import choose_alpha, interpolate, rerank
+from lessonlib.core.runs import Run, truncate
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class Recipe:
 
     ``weak_title_docs``: documents used for title -> abstract pairs (None = all, 0 = none);
     ``ict_docs``: inverse-cloze pairs (0 = none); ``augment_queries``: extra copies of each claim list
-    whose claim has words deleted (``lessonlib.augment.word_deletion``, p = 0.15);
+    whose claim has words deleted (``lessonlib.data.augment.word_deletion``, p = 0.15);
     ``train_max_length``: tokens per training pair (None = ``max_length``, the scoring length);
     ``scoring``: how the joint pass becomes a score, ``"cls"`` (monoBERT: a new linear layer on the
     [CLS] state, random until trained) or ``"pooled"`` (:class:`lessonlib.cross.pooled.PooledCrossEncoder`:

@@ -2,13 +2,13 @@
 
 A cross-encoder's score of a pair depends only on the model's weights, the token limit and the
 overflow strategy, so it can be stored like an embedding: :class:`CachedScorer` wraps a
-``CrossEncoder`` and keeps each score as a 1-d "vector" in :class:`lessonlib.embedding_cache.
+``CrossEncoder`` and keeps each score as a 1-d "vector" in :class:`lessonlib.core.cache.
 EmbeddingCache`, keyed by SHA-1 of ``query + "\\x00" + document``, in a namespace made of the
-model's identity (SHA-256 of its weights, ``lessonlib.hub.model_identity``), ``max_length`` and
+model's identity (SHA-256 of its weights, ``lessonlib.core.hub.model_identity``), ``max_length`` and
 ``overflow``. Re-ranking the same candidates again (another notebook, another ``k``, another
 first stage that retrieved the same documents) then costs a lookup instead of a forward pass.
 
-It has the ``score`` signature that :func:`lessonlib.rerank.rerank` calls, so it drops in:
+It has the ``score`` signature that :func:`lessonlib.retrieval.rerank.rerank` calls, so it drops in:
 
 >>> scorer = CachedScorer(CrossEncoder.load(path))          # doctest: +SKIP
 >>> run2 = rerank(scorer, ds, bm25, k=50)                   # scores missing pairs only  # doctest: +SKIP
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lessonlib.embedding_cache import EmbeddingCache, namespace
-from lessonlib.hub import model_identity
+from lessonlib.core.cache import EmbeddingCache, namespace
+from lessonlib.core.hub import model_identity
 
 
 class CachedScorer:
@@ -32,7 +32,7 @@ class CachedScorer:
         identity: what names the model's weights in the cache; default the SHA-256 identity of the
             folder the model was loaded from (``model.name``). A model trained in memory and not
             saved has no identity: pass one, or do not cache it.
-        root: the cache folder (default ``lessonlib.config.cache_dir("embeddings")``).
+        root: the cache folder (default ``lessonlib.core.config.cache_dir("embeddings")``).
     """
 
     def __init__(self, model, identity: str | None = None, root=None) -> None:

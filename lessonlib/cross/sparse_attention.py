@@ -45,7 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from lessonlib.cross.cost import transformer_flops
+from lessonlib.cross.flops import transformer_flops
 from lessonlib.cross.efficiency import length_sorted_batches
 
 PATTERNS = ("full", "local", "strided", "random", "topk")
@@ -154,7 +154,7 @@ def attention_flops(length: float, density: float = 1.0, hidden: int = 384, laye
 
     attention = density * 4 * layers * L^2 * hidden        (Q K^T and A V over the allowed pairs)
     dense     = 2 * layers * L * (4 * hidden^2 + 2 * hidden * intermediate)   (Q, K, V, O; FFN)
-    (the counts of ``lessonlib.cross.cost.transformer_flops``). For ``topk`` the logits are
+    (the counts of ``lessonlib.cross.flops.transformer_flops``). For ``topk`` the logits are
     computed in full (L^2) and only A V is sparse (k keys per row). MiniLM-L6: hidden 384, 6
     layers, FFN 1536.
     """

@@ -1,7 +1,7 @@
-"""The monoBERT training recipe on top of ``lessonlib.training.Trainer``.
+"""The monoBERT training recipe on top of ``lessonlib.core.trainer.Trainer``.
 
 One step: B groups (1 positive + n negatives each) -> B*(n+1) pairs ``[CLS] q [SEP] d [SEP]`` ->
-scores reshaped to (B, n+1) -> a ranking objective (``lessonlib.cross.objectives``), optionally
+scores reshaped to (B, n+1) -> a ranking objective (``lessonlib.losses.ranking``), optionally
 plus ``distill_weight * margin_mse(scores, teacher)`` when the groups carry teacher scores.
 The Trainer does AdamW, warm-up + linear decay, clipping, accumulation, layer-wise LR decay,
 bf16 autocast on GPU, checkpoints, and early stopping on a validation metric
@@ -18,8 +18,8 @@ from collections.abc import Callable, Mapping, Sequence
 import torch
 
 from lessonlib.cross.data import Group
-from lessonlib.cross.objectives import get_loss, margin_mse, mix
-from lessonlib.training import Trainer, TrainerConfig
+from lessonlib.losses.ranking import get_loss, margin_mse, mix
+from lessonlib.core.trainer import Trainer, TrainerConfig
 
 
 def make_loss_fn(loss: str | Mapping[str, float] = "softmax_ce", label_smoothing: float = 0.0,

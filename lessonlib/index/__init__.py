@@ -16,7 +16,7 @@ from lessonlib.index.hnsw import HNSWIndex
 from lessonlib.index.ivf import IVFIndex
 from lessonlib.index.lsh import LSHIndex
 from lessonlib.index.opq import OPQIndex
-from lessonlib.index.peers import AnnoyIndex, HnswlibIndex, ScannIndex, scann_available
+from lessonlib.index.libraries import AnnoyIndex, HnswlibIndex, ScannIndex, scann_available
 from lessonlib.index.pq import PQIndex, ProductQuantizer
 from lessonlib.index.sq import SQIndex
 

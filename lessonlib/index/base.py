@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from lessonlib.io import atomic_write
+from lessonlib.core.io import atomic_write
 
 METRICS = ("ip", "l2")
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from lessonlib.index.base import Index, as_matrix, check_k, check_metric, pad_results
-from lessonlib.io import atomic_dir
+from lessonlib.core.io import atomic_dir
 
 
 def _unwrap(index):

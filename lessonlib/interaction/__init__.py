@@ -8,7 +8,7 @@
 | ``ntn`` | neural tensor layer q^T W^[1:k] d + V[q; d] + b, full and low-rank | Socher et al. 2013 |
 | ``coattention`` | query->doc and doc->query attention | Seo et al. 2017 (BiDAF); Xiong et al. 2017 (DCN) |
 | ``hierarchical`` | word -> sentence -> document query-focused attention | Yang et al. 2016 (HAN) |
-| ``train`` | BM25 candidates, listwise training with lessonlib.training, reranking, interpolation | |
+| ``train`` | BM25 candidates, listwise training with lessonlib.core.trainer, reranking, interpolation | |
 
 Every model has ``forward(query_ids, query_mask, doc_ids, doc_mask) -> scores (B,)``.
 """

@@ -24,12 +24,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from lessonlib import config
-from lessonlib.hub import resolve_model
+from lessonlib.core import config
+from lessonlib.core.hub import resolve_model
 
 
 def minilm_path(name: str = config.DEFAULT_MODEL) -> Path:
-    """Local folder of the MiniLM model (through ``lessonlib.hub.resolve_model``)."""
+    """Local folder of the MiniLM model (through ``lessonlib.core.hub.resolve_model``)."""
     return resolve_model(name)
 
 

@@ -4,12 +4,12 @@ The recipe (the same for every model in ``lessonlib.interaction``):
 
 1. Tokenise queries and documents once with MiniLM's WordPiece tokenizer (no [CLS]/[SEP]),
    documents cut to ``max_doc_len`` tokens (``TokenStore``).
-2. BM25 (``lessonlib.sparse``) retrieves the top-100 of every query: training negatives are
+2. BM25 (``lessonlib.retrieval.bm25``) retrieves the top-100 of every query: training negatives are
    drawn from the top ``neg_depth`` non-relevant documents of a train query (re-drawn each epoch),
    and the test candidates are the top-100 of a test query.
 3. Each training list is 1 positive + ``n_negatives`` negatives; the loss is listwise softmax
-   cross-entropy or pairwise RankNet (``lessonlib.cross.objectives``), minimised by
-   ``lessonlib.training.Trainer`` (AdamW, warm-up + linear decay, clipping).
+   cross-entropy or pairwise RankNet (``lessonlib.losses.ranking``), minimised by
+   ``lessonlib.core.trainer.Trainer`` (AdamW, warm-up + linear decay, clipping).
 4. Reranking scores every (query, candidate) pair; ``interpolate`` adds the first stage back:
 
        final(q, d) = z_q(model(q, d)) + w * z_q(bm25(q, d))
@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from lessonlib.cross.data import bm25_run
-from lessonlib.cross.objectives import get_loss
+from lessonlib.losses.ranking import get_loss
 from lessonlib.data import Dataset, split_queries
 from lessonlib.interaction.coattention import CoAttentionRanker
 from lessonlib.interaction.conv_knrm import ConvKNRM
@@ -43,10 +43,10 @@ from lessonlib.interaction.hierarchical import HierarchicalAttentionRanker
 from lessonlib.interaction.knrm import KNRM
 from lessonlib.interaction.matrix import TokenEmbedding, count_parameters, load_tokenizer, load_word_embeddings
 from lessonlib.interaction.ntn import NTNRanker
-from lessonlib.metrics import evaluate
-from lessonlib.rerank import choose_alpha, interpolate
-from lessonlib.runs import Run, rank_documents
-from lessonlib.training import Trainer, TrainerConfig
+from lessonlib.evaluation.metrics import evaluate
+from lessonlib.retrieval.rerank import choose_alpha, interpolate
+from lessonlib.core.runs import Run, rank_documents
+from lessonlib.core.trainer import Trainer, TrainerConfig
 
 MODELS = ("knrm", "conv_knrm", "ntn", "ntn_lowrank", "coattention", "hierarchical")
 # These models run many small tensor ops, too small for a second intra-op thread to gain much; on
@@ -299,7 +299,7 @@ def rerank(
 
 
 def ndcg10(qrels: dict, run: Run) -> float:
-    """Mean nDCG@10 (lessonlib.metrics, trec_eval's definition) over the queries of ``run``."""
+    """Mean nDCG@10 (lessonlib.evaluation.metrics, trec_eval's definition) over the queries of ``run``."""
     return float(evaluate({q: qrels[q] for q in run if q in qrels}, run, ["ndcg@10"])["ndcg@10"])
 
 

@@ -1,0 +1,376 @@
+"""Data augmentation for dual encoders: query edits, document crops and self-supervised pairs.
+
+Query augmentation (the query stays about the same thing):
+  :func:`synonym_swap` (neighbours in the transformer's own input-embedding matrix,
+  :class:`EmbeddingNeighbours`), :func:`word_deletion`, :func:`word_reorder`.
+Document augmentation (the passage still answers the query):
+  :func:`random_crop`, :func:`split_title_content`, :func:`split_sentences`, :func:`passages`
+  (sentence / paragraph / window granularity), :func:`sample_passage`.
+Self-supervised (query, positive) pairs from raw text, no labels:
+  :func:`inverse_cloze_pairs` (ICT, Lee, Chang & Toutanova 2019), :func:`independent_crop_pairs`
+  (Contriever, Izacard et al. 2021), :func:`title_content_pairs`.
+
+Every random function takes ``seed`` (an int or a ``numpy.random.Generator``): same seed, same output.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from lessonlib.core import config
+from lessonlib.core.hub import resolve_model
+
+Seed = int | np.random.Generator
+
+
+def _rng(seed: Seed) -> np.random.Generator:
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def _check_p(owner: str, name: str, p: float) -> None:
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{owner}({name}={p}): must be in [0, 1]")
+
+
+_WORD = re.compile(r"^(\W*)(.*?)(\W*)$")
+
+
+# ------------------------------------------------------------------------------------------ query
+
+
+class EmbeddingNeighbours:
+    """Nearest tokens in a transformer's input (word-piece) embedding matrix: cheap "synonyms".
+
+    The rows of the input embedding matrix E (vocab × d) are the vectors the model starts from;
+    tokens whose rows have a high cosine similarity are used alike by the model (often synonyms,
+    inflections, or siblings such as "protein"/"proteins"/"enzyme"). Only whole-word tokens are
+    returned (no "##" pieces, special or ``[unused]`` tokens, digits-only, or the word itself).
+
+        nbrs(w) = top-k_{v ≠ w} cos(E[w], E[v])
+
+    Args:
+        model: model id or folder (resolved with :func:`lessonlib.core.hub.resolve_model`).
+        k: neighbours returned per word.
+        min_similarity: neighbours below this cosine are dropped.
+        matrix, vocab: give both to skip loading a model (tests, other models): E (V, d) and the
+            token strings in row order.
+
+    >>> nb = EmbeddingNeighbours(k=3)            # doctest: +SKIP
+    >>> [w for w, _ in nb.neighbours("protein")]  # doctest: +SKIP
+    ['proteins', ...]
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike = config.DEFAULT_MODEL,
+        k: int = 5,
+        min_similarity: float = 0.4,
+        matrix: np.ndarray | None = None,
+        vocab: Sequence[str] | None = None,
+    ) -> None:
+        if k < 1:
+            raise ValueError(f"EmbeddingNeighbours(k={k}): k must be >= 1")
+        if (matrix is None) != (vocab is None):
+            raise ValueError("EmbeddingNeighbours: give both matrix and vocab, or neither")
+        self.model = model
+        self.k = k
+        self.min_similarity = min_similarity
+        self.matrix = matrix
+        self.vocab = vocab
+        self.unit_: np.ndarray | None = None
+        self.index_: dict[str, int] = {}
+        self.allowed_: np.ndarray | None = None
+        self._cache: dict[str, list[tuple[str, float]]] = {}
+
+    def fit(self) -> EmbeddingNeighbours:
+        """Load E and the vocabulary (from the model's safetensors and tokenizer) and normalise E."""
+        matrix, vocab = self.matrix, self.vocab
+        if matrix is None:
+            matrix, vocab = _load_input_embeddings(self.model)
+        e = np.asarray(matrix, dtype=np.float32)
+        if len(vocab) != len(e):
+            raise ValueError(f"EmbeddingNeighbours: vocab has {len(vocab)} tokens, matrix {len(e)} rows")
+        self.unit_ = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+        self.index_ = {tok: i for i, tok in enumerate(vocab)}
+        self.vocab_ = list(vocab)
+        self.allowed_ = np.array([_is_word_token(t) for t in vocab])
+        return self
+
+    def neighbours(self, word: str) -> list[tuple[str, float]]:
+        """The ``k`` nearest whole-word tokens of ``word`` with their cosine; [] if ``word`` is not one token."""
+        if self.unit_ is None:
+            self.fit()
+        key = word.lower()
+        if key in self._cache:
+            return self._cache[key]
+        row = self.index_.get(key)
+        if row is None:
+            self._cache[key] = []
+            return []
+        sims = self.unit_ @ self.unit_[row]
+        sims = np.where(self.allowed_, sims, -np.inf)
+        sims[row] = -np.inf
+        top = np.argpartition(-sims, self.k)[: self.k + 1]
+        top = top[np.argsort(-sims[top], kind="stable")]
+        out = [(self.vocab_[i], float(sims[i])) for i in top if sims[i] >= self.min_similarity and self.vocab_[i] != key]
+        self._cache[key] = out[: self.k]
+        return self._cache[key]
+
+
+def _is_word_token(tok: str) -> bool:
+    return tok.isalpha() and not tok.startswith("##") and not (tok.startswith("[") and tok.endswith("]")) and len(tok) > 1
+
+
+def _load_input_embeddings(model: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
+    from safetensors import safe_open
+    from transformers import AutoTokenizer
+
+    path = resolve_model(model)
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    vocab = [tok for tok, _ in sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])]
+    weights = path / "model.safetensors"
+    if weights.exists():
+        with safe_open(str(weights), "np") as f:
+            keys = [k for k in f.keys() if k.endswith("word_embeddings.weight") or k.endswith("embed_tokens.weight")]
+            if keys:
+                return f.get_tensor(keys[0]).astype(np.float32), vocab
+    from transformers import AutoModel  # any other layout: load the model once
+
+    return AutoModel.from_pretrained(str(path)).get_input_embeddings().weight.detach().float().numpy(), vocab
+
+
+def synonym_swap(
+    text: str,
+    neighbours: EmbeddingNeighbours,
+    p: float = 0.2,
+    seed: Seed = 0,
+    stopwords: Iterable[str] = (),
+    min_length: int = 3,
+) -> str:
+    """Replace each word, with probability ``p``, by one of its embedding neighbours (chosen uniformly).
+
+    Words without neighbours (not a single vocabulary token, shorter than ``min_length``, or in
+    ``stopwords``) stay; leading/trailing punctuation and an initial capital are kept. A cheap
+    stand-in for thesaurus synonym replacement (EDA, Wei & Zou 2019) that needs no external
+    resource. Caveat worth measuring: embedding neighbours are *related* words, not always
+    synonyms ("increases" -> "decreases", "deficiency" -> "mutation"), which can flip a claim.
+    """
+    _check_p("synonym_swap", "p", p)
+    rng = _rng(seed)
+    stop = {s.lower() for s in stopwords}
+    out = []
+    for token in text.split():
+        pre, core, post = _WORD.match(token).groups()
+        if len(core) >= min_length and core.lower() not in stop and rng.random() < p:
+            cands = neighbours.neighbours(core)
+            if cands:
+                new = cands[int(rng.integers(len(cands)))][0]
+                core = new.capitalize() if core[:1].isupper() else new
+        out.append(pre + core + post)
+    return " ".join(out)
+
+
+def word_deletion(text: str, p: float = 0.1, seed: Seed = 0) -> str:
+    """Drop each word independently with probability ``p`` (at least one word is kept)."""
+    _check_p("word_deletion", "p", p)
+    rng = _rng(seed)
+    words = text.split()
+    if not words:
+        return text
+    keep = rng.random(len(words)) >= p
+    if not keep.any():
+        keep[int(rng.integers(len(words)))] = True
+    return " ".join(w for w, k in zip(words, keep) if k)
+
+
+def word_reorder(text: str, n_swaps: int = 1, max_distance: int | None = None, seed: Seed = 0) -> str:
+    """Swap ``n_swaps`` random pairs of words (at most ``max_distance`` positions apart if given).
+
+    Bag-of-words models are blind to it; a dual encoder should be *nearly* so for keyword queries.
+    """
+    if n_swaps < 0:
+        raise ValueError(f"word_reorder(n_swaps={n_swaps}): must be >= 0")
+    rng = _rng(seed)
+    words = text.split()
+    if len(words) < 2:
+        return text
+    for _ in range(n_swaps):
+        i = int(rng.integers(len(words)))
+        if max_distance is None:
+            j = int(rng.integers(len(words) - 1))
+            j = j + 1 if j >= i else j
+        else:
+            lo, hi = max(0, i - max_distance), min(len(words) - 1, i + max_distance)
+            choices = [x for x in range(lo, hi + 1) if x != i]
+            j = choices[int(rng.integers(len(choices)))]
+        words[i], words[j] = words[j], words[i]
+    return " ".join(words)
+
+
+# ------------------------------------------------------------------------------------------ documents
+
+_SENT_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[\"'])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences by a rule: split after . ! ? followed by space and a capital, digit or bracket.
+
+    Good enough for scientific abstracts (it does not split "e.g. the" or "p < 0.05"); no model.
+    """
+    return [s.strip() for s in _SENT_END.split(text.strip()) if s.strip()]
+
+
+def split_title_content(doc: dict | str) -> tuple[str, str]:
+    """(title, content) of a BEIR document dict; for a plain string, its first sentence and the rest."""
+    if isinstance(doc, dict):
+        return doc.get("title", "") or "", doc.get("text", "") or ""
+    sents = split_sentences(doc)
+    return (sents[0], " ".join(sents[1:])) if sents else ("", "")
+
+
+def passages(text: str, granularity: str = "sentence", size: int = 3, stride: int | None = None) -> list[str]:
+    """Cut ``text`` into units of one granularity.
+
+    - ``"sentence"``: one sentence each;
+    - ``"paragraph"``: blank-line separated blocks; a text with none is cut into blocks of ``size``
+      sentences (abstracts are one paragraph);
+    - ``"window"``: windows of ``size`` words every ``stride`` words (default: no overlap);
+    - ``"document"``: the whole text.
+    """
+    if size < 1:
+        raise ValueError(f"passages(size={size}): must be >= 1")
+    if granularity == "document":
+        return [text.strip()] if text.strip() else []
+    if granularity == "sentence":
+        return split_sentences(text)
+    if granularity == "paragraph":
+        paras = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+        if len(paras) > 1:
+            return paras
+        sents = split_sentences(text)
+        return [" ".join(sents[i : i + size]) for i in range(0, len(sents), size)]
+    if granularity == "window":
+        stride = stride or size
+        if stride < 1:
+            raise ValueError(f"passages(stride={stride}): must be >= 1")
+        words = text.split()
+        starts = range(0, max(1, len(words) - size + stride), stride)
+        return [" ".join(words[s : s + size]) for s in starts if words[s : s + size]]
+    raise ValueError(f"passages(granularity={granularity!r}): expected 'sentence', 'paragraph', 'window' or 'document'")
+
+
+def sample_passage(text: str, granularity: str = "sentence", size: int = 3, seed: Seed = 0) -> str:
+    """One unit of :func:`passages`, drawn uniformly (the whole text if it has none)."""
+    units = passages(text, granularity, size)
+    return units[int(_rng(seed).integers(len(units)))] if units else text
+
+
+def random_crop(text: str, min_ratio: float = 0.1, max_ratio: float = 0.5, seed: Seed = 0, min_words: int = 1) -> str:
+    """A contiguous span of words, its length a uniform fraction in [min_ratio, max_ratio] of the text.
+
+    The cropping of Contriever (Izacard et al. 2021, "Unsupervised Dense Information Retrieval with
+    Contrastive Learning"), which uses 10%–50% of the document.
+    """
+    if not 0.0 < min_ratio <= max_ratio <= 1.0:
+        raise ValueError(f"random_crop(min_ratio={min_ratio}, max_ratio={max_ratio}): need 0 < min <= max <= 1")
+    rng = _rng(seed)
+    words = text.split()
+    if not words:
+        return text
+    length = max(min_words, int(round(rng.uniform(min_ratio, max_ratio) * len(words))))
+    length = min(length, len(words))
+    start = int(rng.integers(len(words) - length + 1))
+    return " ".join(words[start : start + length])
+
+
+# ------------------------------------------------------------------------------------------ pairs
+
+
+class Pair(NamedTuple):
+    """A self-supervised training pair: ``query`` text, ``positive`` text, the source ``doc_id``."""
+
+    query: str
+    positive: str
+    doc_id: str
+
+
+def _docs(corpus: dict[str, dict] | Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    if isinstance(corpus, dict):
+        return [(did, f"{d.get('title', '')} {d.get('text', '')}".strip() if isinstance(d, dict) else str(d)) for did, d in corpus.items()]
+    return [(str(did), text) for did, text in corpus]
+
+
+def inverse_cloze_pairs(
+    corpus: dict[str, dict] | Sequence[tuple[str, str]],
+    n_pairs: int | None = None,
+    keep_prob: float = 0.1,
+    min_sentences: int = 3,
+    seed: Seed = 0,
+) -> list[Pair]:
+    """Inverse cloze task: a sentence is the query, its passage *without* that sentence the positive.
+
+    For each sampled document with at least ``min_sentences`` sentences, pick one sentence at
+    random; with probability ``keep_prob`` it is left in the context (Lee, Chang & Toutanova 2019,
+    "Latent Retrieval for Weakly Supervised Open Domain Question Answering", keep it 10% of the
+    time so the model also learns word matching). Documents are drawn without replacement (all of
+    the eligible ones when ``n_pairs`` is None), in a seeded order.
+
+    ``corpus``: BEIR dict (doc id -> {"title", "text"}; the title is not used) or (id, text) pairs.
+    """
+    _check_p("inverse_cloze_pairs", "keep_prob", keep_prob)
+    rng = _rng(seed)
+    items = corpus.items() if isinstance(corpus, dict) else corpus
+    eligible = []
+    for did, doc in items:
+        text = doc.get("text", "") if isinstance(doc, dict) else doc
+        sents = split_sentences(text)
+        if len(sents) >= min_sentences:
+            eligible.append((str(did), sents))
+    order = rng.permutation(len(eligible))[: n_pairs if n_pairs is not None else len(eligible)]
+    pairs = []
+    for i in order:
+        did, sents = eligible[i]
+        j = int(rng.integers(len(sents)))
+        context = sents if rng.random() < keep_prob else sents[:j] + sents[j + 1 :]
+        pairs.append(Pair(sents[j], " ".join(context), did))
+    return pairs
+
+
+def independent_crop_pairs(
+    corpus: dict[str, dict] | Sequence[tuple[str, str]],
+    n_pairs: int | None = None,
+    min_ratio: float = 0.1,
+    max_ratio: float = 0.5,
+    deletion: float = 0.1,
+    seed: Seed = 0,
+) -> list[Pair]:
+    """Contriever's positives: two independent random crops of one document (they may overlap).
+
+    Each crop is :func:`random_crop` then :func:`word_deletion` with probability ``deletion``
+    (Izacard et al. 2021 use 10% token deletion). The pair is "about the same document", the
+    only supervision there is.
+    """
+    rng = _rng(seed)
+    docs = [d for d in _docs(corpus) if d[1].split()]
+    order = rng.permutation(len(docs))[: n_pairs if n_pairs is not None else len(docs)]
+    pairs = []
+    for i in order:
+        did, text = docs[i]
+        a, b = (word_deletion(random_crop(text, min_ratio, max_ratio, rng), deletion, rng) for _ in range(2))
+        pairs.append(Pair(a, b, did))
+    return pairs
+
+
+def title_content_pairs(corpus: dict[str, dict]) -> list[Pair]:
+    """(title, content) of every document with both: titles act as short, keyword-like queries."""
+    out = []
+    for did, doc in corpus.items():
+        title, content = split_title_content(doc)
+        if title.strip() and content.strip():
+            out.append(Pair(title.strip(), content.strip(), did))
+    return out

@@ -1,0 +1,513 @@
+"""Fine-tuning a dual encoder: (query, positive) pairs → batches with negatives → :class:`Trainer`.
+
+The recipe (DPR, Karpukhin et al. 2020; Sentence-BERT, Reimers & Gurevych 2019):
+
+1. every judged (query, relevant document) pair of the train split is one example;
+2. examples are shuffled into batches in which no query and no positive appears twice (a repeated
+   positive would be an in-batch *false* negative);
+3. each example gets ``n_negatives`` hard negatives — ``"none"`` (in-batch only), ``"random"``,
+   ``"bm25"`` (BM25's top ranks), ``"dense"`` (the starting model's top ranks) or ``"dynamic"``
+   (re-mined from the model being trained at every epoch; ANCE, Xiong et al. 2021) — drawn from
+   ranks ``skip_top .. depth`` with every judged-relevant document removed. Skipping the very top
+   ranks filters likely *false negatives*: unjudged documents that are in fact relevant
+   (RocketQA, Qu et al. 2021);
+4. the loss is InfoNCE over in-batch positives + all hard negatives of the batch, with
+   temperature τ (``"mnrl"``/``"infonce"``), or a triplet / margin-ranking loss;
+5. optionally, weak supervision first: the corpus alone gives (title → abstract) pairs or inverse
+   cloze pairs (a sentence → the rest of its abstract; Lee et al. 2019, ORQA) — no labels needed.
+
+Training batches are JSON (ids only), so a run killed mid-epoch resumes with the same negatives.
+
+Validation discipline: :meth:`lessonlib.data.Dataset.split_validation` carves a validation split
+out of the *train* queries; choose epochs and knobs on it (``val_dataset=...`` keeps the best evaluation's weights) and report
+on the test split only.
+
+>>> model_dir, history = train_dual(load_dataset("scifact", "train"), out_dir="models/ft",
+...                                 negatives="bm25", epochs=3)            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from lessonlib.dual import distributed as D
+from lessonlib import losses
+from lessonlib.core.config import DEFAULT_MODEL, seed_everything
+from lessonlib.data import Dataset
+from lessonlib.dual.encoders import BiLSTMTower, CNNTower, DualEncoder
+from lessonlib.dual.encoders.dual import embed_tokens, encode_token_ids, towers
+from lessonlib.core.io import atomic_write
+from lessonlib.evaluation.metrics import evaluate
+from lessonlib.core.runs import rank_documents, scores_to_run
+from lessonlib.core.trainer import Trainer, TrainerConfig
+
+NEGATIVES = ("none", "random", "bm25", "dense", "dynamic")
+LOSSES = ("mnrl", "infonce", "triplet", "margin_ranking")
+
+
+# --------------------------------------------------------------------------- data
+
+
+def training_pairs(dataset: Dataset, min_grade: int = 1) -> list[tuple[str, str]]:
+    """Every (query id, relevant doc id) of ``dataset.qrels`` whose grade is >= ``min_grade``."""
+    pairs = []
+    for qid, docs in dataset.qrels.items():
+        if qid not in dataset.queries:
+            continue
+        for did, grade in docs.items():
+            if grade >= min_grade and did in dataset.corpus:
+                pairs.append((qid, did))
+    return pairs
+
+
+def weak_supervision_dataset(dataset: Dataset, kind: str = "ict", seed: int = 0, keep_sentence: float = 0.1) -> Dataset:
+    """Pseudo-labelled pairs made from the corpus alone (no query, no label).
+
+    ``kind="title"``: query = a document's title, positive = its abstract (title removed).
+    ``kind="ict"`` (inverse cloze task, Lee, Chang & Toutanova 2019): query = one random sentence
+    of the abstract, positive = title + the abstract without that sentence (the sentence is kept
+    with probability ``keep_sentence``, so that lexical overlap is still rewarded a little).
+    Returns a :class:`Dataset` whose queries are ``"<kind>:<doc id>"`` and whose corpus holds the
+    pseudo positives under the original doc ids.
+    """
+    if kind not in {"title", "ict"}:
+        raise ValueError(f"weak_supervision_dataset(kind={kind!r}): expected 'title' or 'ict'")
+    rng = np.random.default_rng(seed)
+    queries, qrels, corpus = {}, {}, {}
+    for did, doc in dataset.corpus.items():
+        title, text = (doc.get("title") or "").strip(), (doc.get("text") or "").strip()
+        if kind == "title":
+            if not title or not text:
+                continue
+            query, positive = title, {"title": "", "text": text}
+        else:
+            sentences = [s for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) >= 4]
+            if len(sentences) < 2:
+                continue
+            j = int(rng.integers(len(sentences)))
+            query = sentences[j]
+            rest = sentences if rng.random() < keep_sentence else sentences[:j] + sentences[j + 1 :]
+            positive = {"title": title, "text": " ".join(rest)}
+        qid = f"{kind}:{did}"
+        queries[qid], qrels[qid], corpus[did] = query, {did: 1}, positive
+    return Dataset(f"{dataset.name}-{kind}", corpus, queries, qrels, kind, {"weak_supervision": kind})
+
+
+def no_duplicate_batches(examples: Sequence, batch_size: int, rng: np.random.Generator, drop_last: bool = False) -> list[list]:
+    """Shuffle ``examples`` (``(qid, pos_id, ...)``) into batches where no qid or pos id repeats.
+
+    An example that would repeat one is deferred to a later batch (sentence-transformers'
+    ``NoDuplicatesBatchSampler`` does the same).
+    """
+    pending = [examples[int(i)] for i in rng.permutation(len(examples))]
+    batches: list[list] = []
+    while pending:
+        batch, seen, rest = [], set(), []
+        for ex in pending:
+            keys = {("q", ex[0]), ("d", ex[1])}
+            if len(batch) < batch_size and not keys & seen:
+                batch.append(ex)
+                seen |= keys
+            else:
+                rest.append(ex)
+        batches.append(batch)
+        pending = rest
+    if drop_last and batches and len(batches[-1]) < batch_size:
+        batches.pop()
+    return batches
+
+
+def ranked_candidates(run: dict[str, dict[str, float]]) -> dict[str, list[str]]:
+    """Doc ids of each query of a run, best first in trec_eval's order."""
+    return {q: rank_documents(docs) for q, docs in run.items()}
+
+
+def sample_negatives(
+    candidates: dict[str, list[str]] | None,
+    qrels: dict[str, dict[str, int]],
+    pairs: Sequence[tuple[str, str]],
+    n: int,
+    rng: np.random.Generator,
+    doc_ids: Sequence[str],
+    skip_top: int = 0,
+    depth: int = 50,
+) -> list[list[str]]:
+    """``n`` negatives for each (qid, pos) pair.
+
+    From ``candidates[qid]`` (a ranking) ranks ``skip_top .. depth`` minus every judged document
+    of the query (relevant or not judged 0 alike is kept out only when relevant: grade > 0);
+    ``candidates=None`` draws uniformly from ``doc_ids``. Too few candidates: filled at random.
+    """
+    out = []
+    n_docs = len(doc_ids)
+    for qid, _ in pairs:
+        positives = {d for d, g in qrels.get(qid, {}).items() if g > 0}
+        chosen: list[str] = []
+        if candidates is not None:
+            pool = [d for d in candidates.get(qid, [])[skip_top:depth] if d not in positives]
+            if pool:
+                picks = rng.choice(len(pool), size=min(n, len(pool)), replace=False)
+                chosen = [pool[int(i)] for i in picks]
+        while len(chosen) < n:
+            d = doc_ids[int(rng.integers(n_docs))]
+            if d not in positives and d not in chosen:
+                chosen.append(d)
+        out.append(chosen)
+    return out
+
+
+# --------------------------------------------------------------------------- model access
+
+
+class TokenCache:
+    """Token ids of every text a run needs, tokenised once (no truncation; cut per batch)."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+        self.queries: dict[str, list[int]] = {}
+        self.docs: dict[str, list[int]] = {}
+
+    def add(self, dataset: Dataset) -> TokenCache:
+        q_tower, d_tower = towers(self.model)
+        new_q = [q for q in dataset.queries if q not in self.queries]
+        for q, ids in zip(new_q, q_tower.pretokenize([dataset.queries[q] for q in new_q])):
+            self.queries[q] = ids
+        new_d = [d for d in dataset.corpus if d not in self.docs]
+        for d, ids in zip(new_d, d_tower.pretokenize([dataset.doc_text(d) for d in new_d])):
+            self.docs[d] = ids
+        return self
+
+
+def dense_candidates(model, dataset: Dataset, tokens: TokenCache, doc_max_length: int, query_max_length: int, depth: int = 100, batch_size: int = 128) -> dict[str, dict[str, float]]:
+    """A dense run (top ``depth``) of ``dataset``'s queries over its corpus with the current model."""
+    doc_ids, qids = dataset.doc_ids, list(dataset.queries)
+    d = encode_token_ids(model, "doc", [tokens.docs[i] for i in doc_ids], doc_max_length, batch_size)
+    q = encode_token_ids(model, "query", [tokens.queries[i] for i in qids], query_max_length, batch_size)
+    return scores_to_run(qids, doc_ids, q @ d.T, k=depth)
+
+
+def bm25_candidates(dataset: Dataset, depth: int = 100) -> dict[str, dict[str, float]]:
+    """BM25 run (top ``depth``) of ``dataset``'s queries over its corpus (lessonlib.retrieval.bm25)."""
+    from lessonlib.retrieval.bm25 import BM25  # deferred: pulls in scipy
+
+    bm25 = BM25().fit(dataset.doc_texts(), dataset.doc_ids)
+    return bm25.retrieve(dataset, k=depth)
+
+
+# --------------------------------------------------------------------------- the recipe
+
+
+@dataclass
+class DualRecipe:
+    """Knobs of :func:`train_dual` (stored with the model as ``training.json``)."""
+
+    model_name: str = DEFAULT_MODEL
+    loss: str = "mnrl"
+    negatives: str = "bm25"
+    n_negatives: int = 1
+    epochs: int = 3
+    lr: float = 2e-5
+    batch_size: int = 32
+    temperature: float = 0.05
+    pooling: str = "mean"
+    max_length: int = 256
+    query_max_length: int = 64
+    train_max_length: int | None = None  # doc tokens while training (shorter = faster on CPU)
+    skip_top: int = 0
+    depth: int = 50
+    warmup: float = 0.1
+    weight_decay: float = 0.01
+    schedule: str = "linear"
+    seed: int = 0
+    pretrain: str | None = None
+    pretrain_epochs: int = 1
+    pretrain_max_pairs: int | None = None
+    max_steps: int | None = None
+    eval_every: int | None = None
+    margin: float = 0.2
+    symmetric: bool = False
+    dropout: float | None = None  # set every nn.Dropout of the model to this p (None: keep the model's)
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.negatives not in NEGATIVES:
+            raise ValueError(f"train_dual(negatives={self.negatives!r}): expected one of {NEGATIVES}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"train_dual(loss={self.loss!r}): expected one of {LOSSES}")
+        if self.n_negatives < 0:
+            raise ValueError(f"train_dual(n_negatives={self.n_negatives}): must be >= 0")
+        if self.loss in {"triplet", "margin_ranking"} and (self.negatives == "none" or self.n_negatives < 1):
+            raise ValueError(f"train_dual(loss={self.loss!r}): needs negatives other than 'none' and n_negatives >= 1")
+        if self.temperature <= 0:
+            raise ValueError(f"train_dual(temperature={self.temperature}): must be > 0")
+
+
+def build_loss(recipe: DualRecipe) -> torch.nn.Module:
+    """The loss module a recipe names (from :mod:`lessonlib.losses`)."""
+    if recipe.loss in {"mnrl", "infonce"}:
+        return losses.InfoNCELoss(temperature=recipe.temperature, symmetric=recipe.symmetric)
+    if recipe.loss == "triplet":
+        return losses.TripletLoss(margin=recipe.margin, distance="cosine")
+    return losses.MarginRankingLoss(margin=recipe.margin)
+
+
+def make_loss_fn(recipe: DualRecipe, tokens: TokenCache, criterion: torch.nn.Module, ddp_pair: torch.nn.Module | None = None):
+    """``loss_fn(model, batch)`` for the trainer; a batch is a list of ``[qid, pos, [negs]]``.
+
+    ``ddp_pair``: a DistributedDataParallel-wrapped :class:`lessonlib.dual.distributed.TowerPair` of the
+    same model. Then the batch is this rank's slice of the global batch, embeddings go through DDP
+    (gradients averaged over ranks) and InfoNCE scores every local query against the positives and
+    negatives gathered from all ranks (:func:`lessonlib.dual.distributed.gathered_infonce_with_negatives`).
+    """
+    def loss_fn(model, batch):
+        qids = [ex[0] for ex in batch]
+        docs = [ex[1] for ex in batch] + [d for ex in batch for d in ex[2]]
+        q_tok, d_tok = [tokens.queries[i] for i in qids], [tokens.docs[i] for i in docs]
+        if ddp_pair is not None:
+            q, d = ddp_pair(q_tok, d_tok)
+        else:
+            q = embed_tokens(model, "query", q_tok, recipe.query_max_length)
+            d = embed_tokens(model, "doc", d_tok, recipe.train_max_length or recipe.max_length)
+        b = len(batch)
+        pos, neg = d[:b], d[b:]
+        n = len(batch[0][2])
+        if ddp_pair is not None and recipe.loss in {"mnrl", "infonce"}:
+            loss = D.gathered_infonce_with_negatives(q.float(), pos.float(), neg.float().reshape(b, n, -1) if n else None,
+                                                     recipe.temperature, criterion.similarity)
+            mean = loss.detach().clone()
+            D.dist.all_reduce(mean)  # logged: the global batch's loss, not rank 0's share
+            return loss, {"loss_global": float(mean) / D.world_size()}
+        if recipe.loss in {"mnrl", "infonce"}:
+            return criterion(q.float(), pos.float(), neg.float().reshape(b, n, -1) if n else None)
+        # triplet-style losses: one negative per query (the first)
+        first = neg.reshape(b, n, -1)[:, 0]
+        return criterion(q.float(), pos.float(), first.float())
+
+    return loss_fn
+
+
+def make_eval_fn(val_dataset: Dataset, tokens: TokenCache, recipe: DualRecipe, measures=("ndcg@10", "recall@100")):
+    """``eval_fn(model) -> {measure: value}`` on a validation split (full ranking of its corpus)."""
+    def eval_fn(model):
+        run = dense_candidates(model, val_dataset, tokens, recipe.max_length, recipe.query_max_length, depth=100)
+        return evaluate(val_dataset.qrels, run, list(measures))
+
+    return eval_fn
+
+
+def epoch_batches_fn(model, dataset: Dataset, recipe: DualRecipe, tokens: TokenCache, initial: dict | None = None):
+    """``epoch -> batches`` for the trainer: shuffled duplicate-free batches + negatives.
+
+    ``initial`` is a precomputed candidate run (BM25 or the starting model's dense run).
+    """
+    pairs = training_pairs(dataset)
+    if not pairs:
+        raise ValueError(f"train_dual(train_dataset={dataset.name!r}): no relevant (query, document) pairs")
+    doc_ids = dataset.doc_ids
+    ranked = ranked_candidates(initial) if initial is not None else None
+
+    def make(epoch: int) -> list:
+        rng = np.random.default_rng([recipe.seed, epoch])
+        batches = no_duplicate_batches(pairs, recipe.batch_size, rng)
+        if recipe.negatives == "none" or recipe.n_negatives == 0:
+            return [[[q, p, []] for q, p in batch] for batch in batches]
+        cands = ranked
+        if recipe.negatives == "dynamic" and epoch > 0:
+            cands = ranked_candidates(dense_candidates(model, dataset, tokens, recipe.max_length, recipe.query_max_length, depth=recipe.depth))
+        if recipe.negatives == "random":
+            cands = None
+        out = []
+        for batch in batches:
+            negs = sample_negatives(cands, dataset.qrels, batch, recipe.n_negatives, rng, doc_ids, recipe.skip_top, recipe.depth)
+            out.append([[q, p, ng] for (q, p), ng in zip(batch, negs)])
+        return out
+
+    return make
+
+
+def load_model(recipe: DualRecipe, device: str | None = None):
+    """A dual encoder for a recipe: a pretrained transformer, or a BiLSTM / CNN tower from scratch.
+
+    ``model_name="bilstm"`` / ``"cnn"`` builds that tower over MiniLM's tokenizer (embeddings learnt
+    from scratch); anything else is a pretrained model id or folder.
+    """
+    name = recipe.model_name
+    tokenizer = recipe.extra.get("tokenizer", os.environ.get("LESSONLIB_MODEL", DEFAULT_MODEL))
+    if name == "bilstm":
+        pooling = recipe.pooling if recipe.pooling in {"mean", "max", "attention"} else "max"
+        model = DualEncoder(BiLSTMTower(tokenizer, pooling=pooling, max_length=recipe.max_length, seed=recipe.seed))
+    elif name == "cnn":
+        model = DualEncoder(CNNTower(tokenizer, max_length=recipe.max_length, seed=recipe.seed))
+    else:
+        model = DualEncoder.from_pretrained(name, pooling=recipe.pooling, max_length=recipe.max_length,
+                                            query_max_length=recipe.query_max_length, seed=recipe.seed)
+    return model.to(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+
+def train_dual(
+    train_dataset: Dataset,
+    model_name: str = DEFAULT_MODEL,
+    out_dir: str | os.PathLike | None = None,
+    loss: str = "mnrl",
+    negatives: str = "bm25",
+    n_negatives: int = 1,
+    epochs: int = 3,
+    lr: float = 2e-5,
+    batch_size: int = 32,
+    temperature: float = 0.05,
+    pooling: str = "mean",
+    max_length: int = 256,
+    query_max_length: int = 64,
+    seed: int = 0,
+    val_dataset: Dataset | None = None,
+    eval_every: int | None = None,
+    device: str | None = None,
+    progress: bool = True,
+    model=None,
+    **kwargs: Any,
+) -> tuple[Path | None, list[dict]]:
+    """Fine-tune a dual encoder on ``train_dataset``; returns ``(model_dir, history)``.
+
+    Loss (default): InfoNCE over the in-batch positives and every hard negative of the batch,
+        L = -1/B Σ_i log softmax_j(cos(q_i, c_j) / τ)[i],  c = (p_1..p_B, n_11..n_Bk).
+    Shapes: a batch is B (query, positive, n negatives) id triples; each tower maps texts to
+    (B, dim) vectors. See the module docstring for the negatives and the papers.
+
+    Extra keyword arguments are :class:`DualRecipe` fields (``skip_top``, ``depth``, ``warmup``,
+    ``weight_decay``, ``schedule``, ``pretrain`` = ``"ict"``/``"title"``, ``pretrain_epochs``,
+    ``max_steps``, ``symmetric``...). ``checkpoint_dir`` (+ ``checkpoint_every`` steps, default once
+    per epoch) keeps resumable checkpoints; ``resume=True`` continues a killed run from the newest
+    one and ends with the same weights as an uninterrupted run. ``callbacks`` are
+    :class:`lessonlib.core.trainer.Trainer` callbacks. With ``val_dataset`` the model is evaluated at the end of each
+    epoch (or every ``eval_every`` steps) and the best validation nDCG@10 is kept. ``model`` trains
+    an already-built dual encoder instead of loading ``model_name``. ``out_dir=None`` skips saving
+    (the trained model is then in ``history[-1]["model"]`` — use ``return_model=True``).
+
+    Example:
+        >>> d, hist = train_dual(ds_train, out_dir="ft", negatives="dense", skip_top=3)  # doctest: +SKIP
+    """
+    return_model = kwargs.pop("return_model", False)
+    checkpoint_dir = kwargs.pop("checkpoint_dir", None)
+    checkpoint_every = kwargs.pop("checkpoint_every", None)
+    resume = kwargs.pop("resume", False)
+    callbacks = kwargs.pop("callbacks", ())
+    recipe_fields = {k: kwargs.pop(k) for k in list(kwargs) if k in DualRecipe.__dataclass_fields__}
+    if kwargs:
+        raise TypeError(f"train_dual: unknown arguments {sorted(kwargs)}")
+    if resume and checkpoint_dir is None:
+        raise ValueError("train_dual(resume=True): needs checkpoint_dir (where the killed run kept its checkpoints)")
+    recipe = DualRecipe(
+        model_name=str(model_name), loss=loss, negatives=negatives, n_negatives=n_negatives, epochs=epochs, lr=lr,
+        batch_size=batch_size, temperature=temperature, pooling=pooling, max_length=max_length,
+        query_max_length=query_max_length, seed=seed, eval_every=eval_every, **recipe_fields,
+    )  # fmt: skip
+
+    distributed = D.launched_by_torchrun()
+    if resume and distributed:
+        raise ValueError("train_dual(resume=True): not supported under torchrun")
+    if distributed:
+        if recipe.symmetric:
+            raise ValueError("train_dual(symmetric=True): not supported under torchrun (gathered negatives are one-way)")
+        device = str(D.init_from_env())
+        progress = progress and D.is_main()
+    seed_everything(seed)
+    started = time.perf_counter()
+    if model is None:
+        model = load_model(recipe, device)
+    elif device:
+        model = model.to(device)
+    if recipe.dropout is not None:
+        for module in model.modules():
+            if isinstance(module, torch.nn.Dropout):
+                module.p = float(recipe.dropout)
+    dev = str(next(model.parameters()).device)
+    tokens = TokenCache(model).add(train_dataset)
+    history: list[dict] = []
+
+    if recipe.pretrain:
+        weak = weak_supervision_dataset(train_dataset, recipe.pretrain, seed=seed)
+        if recipe.pretrain_max_pairs and len(weak.queries) > recipe.pretrain_max_pairs:
+            keep = list(weak.queries)[: recipe.pretrain_max_pairs]
+            weak = Dataset(weak.name, weak.corpus, {q: weak.queries[q] for q in keep}, {q: weak.qrels[q] for q in keep}, weak.split, weak.meta)
+        weak_tokens = TokenCache(model).add(weak)
+        weak_recipe = DualRecipe(**{**recipe.__dict__, "negatives": "none", "n_negatives": 0, "loss": "infonce", "epochs": recipe.pretrain_epochs, "max_steps": None})
+        cfg = TrainerConfig(lr=recipe.lr, epochs=recipe.pretrain_epochs, warmup=recipe.warmup, weight_decay=recipe.weight_decay,
+                            seed=seed, progress=progress, device=dev, schedule=recipe.schedule)  # fmt: skip
+        trainer = Trainer(model, make_loss_fn(weak_recipe, weak_tokens, build_loss(weak_recipe)), cfg)
+        trainer.train(epoch_batches_fn(model, weak, weak_recipe, weak_tokens))
+        history += [dict(h, phase=f"pretrain-{recipe.pretrain}") for h in trainer.history]
+
+    initial = None
+    if recipe.negatives == "bm25":
+        initial = bm25_candidates(train_dataset, depth=recipe.depth)
+    elif recipe.negatives in {"dense", "dynamic"}:
+        initial = dense_candidates(model, train_dataset, tokens, recipe.max_length, recipe.query_max_length, depth=recipe.depth)
+    batches_fn = epoch_batches_fn(model, train_dataset, recipe, tokens, initial)
+    ddp_pair = None
+    if distributed:
+        batches_fn = D.shard_batches(batches_fn)
+        ddp_pair = D.wrap_ddp(D.TowerPair(model, recipe.query_max_length, recipe.train_max_length or recipe.max_length), dev)
+    n_batches = len(batches_fn(0))
+    eval_fn = None
+    if val_dataset is not None:
+        tokens.add(val_dataset)
+        eval_fn = make_eval_fn(val_dataset, tokens, recipe)
+        if distributed:  # rank 0 evaluates; every rank gets the same figures (same best step kept)
+            local_eval = eval_fn
+            eval_fn = lambda m: D.broadcast_from_main(lambda: local_eval(m))  # noqa: E731
+    scratch = recipe.model_name in {"bilstm", "cnn"}  # small from-scratch towers: fp32 (no bf16 autocast)
+    cfg = TrainerConfig(
+        bf16=not scratch,
+        lr=recipe.lr, epochs=recipe.epochs, max_steps=recipe.max_steps, warmup=recipe.warmup,
+        weight_decay=recipe.weight_decay, schedule=recipe.schedule, seed=seed, progress=progress, device=dev,
+        eval_every=eval_every or (n_batches if eval_fn else None), select_metric="ndcg@10" if eval_fn else None,
+        checkpoint_dir=str(checkpoint_dir) if checkpoint_dir else None,
+        checkpoint_every=(checkpoint_every or n_batches) if checkpoint_dir else None,
+    )  # fmt: skip
+    trainer = Trainer(model, make_loss_fn(recipe, tokens, build_loss(recipe), ddp_pair), cfg, eval_fn=eval_fn,
+                      callbacks=callbacks)
+    if dev.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats(dev)
+    loop_started = time.perf_counter()
+    trainer.train(batches_fn, resume=bool(resume))
+    train_seconds = time.perf_counter() - loop_started
+    history += [dict(h, phase="train") for h in trainer.history]
+    seconds = time.perf_counter() - started
+    history.append({
+        "phase": "done", "seconds": seconds, "train_seconds": train_seconds, "device": dev,
+        "best_step": trainer.state.best_step, "steps": trainer.state.step, "world_size": D.world_size(),
+        "peak_memory_mib": torch.cuda.max_memory_allocated(dev) / 2**20 if dev.startswith("cuda") else None,
+    })  # fmt: skip
+
+    model_dir = None
+    if out_dir is not None and D.is_main():
+        model_dir = Path(out_dir)
+        save_dual(model, model_dir, recipe, history)
+    if return_model:
+        return model_dir, history, model  # type: ignore[return-value]
+    return model_dir, history
+
+
+def save_dual(model, folder: str | os.PathLike, recipe: DualRecipe, history: list[dict]) -> Path:
+    """``model.save(folder)`` (loadable by ``SentenceTransformer(folder)``) + training.json."""
+    folder = Path(folder)
+    model.save(folder)
+    with atomic_write(folder / "training.json") as handle:
+        json.dump({"recipe": recipe.__dict__, "history": history}, handle, indent=1, default=str)
+    return folder
+
+
+def steps_per_epoch(n_pairs: int, batch_size: int) -> int:
+    """Optimizer steps in one epoch (about; duplicate-free batching can add one or two)."""
+    return math.ceil(n_pairs / batch_size)

@@ -1,0 +1,198 @@
+"""An ANN benchmark harness in the manner of ann-benchmarks (Aumüller, Bernhardsson & Faithfull 2020).
+
+For each index and each setting of its search knob: recall@k against exact search, queries per
+second (one batched call), latency percentiles p50/p95/p99 (one query per call), build time and
+memory; then the Pareto frontier of (recall, QPS). Plus helpers for SciFact embeddings, nDCG@10
+of an index's results, and query-thread scaling.
+
+>>> truth = exact_neighbors(x, q, 10)
+>>> rows = sweep("IVF", lambda: IVFIndex(384, nlist=64).train(x).add(x), q, truth, knob="nprobe", values=[1, 4, 16])
+>>> print(format_table(rows)); frontier = pareto(rows)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from lessonlib.core import config
+from lessonlib.data import course_dataset
+from lessonlib.dual.encode import encode
+from lessonlib.evaluation.metrics import evaluate
+
+
+@dataclass
+class Row:
+    """One measured point: an index at one knob setting."""
+
+    name: str
+    params: dict = field(default_factory=dict)
+    recall: float = float("nan")
+    qps: float = float("nan")
+    p50_ms: float = float("nan")
+    p95_ms: float = float("nan")
+    p99_ms: float = float("nan")
+    build_s: float = float("nan")
+    memory_mb: float = float("nan")
+    extra: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def exact_neighbors(x: np.ndarray, q: np.ndarray, k: int, metric: str = "ip") -> np.ndarray:
+    """Ground-truth ids (nq, k) by exhaustive search (FAISS IndexFlat, blocks of 64k rows, so a
+    memory-mapped 1M x 384 matrix is streamed rather than loaded twice)."""
+    import faiss
+
+    from lessonlib.index.base import merge_topk  # deferred: pulls in tqdm
+
+    best_s = np.full((len(q), 0), -np.inf, np.float32)
+    best_i = np.zeros((len(q), 0), np.int64)
+    q = np.ascontiguousarray(q, np.float32)
+    for s in range(0, len(x), 65536):
+        block = np.ascontiguousarray(x[s:s + 65536], np.float32)
+        flat = faiss.IndexFlatIP(x.shape[1]) if metric == "ip" else faiss.IndexFlatL2(x.shape[1])
+        flat.add(block)
+        d, i = flat.search(q, min(k, len(block)))
+        best_s, best_i = merge_topk(best_s, best_i, d if metric == "ip" else -d, i, k, offset=s)
+    return best_i
+
+
+def recall_at_k(found: np.ndarray, truth: np.ndarray, k: int) -> float:
+    """Mean over queries of |found[:k] ∩ truth[:k]| / k (ann-benchmarks' "k-nn recall")."""
+    hits = [len(set(f[:k].tolist()) & set(t[:k].tolist())) for f, t in zip(found, truth)]
+    return float(np.mean(hits) / k)
+
+
+def time_search(index, q: np.ndarray, k: int, n_latency: int = 200, repeat: int = 1) -> dict:
+    """QPS from batched calls (best of ``repeat``) and p50/p95/p99 latency (ms) from one-query calls."""
+    best = float("inf")
+    ids = None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        _, ids = index.search(q, k)
+        best = min(best, time.perf_counter() - t)
+    lat = []
+    for i in range(min(n_latency, len(q))):
+        t = time.perf_counter()
+        index.search(q[i:i + 1], k)
+        lat.append((time.perf_counter() - t) * 1e3)
+    lat = np.array(lat) if lat else np.array([np.nan])
+    return {"ids": ids, "qps": len(q) / best, "p50_ms": float(np.percentile(lat, 50)),
+            "p95_ms": float(np.percentile(lat, 95)), "p99_ms": float(np.percentile(lat, 99))}
+
+
+def set_knob(index, name: str, value) -> None:
+    """Change a search-time knob (``nprobe``, ``efSearch``, ``search_k``...) on any index."""
+    if hasattr(index, "set") and callable(index.set):
+        try:
+            index.set(**{name: value})
+            return
+        except TypeError:
+            pass
+    if not hasattr(index, name):
+        raise ValueError(f"set_knob({name!r}): {type(index).__name__} has no knob {name!r}")
+    setattr(index, name, value)
+    if hasattr(index, "_built") and name in ("num_leaves_to_search", "reorder"):
+        index._built = None
+
+
+def measure(name: str, index, q: np.ndarray, truth: np.ndarray, k: int = 10, build_s: float = float("nan"),
+            params: dict | None = None, n_latency: int = 200) -> Row:
+    t = time_search(index, q, k, n_latency=n_latency)
+    return Row(name, dict(params or {}), recall_at_k(t["ids"], truth, k), t["qps"], t["p50_ms"], t["p95_ms"],
+               t["p99_ms"], build_s, index.memory_bytes() / 2**20)
+
+
+def build(make: Callable[[], object]) -> tuple[object, float]:
+    """Call ``make()`` (which trains and fills an index) and time it."""
+    t = time.perf_counter()
+    index = make()
+    return index, time.perf_counter() - t
+
+
+def sweep(name: str, make: Callable[[], object], q: np.ndarray, truth: np.ndarray, knob: str | None = None,
+          values: Iterable = (None,), k: int = 10, n_latency: int = 200, index=None, build_s: float | None = None) -> list[Row]:
+    """Build once (or take ``index``), then measure at each ``knob`` value."""
+    if index is None:
+        index, build_s = build(make)
+    rows = []
+    for v in values:
+        if knob is not None and v is not None:
+            set_knob(index, knob, v)
+        rows.append(measure(name, index, q, truth, k, build_s if build_s is not None else float("nan"),
+                            {knob: v} if knob else {}, n_latency))
+    return rows
+
+
+def pareto(rows: Sequence[Row]) -> list[Row]:
+    """Rows not dominated by another row with both higher recall and higher QPS (best recall first)."""
+    ordered = sorted(rows, key=lambda r: (-r.recall, -r.qps))
+    front, best_qps = [], -1.0
+    for r in ordered:
+        if r.qps > best_qps:
+            front.append(r)
+            best_qps = r.qps
+    return front
+
+
+def thread_scaling(index, q: np.ndarray, k: int, threads: Sequence[int] = (1, 2, 4)) -> dict[int, float]:
+    """QPS when ``t`` client threads issue one-query searches concurrently (FAISS/hnswlib release the GIL)."""
+    out = {}
+    for t in threads:
+        start = time.perf_counter()
+        with ThreadPoolExecutor(t) as pool:
+            list(pool.map(lambda i: index.search(q[i:i + 1], k), range(len(q))))
+        out[t] = len(q) / (time.perf_counter() - start)
+    return out
+
+
+def format_table(rows: Sequence[Row], baseline_qps: float | None = None) -> str:
+    """Plain-text table; with ``baseline_qps`` a speed-up column (x exact search)."""
+    head = f"{'index':<28}{'params':<24}{'recall@k':>9}{'QPS':>10}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'build s':>8}{'MiB':>8}"
+    if baseline_qps:
+        head += f"{'xExact':>8}"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        p = ",".join(f"{k}={v}" for k, v in r.params.items())
+        line = (f"{r.name[:27]:<28}{p[:23]:<24}{r.recall:>9.3f}{r.qps:>10.0f}{r.p50_ms:>8.2f}{r.p95_ms:>8.2f}"
+                f"{r.p99_ms:>8.2f}{r.build_s:>8.2f}{r.memory_mb:>8.1f}")
+        if baseline_qps:
+            line += f"{r.qps / baseline_qps:>8.1f}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+# -- real vectors --------------------------------------------------------------------------------------
+def scifact_embeddings(dataset=None, model: str = config.DEFAULT_MODEL) -> tuple[np.ndarray, np.ndarray, object]:
+    """(doc vectors (n, 384), query vectors (nq, 384), dataset), unit-normalised (ip = cosine).
+
+    Encodes through ``lessonlib.dual.encode.encode`` (on-disk embedding cache: the corpus is encoded
+    once per machine, ~5 min on 2 CPU cores the first time).
+    """
+    if dataset is None:
+
+        dataset = course_dataset("test")
+    docs = encode(model, dataset.doc_texts(), kind="doc")
+    queries = encode(model, list(dataset.queries.values()), kind="query", show_progress=False)
+    docs = docs / np.linalg.norm(docs, axis=1, keepdims=True)
+    queries = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    return docs.astype(np.float32), queries.astype(np.float32), dataset
+
+
+def ndcg_at_10(dataset, ids: np.ndarray, scores: np.ndarray | None = None) -> float:
+    """nDCG@10 (trec_eval definition, lessonlib.evaluation.metrics) of an index's (nq, k) results on ``dataset``;
+    row i of ``ids`` answers the i-th query of ``dataset.queries``, ids are corpus positions."""
+    doc_ids = dataset.doc_ids
+    run = {}
+    for qi, qid in enumerate(dataset.queries):
+        row = ids[qi]
+        n = len(row)
+        run[qid] = {doc_ids[d]: (float(scores[qi, j]) if scores is not None else float(n - j))
+                    for j, d in enumerate(row) if d >= 0}
+    return float(evaluate(dataset.qrels, run, ["ndcg@10"])["ndcg@10"])

@@ -1,0 +1,1 @@
+"""The workbook around the library: the command line, sliders, key results, exercises, checks and grading."""

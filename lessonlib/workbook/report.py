@@ -1,0 +1,53 @@
+"""Key results that notebooks record, so `lessonlib workbook` can print them and each notebook
+can end with a "what we measured" table.
+
+A notebook calls ``record("BM25 nDCG@10", 0.686)``; the value is kept in memory and, when
+``LESSONLIB_RESULTS`` names a JSON file (the workbook runner sets it), appended there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from lessonlib.core.io import atomic_write
+
+_RESULTS: dict[str, Any] = {}
+
+
+def record(name: str, value: Any, note: str = "") -> Any:
+    """Remember ``value`` under ``name`` (and in ``$LESSONLIB_RESULTS``); returns ``value``."""
+    if isinstance(value, float):
+        value = round(value, 4)
+    _RESULTS[name] = {"value": value, "note": note}
+    target = os.environ.get("LESSONLIB_RESULTS")
+    if target:
+        path = Path(target)
+        existing = json.loads(path.read_text()) if path.exists() else {}
+        existing[name] = _RESULTS[name]
+        with atomic_write(path) as handle:
+            json.dump(existing, handle, indent=1, default=str)
+    return value
+
+
+def results() -> dict[str, Any]:
+    """Everything recorded in this process so far."""
+    return dict(_RESULTS)
+
+
+def table() -> str:
+    """The recorded results as a Markdown table (the "what we measured" cell)."""
+    from IPython.display import Markdown  # noqa: F401  (only to fail early outside Jupyter envs)
+
+    rows = ["| measurement | value | note |", "| --- | --- | --- |"]
+    rows += [f"| {name} | {entry['value']} | {entry['note']} |" for name, entry in _RESULTS.items()]
+    return "\n".join(rows)
+
+
+def show() -> None:
+    """Display the table in a notebook."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(table()))
