@@ -42,7 +42,7 @@ from lessonlib.data import course_dataset, split_queries  # noqa: E402
 from lessonlib.dual.encode import dense_run  # noqa: E402
 from lessonlib.retrieval.fusion import hybrid  # noqa: E402
 from lessonlib.evaluation.metrics import evaluate  # noqa: E402
-from lessonlib.retrieval.rerank import choose_alpha, interpolate, rerank, rerank_top_k  # noqa: E402
+from lessonlib.retrieval.rerank import choose_alpha, interpolate_first_stage, rerank, rerank_top_k  # noqa: E402
 from lessonlib.core.runs import truncate  # noqa: E402
 from lessonlib.retrieval.bm25 import BM25  # noqa: E402
 
@@ -102,12 +102,12 @@ def main(argv=None) -> int:
     for n in first["test"]:
         alphas[n], _ = choose_alpha(ce["val"][n], truncate(first["val"][n], args.k), val.qrels, alphas=ALPHAS)
         row = [ndcg(test.qrels, rerank_top_k(first["test"][n], ce["test"][n], k)) for k in ks]
-        fused = ndcg(test.qrels, rerank_top_k(first["test"][n], interpolate(ce["test"][n], truncate(first["test"][n], args.k), alphas[n]), args.k))
+        fused = ndcg(test.qrels, rerank_top_k(first["test"][n], interpolate_first_stage(ce["test"][n], truncate(first["test"][n], args.k), alphas[n]), args.k))
         say(f"| {n} | {ndcg(test.qrels, first['test'][n]):.4f} | " + " | ".join(f"{v:.4f}" for v in row)
             + f" | {alphas[n]} | {fused:.4f} |")
 
     for fs in ("hybrid", "BM25", "dense"):
-        best = {s: rerank_top_k(first[s][fs], interpolate(ce[s][fs], truncate(first[s][fs], args.k), alphas[fs]), args.k) for s in splits}
+        best = {s: rerank_top_k(first[s][fs], interpolate_first_stage(ce[s][fs], truncate(first[s][fs], args.k), alphas[fs]), args.k) for s in splits}
         qids = {s: sorted(ds.queries) for s, ds in splits.items()}
         never, gain = {}, {}
         for s, ds in splits.items():

@@ -31,7 +31,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import faiss  # noqa: E402
 
 from lessonlib.core import config  # noqa: E402
-from lessonlib.index.benchmark import (Row, build, exact_neighbors, format_table, measure, ndcg_at_10, pareto,  # noqa: E402
+from lessonlib.index.benchmark import (Row, build_index, exact_neighbors, format_table, measure, ndcg_at_10, pareto,  # noqa: E402
                                 recall_at_k, scifact_embeddings, sweep, thread_scaling)
 from lessonlib.index import (AnnoyIndex, FaissIndex, FlatIndex, HNSWIndex, HnswlibIndex, IVFIndex, LSHIndex,  # noqa: E402
                              OPQIndex, PQIndex, ScannIndex, SQIndex, scann_available)
@@ -65,7 +65,7 @@ def section_parity(x, q, truth, args) -> str:
     for name, ours, theirs in pairs:
         out = []
         for idx in (ours, theirs):
-            idx, b = build(lambda idx=idx: idx.train(x).add(x))
+            idx, b = build_index(lambda idx=idx: idx.train(x).add(x))
             out.append((recall_at_k(idx.search(q, 10)[1], truth, 10), b))
         lines.append(f"{name:<28}{out[0][0]:>10.3f}{out[1][0]:>11.3f}{out[0][0] - out[1][0]:>+7.3f}{out[0][1]:>13.2f}{out[1][1]:>14.2f}")
         log(lines[-1])
@@ -119,11 +119,11 @@ def section_compress(x, q, truth, ds, args) -> str:
         pts.append((name, full / nbytes, recall_at_k(ids, truth, 10), nd))
         lines.append(f"{name:<24}{nbytes:>9}{full / nbytes:>6.0f}x{pts[-1][2]:>7.3f}{nd:>9.4f}{nd - exact_ndcg:>+8.4f}")
         log(lines[-1])
-    from lessonlib.index.reduce import PCA, normalize
+    from lessonlib.index.reduce import PCA, l2_normalize
 
     for m in (192, 96, 48):
         pca = PCA(m).fit(x)
-        xd, qd = normalize(pca.transform(x)), normalize(pca.transform(q))
+        xd, qd = l2_normalize(pca.transform(x)), l2_normalize(pca.transform(q))
         ids = FlatIndex(m).add(xd).search(qd, 10)[1]
         nd = ndcg_at_10(ds, ids)
         lines.append(f"{'PCA' + str(m) + ' float32':<24}{4 * m:>9}{d / m:>6.0f}x{recall_at_k(ids, truth, 10):>7.3f}{nd:>9.4f}{nd - exact_ndcg:>+8.4f}")
@@ -209,7 +209,7 @@ def section_scale(args) -> str:
         qq = clustered_queries(nq, dim, seed=1)
         truth = exact_neighbors(x, qq, k)
         ex = measure("flat", FaissIndex("Flat", dim).add(x), qq, truth, k, n_latency=0)
-        idx, b = build(lambda: FaissIndex("HNSW32", dim, efConstruction=40, efSearch=64).add(x))
+        idx, b = build_index(lambda: FaissIndex("HNSW32", dim, efConstruction=40, efSearch=64).add(x))
         r = measure("hnsw", idx, qq, truth, k, b, n_latency=0)
         lines.append(f"{dim:>5}{ex.qps:>11.0f}{r.recall:>12.3f}{r.qps:>10.0f}{b:>9.1f}")
         log(lines[-1])

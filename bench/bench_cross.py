@@ -48,7 +48,7 @@ from lessonlib.cross.train import train_cross_encoder  # noqa: E402
 from lessonlib.data import load_dataset, split_queries  # noqa: E402
 from lessonlib.retrieval.fusion import normalize  # noqa: E402
 from lessonlib.evaluation.metrics import evaluate  # noqa: E402
-from lessonlib.retrieval.rerank import choose_alpha, interpolate, rerank  # noqa: E402
+from lessonlib.retrieval.rerank import choose_alpha, interpolate_first_stage, rerank  # noqa: E402
 from lessonlib.core.runs import ranked  # noqa: E402
 
 LINES: list[str] = []
@@ -310,13 +310,13 @@ def main(argv=None) -> int:
             ce_val = ensemble(ce_runs[name]["val"])
             first_val = {q: runs["train"][q] for q in val_q}
             alpha, _ = choose_alpha(ce_val, first_val, qrels_val)
-            val_score = ndcg(qrels_val, interpolate(ce_val, first_val, alpha))
+            val_score = ndcg(qrels_val, interpolate_first_stage(ce_val, first_val, alpha))
         else:
             alpha, val_score = 0.0, float("nan")
-        fused = ndcg(test.qrels, interpolate(ce_test, runs["test"], alpha))
+        fused = ndcg(test.qrels, interpolate_first_stage(ce_test, runs["test"], alpha))
         say(f"| {name} | {base:.4f} | {alone:.4f} | {fused:.4f} | {alpha:.1f} | {fused - base:+.4f} |")
         if len(seeds) > 1:  # each seed's model alone, same alpha: how much of the figure is luck
-            per_seed = [ndcg(test.qrels, interpolate(r, runs["test"], alpha)) for r in ce_runs[name]["test"]]
+            per_seed = [ndcg(test.qrels, interpolate_first_stage(r, runs["test"], alpha)) for r in ce_runs[name]["test"]]
             say(f"|   per seed | | | {', '.join(f'{v:.4f}' for v in per_seed)} | | |")
         if runs["train"] and (best is None or val_score > best[1]):
             best = (name, val_score, base, fused, alpha)

@@ -8,7 +8,7 @@ validation and test nDCG@10 re-ranking BM25's top 100, and the score statistics 
 lists (lessonlib.cross.optim.list_statistics: mean, within-list spread, bf16 ties) that show the
 pointwise-BCE collapse.
 
-Part ``cpu``: lessonlib.cross.recipe.CPU (the recipe notebook 15 runs on a 2-core CPU: pooled
+Part ``cpu``: lessonlib.cross.recipe.CrossRecipe.CPU (the recipe notebook 15 runs on a 2-core CPU: pooled
 scoring) and variants of it, with monoBERT's [CLS] head beside it at the same budget, trained in
 fp32 (as on a CPU); test nDCG@10 of the first stage, the CE alone and the
 CE interpolated with the first stage (alpha chosen on validation), and the (query, doc) pairs each
@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lessonlib.core import config  # noqa: E402
 from lessonlib.cross import CrossEncoder  # noqa: E402
 from lessonlib.cross import recipe as R  # noqa: E402
+from lessonlib.evaluation.metrics import ndcg10  # noqa: E402
 from lessonlib.cross.data import bm25_run, groups_from_run, merge_runs, subset_qrels  # noqa: E402
 from lessonlib.cross.model import scoring_class  # noqa: E402
 from lessonlib.cross.optim import list_statistics  # noqa: E402
@@ -64,23 +65,23 @@ def objectives(train, test, fit_q, val_q, bm25, model_path, epochs: int, k: int)
         sv, _ = R.score_candidates(ce, train, [bm25["train"]], k, val_q, batch_size=256)
         st, _ = R.score_candidates(ce, test, [bm25["test"]], k, batch_size=256)
         stats = list_statistics(ce, val_groups, batch_size=256)
-        say(f"| {loss} | {R.ndcg10(qrels_val, sv):.4f} | {R.ndcg10(test.qrels, st):.4f} | {stats['mean']:.3f} | "
+        say(f"| {loss} | {ndcg10(qrels_val, sv):.4f} | {ndcg10(test.qrels, st):.4f} | {stats['mean']:.3f} | "
             f"{stats['spread']:.3f} | {stats['pos_first']:.3f} | {stats['bf16_ties']:.3f} | {secs:.0f} |")
 
 
 def cpu_variants(train, test, fit_q, val_q, runs, model_path, only=(), firsts=("bm25", "hybrid")) -> None:
     qrels_val = subset_qrels(train.qrels, val_q)
-    cls = R.CPU.replace(scoring="cls")  # the first CPU recipe: monoBERT's [CLS] head (cross_recipe_h200.txt)
+    cls = R.CrossRecipe.CPU.replace(scoring="cls")  # the first CPU recipe: monoBERT's [CLS] head (cross_recipe_h200.txt)
     small = cls.replace(n_negatives=3)
     variants = {
-        "CPU recipe": R.CPU,  # pooled scoring
-        "CPU recipe, seed 1": R.CPU.replace(seed=1),
-        "CPU recipe, seed 2": R.CPU.replace(seed=2),
-        "CPU recipe, zero-shot": R.CPU,  # not trained (below)
-        "CPU recipe, no weak stage": R.CPU.replace(weak_title_docs=0),
-        "CPU recipe, 1600 titles": R.CPU.replace(weak_title_docs=1600),
-        "CPU recipe, 2 claim epochs": R.CPU.replace(epochs=2),
-        "CPU recipe, BM25 negatives": R.CPU,  # negatives from BM25 instead of the hybrid (below)
+        "CPU recipe": R.CrossRecipe.CPU,  # pooled scoring
+        "CPU recipe, seed 1": R.CrossRecipe.CPU.replace(seed=1),
+        "CPU recipe, seed 2": R.CrossRecipe.CPU.replace(seed=2),
+        "CPU recipe, zero-shot": R.CrossRecipe.CPU,  # not trained (below)
+        "CPU recipe, no weak stage": R.CrossRecipe.CPU.replace(weak_title_docs=0),
+        "CPU recipe, 1600 titles": R.CrossRecipe.CPU.replace(weak_title_docs=1600),
+        "CPU recipe, 2 claim epochs": R.CrossRecipe.CPU.replace(epochs=2),
+        "CPU recipe, BM25 negatives": R.CrossRecipe.CPU,  # negatives from BM25 instead of the hybrid (below)
         "[CLS] scoring": cls,
         "[CLS] scoring, seed 1": cls.replace(seed=1),
         "[CLS] scoring, seed 2": cls.replace(seed=2),
@@ -142,8 +143,8 @@ def main(argv=None) -> int:
         runs["hybrid"] = {s: merge_runs(runs["bm25"][s], runs["dense"][s]) for s in ("train", "test")}
     say(f"first stages in {time.perf_counter() - t0:.1f}s; {len(fit_q)} fit / {len(val_q)} validation claims")
     for name, r in runs.items():
-        say(f"first stage {name}: test nDCG@10 {R.ndcg10(test.qrels, r['test']):.4f}, "
-            f"val {R.ndcg10(subset_qrels(train.qrels, val_q), {q: r['train'][q] for q in val_q}):.4f}")
+        say(f"first stage {name}: test nDCG@10 {ndcg10(test.qrels, r['test']):.4f}, "
+            f"val {ndcg10(subset_qrels(train.qrels, val_q), {q: r['train'][q] for q in val_q}):.4f}")
     if args.part in ("all", "cpu"):
         cpu_variants(train, test, fit_q, val_q, runs, model_path, [v for v in args.variants.split(';') if v],
                      firsts=args.firsts.split(","))

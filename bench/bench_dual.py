@@ -65,12 +65,12 @@ def main() -> int:
 
     from lessonlib.retrieval import fusion
     from lessonlib.data import load_dataset
+    from lessonlib.dual.recipes import DualRecipe
     from lessonlib.dual.train import (
-        DualRecipe,
         TokenCache,
         bm25_candidates,
         dense_candidates,
-        load_model,
+        model_for,
         train_dual,
     )
     from lessonlib.evaluation.metrics import evaluate
@@ -128,7 +128,7 @@ def main() -> int:
         row("bm25", evaluate(test.qrels, bm25_run, measures), None, f"lessonlib.retrieval.bm25 BM25, {time.perf_counter() - t0:.1f}s")
 
     if "zeroshot" in wanted:
-        model = load_model(DualRecipe(model_name=args.model), device)
+        model = model_for(DualRecipe(model_name=args.model), device)
         _, m, secs = score(model)
         row("zeroshot", m, None, f"all-MiniLM-L6-v2, no training (encode+search {secs:.1f}s)")
         del model

@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.models:
         model = T.build_model(name, setup.embedding(freeze=True), seed=args.seed)
         lr = args.lr or (1e-2 if name in ("knrm", "conv_knrm") else 2e-3)
-        info = T.fit(model, setup, epochs=args.epochs, lr=lr, seed=args.seed)
+        info = T.fit_ranker(model, setup, epochs=args.epochs, lr=lr, seed=args.seed)
         res = T.evaluate_model(model, setup, test_qids=test_qids)
         line = (f"{name:<14} {count_parameters(model):>9,} {info['seconds']:>8.1f} {res['rerank_seconds']:>9.1f} "
                 f"{res['bm25']:>7.4f} {res['model']:>7.4f} {res['interpolated']:>7.4f} {res['w']:>5.2f} {res['val_model']:>9.4f}")

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from lessonlib.retrieval import adaptive
+from lessonlib.retrieval import adaptive, cascade
 from lessonlib.workbook.checks.exercises import _adaptive_cases
 from lessonlib.evaluation.metrics import evaluate
 
@@ -18,7 +18,7 @@ def _random_run(rng, n_queries=12, n_docs=15):
 
 def test_margin_is_best_minus_second_best_and_inf_without_two_documents():
     run = {"q": {"a": 3.0, "b": 7.5, "c": 1.0}, "tie": {"a": 2.0, "b": 2.0}, "one": {"a": 4.0}, "none": {}}
-    m = adaptive.margin(run)
+    m = cascade.score_margin(run)
     assert m["q"] == pytest.approx(4.5) and m["tie"] == 0.0
     assert math.isinf(m["one"]) and math.isinf(m["none"])
 
@@ -58,9 +58,9 @@ def test_agreement_counts_the_shared_top_n_documents():
 
 def test_decide_is_strict_and_never_reranks_infinite_confidence():
     conf = {"a": 0.0, "b": 0.5, "c": float("inf")}
-    assert adaptive.decide(conf, 0.5) == {"a": True, "b": False, "c": False}
-    assert adaptive.decide(conf, float("inf")) == {"a": True, "b": True, "c": False}
-    assert not any(adaptive.decide(conf, -float("inf")).values())
+    assert cascade.route(conf, 0.5) == {"a": True, "b": False, "c": False}
+    assert cascade.route(conf, float("inf")) == {"a": True, "b": True, "c": False}
+    assert not any(cascade.route(conf, -float("inf")).values())
 
 
 @pytest.mark.parametrize("case", range(8))
@@ -87,7 +87,7 @@ def test_the_exercise_reference_is_the_library_policy():
 def test_combine_serves_the_reranked_list_only_where_decided():
     first = {"a": {"x": 2.0, "y": 1.0}, "b": {"x": 2.0, "y": 1.0}}
     second = {"a": {"x": 0.0, "y": 1.0}, "b": {"x": 0.0, "y": 1.0}}
-    out = adaptive.combine(first, second, {"a": True, "b": False})
+    out = cascade.adaptive_run(first, second, {"a": True, "b": False})
     assert out == {"a": second["a"], "b": first["b"]}
 
 
@@ -99,7 +99,7 @@ def test_per_query_gain_and_mixture_equal_evaluating_the_combined_run():
     qids = sorted(first)
     never, gain = adaptive.per_query_gain(qrels, first, second, qids)
     decisions = {q: bool(i % 3 == 0) for i, q in enumerate(qids)}
-    mixed = evaluate(qrels, adaptive.combine(first, second, decisions), ["ndcg@10"])["ndcg@10"]
+    mixed = evaluate(qrels, cascade.adaptive_run(first, second, decisions), ["ndcg@10"])["ndcg@10"]
     mask = np.array([decisions[q] for q in qids])
     assert never.mean() + (gain * mask).mean() == pytest.approx(mixed)
 
@@ -115,7 +115,7 @@ def test_tradeoff_curve_goes_from_never_to_always_and_matches_decide():
     assert np.all(np.diff(curve["share"]) > 0)
     qids = [f"q{i}" for i in range(30)]
     for t, share, g in zip(curve["threshold"], curve["share"], curve["gain"]):
-        d = adaptive.decide(dict(zip(qids, conf)), t)
+        d = cascade.route(dict(zip(qids, conf)), t)
         mask = np.array([d[q] for q in qids])
         assert mask.mean() == pytest.approx(share) and (gain * mask).mean() == pytest.approx(g)
 

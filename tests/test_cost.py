@@ -101,7 +101,7 @@ def test_query_types_proxy_without_a_types_file():
     ds = load_dataset("sample", "test")
     ds.meta = {k: v for k, v in ds.meta.items() if k != "path"}
     types = cost.query_types(ds, proxy="overlap")
-    feats = cost.query_features(ds)
+    feats = cost.query_traits(ds)
     low = [feats[q]["overlap"] for q, t in types.items() if t == "low overlap"]
     high = [feats[q]["overlap"] for q, t in types.items() if t == "high overlap"]
     assert low and high and max(low) <= min(high)
@@ -123,7 +123,7 @@ def test_rerank_depth_within():
 
 
 class _FakeCE:
-    """What pair_tokens needs of a CrossEncoder: a tokenizer, max_length, the query cut."""
+    """What pair_token_counts needs of a CrossEncoder: a tokenizer, max_length, the query cut."""
 
     def __init__(self, max_length):
         from transformers import AutoTokenizer
@@ -137,10 +137,10 @@ class _FakeCE:
         return q
 
 
-def test_pair_tokens_counts_cls_q_sep_d_sep_and_caps_at_max_length():
+def test_pair_token_counts_counts_cls_q_sep_d_sep_and_caps_at_max_length():
     ce = _FakeCE(max_length=12)
     q, d_short, d_long = "heart attack", "aspirin helps", " ".join(["word"] * 40)
-    n = cost.pair_tokens(ce, [q, q], [d_short, d_long])
+    n = cost.pair_token_counts(ce, [q, q], [d_short, d_long])
     q_len = len(ce.tokenizer(q, add_special_tokens=False)["input_ids"])
     d_len = len(ce.tokenizer(d_short, add_special_tokens=False)["input_ids"])
     assert n[0] == q_len + d_len + 3

@@ -121,13 +121,13 @@ def test_rerank_refuses_unknown_documents(ce):
 
 def test_interpolate_normalises_each_list_with_fusion_normalize():
     from lessonlib.retrieval.fusion import normalize
-    from lessonlib.retrieval.rerank import interpolate
+    from lessonlib.retrieval.rerank import interpolate_first_stage
 
     a = {"q": {"x": 1.0, "y": 3.0}}
     b = {"q": {"x": 10.0, "y": 0.0}}
-    f = interpolate(a, b, alpha=2.0, norm="minmax")
+    f = interpolate_first_stage(a, b, alpha=2.0, norm="minmax")
     assert f == {"q": {"x": 2.0, "y": 1.0}}
-    assert interpolate(a, b, alpha=0.0, norm="minmax") == {"q": normalize(a["q"], "minmax")}
+    assert interpolate_first_stage(a, b, alpha=0.0, norm="minmax") == {"q": normalize(a["q"], "minmax")}
     # a document the first stage missed gets the first stage's normalised minimum
-    z = interpolate({"q": {"x": 1.0, "new": 2.0}}, b, alpha=1.0, norm="zscore")
+    z = interpolate_first_stage({"q": {"x": 1.0, "new": 2.0}}, b, alpha=1.0, norm="zscore")
     assert z["q"]["new"] == pytest.approx(1.0 + min(normalize(b["q"], "zscore").values()))

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from lessonlib.cross import recipe as R
+from lessonlib.evaluation.metrics import ndcg10
 from lessonlib.cross.data import bm25_run
 from lessonlib.data import load_dataset, split_queries
-from lessonlib.retrieval.rerank import choose_alpha, interpolate
+from lessonlib.retrieval.rerank import choose_alpha, interpolate_first_stage
 from lessonlib.core.runs import truncate
 
 
@@ -18,18 +19,18 @@ def sample():
 
 
 def test_presets_by_mode_and_device():
-    assert R.recipe_for(fast=True) is R.FAST
-    assert R.recipe_for(fast=False, device="cpu") is R.CPU
-    assert R.recipe_for(fast=False, device="cuda") is R.GPU
-    assert R.GPU.n_negatives == 15 and R.GPU.epochs == 6 and R.GPU.eval_k == 100  # bench_cross.py's headline
-    assert R.CPU.replace(lr=1e-5).lr == 1e-5 and R.CPU.lr == 5e-5
-    assert R.GPU.scoring == "cls" and R.CPU.scoring == R.FAST.scoring == "pooled"
+    assert R.CrossRecipe.for_mode(fast=True) is R.CrossRecipe.FAST
+    assert R.CrossRecipe.for_mode(fast=False, device="cpu") is R.CrossRecipe.CPU
+    assert R.CrossRecipe.for_mode(fast=False, device="cuda") is R.CrossRecipe.GPU
+    assert R.CrossRecipe.GPU.n_negatives == 15 and R.CrossRecipe.GPU.epochs == 6 and R.CrossRecipe.GPU.eval_k == 100  # bench_cross.py's headline
+    assert R.CrossRecipe.CPU.replace(lr=1e-5).lr == 1e-5 and R.CrossRecipe.CPU.lr == 5e-5
+    assert R.CrossRecipe.GPU.scoring == "cls" and R.CrossRecipe.CPU.scoring == R.CrossRecipe.FAST.scoring == "pooled"
 
 
 def test_claim_groups_use_fit_queries_only_and_never_a_judged_positive_as_negative(sample):
     fit, val = split_queries(sample.qrels, 0.2, seed=0)
     run = bm25_run(sample, sample.queries, k=20)
-    rec = R.CPU.replace(n_negatives=3, neg_depth=20, augment_queries=1)
+    rec = R.CrossRecipe.CPU.replace(n_negatives=3, neg_depth=20, augment_queries=1)
     groups = R.claim_groups(sample, run, fit, rec)
     base = [g for g in groups if not g.meta.get("augmented")]
     assert len(groups) == 2 * len(base) and {g.qid for g in groups} <= set(fit)
@@ -80,14 +81,14 @@ def test_rerank_and_fuse_chooses_alpha_on_validation_as_choose_alpha_does(sample
                             {q: qrels[q] for q in val}, {q: qrels[q] for q in test}, k=10)
     alpha, curve = choose_alpha(sub(ce, val), sub(first, val), {q: qrels[q] for q in val}, alphas=R.ALPHAS)
     assert rep["alpha"] == alpha and rep["val_fused"] == curve[alpha]
-    assert np.isclose(rep["fused"], R.ndcg10({q: qrels[q] for q in test}, interpolate(sub(ce, test), sub(first, test), alpha)))
+    assert np.isclose(rep["fused"], ndcg10({q: qrels[q] for q in test}, interpolate_first_stage(sub(ce, test), sub(first, test), alpha)))
     assert rep["alone"] > rep["first"] - 0.2  # the fake CE knows the labels (plus noise)
 
 
 def test_a_tiny_recipe_trains_both_stages_and_restores_the_scoring_length(sample):
     fit, val = split_queries(sample.qrels, 0.2, seed=0)
     run = bm25_run(sample, sample.queries, k=10)
-    rec = R.FAST.replace(n_negatives=1, neg_depth=10, weak_title_docs=4, max_steps=2, batch_size=2, max_length=96,
+    rec = R.CrossRecipe.FAST.replace(n_negatives=1, neg_depth=10, weak_title_docs=4, max_steps=2, batch_size=2, max_length=96,
                          train_max_length=32, eval_k=3, val_queries=3)
     out = R.train_monobert(sample, run, fit, val, rec, progress=False)
     stages = {h.get("stage") for h in out.history}
@@ -103,7 +104,7 @@ def test_the_scoring_knob_picks_the_model_class_and_rejects_unknown_ones(sample)
 
     fit, val = split_queries(sample.qrels, 0.2, seed=0)
     run = bm25_run(sample, sample.queries, k=10)
-    rec = R.FAST.replace(n_negatives=1, neg_depth=10, weak_title_docs=0, max_steps=1, batch_size=2, max_length=96,
+    rec = R.CrossRecipe.FAST.replace(n_negatives=1, neg_depth=10, weak_title_docs=0, max_steps=1, batch_size=2, max_length=96,
                          eval_k=3, val_queries=0)
     out = R.train_monobert(sample, run, fit, val, rec.replace(scoring="pooled"), progress=False)
     assert type(out.model) is PooledCrossEncoder

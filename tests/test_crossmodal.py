@@ -49,9 +49,9 @@ def test_captions_vary_and_held_out_prompts_use_known_words():
 def test_short_training_learns_zero_shot_classification():
     torch.set_num_threads(1)
     data = C.load_digit_pairs(seed=0, n_train=600)
-    model = C.DualEncoder(data.vocab, seed=0)
+    model = C.TextImageDualEncoder(data.vocab, seed=0)
     before = C.zero_shot_accuracy(model, data.test_images, data.test_labels)
-    losses = C.fit(model, data, epochs=6, batch_size=64, seed=0)
+    losses = C.fit_text_image(model, data, epochs=6, batch_size=64, seed=0)
     assert losses[-1] < losses[0] / 2
     after = C.zero_shot_accuracy(model, data.test_images, data.test_labels)
     assert after > 0.7 and after > before + 0.4

@@ -8,14 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from lessonlib.data import Dataset, load_dataset
+from lessonlib.data import Dataset, load_dataset, relevant_pairs
+from lessonlib.dual.recipes import DualRecipe
 from lessonlib.dual.train import (
-    DualRecipe,
     no_duplicate_batches,
     ranked_candidates,
     sample_negatives,
     train_dual,
-    training_pairs,
     weak_supervision_dataset,
 )
 
@@ -26,10 +25,14 @@ def tiny() -> Dataset:
     return load_dataset("sample", "train" if False else "test").subset(n_docs=40, n_queries=12, seed=0)
 
 
-def test_training_pairs_are_the_relevant_judgments(tiny):
-    pairs = training_pairs(tiny)
+def test_relevant_pairs_are_the_relevant_judgments(tiny):
+    pairs = relevant_pairs(tiny.qrels, tiny.queries, tiny.corpus)
     expected = {(q, d) for q, docs in tiny.qrels.items() for d, g in docs.items() if g > 0}
     assert set(pairs) == expected and len(pairs) == len(expected)
+    q0 = next(iter(tiny.qrels))
+    assert {q for q, _ in relevant_pairs(tiny.qrels, [q0])} == {q0}
+    assert relevant_pairs({"q": {"a": 1, "b": 2, "c": 0}}, min_grade=2) == [("q", "b")]
+    assert relevant_pairs({"q": {"a": 1, "b": 1}}, doc_ids=["b"]) == [("q", "b")]
 
 
 @pytest.mark.scifact

@@ -49,7 +49,7 @@ def test_student_version_has_no_solution(path):
 
 
 def test_committed_student_notebooks_match_their_sources(tmp_path):
-    exercises.build(ROOT / "exercises" / "source", tmp_path, versions=("student",))
+    exercises.build_notebooks(ROOT / "exercises" / "source", tmp_path, versions=("student",))
     for path in SOURCES:
         fresh = json.loads((tmp_path / "student" / f"{path.stem}.ipynb").read_text())
         committed_path = ROOT / "exercises" / "student" / f"{path.stem}.ipynb"

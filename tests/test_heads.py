@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from lessonlib.dual.frozen_heads import (DualHead, EmbeddingTable, PairHead, dual_head_run, fit_dual_head, fit_pair_head,
-                             pair_head_rerank, training_pairs)
+                             pair_head_rerank)
+from lessonlib.data import relevant_pairs
 from lessonlib.losses import InfoNCELoss
 from lessonlib.evaluation.metrics import evaluate
 
@@ -42,7 +43,7 @@ def test_dual_head_starts_as_the_zero_shot_model():
 
 def test_first_step_loss_equals_infonce_on_normalised_vectors():
     t = _toy()
-    pairs = training_pairs(t.qrels)
+    pairs = relevant_pairs(t.qrels)
     hist = fit_dual_head(DualHead(t.dim), t, pairs, epochs=1, batch_size=len(pairs), lr=1e-9)
     q = torch.nn.functional.normalize(torch.from_numpy(t.queries), dim=-1)
     d = torch.nn.functional.normalize(torch.from_numpy(t.docs), dim=-1)
@@ -53,7 +54,7 @@ def test_first_step_loss_equals_infonce_on_normalised_vectors():
 def test_training_the_dual_head_learns_the_rotation():
     t = _toy()
     head = DualHead(t.dim)
-    hist = fit_dual_head(head, t, training_pairs(t.qrels), epochs=30, batch_size=8, lr=1e-2)
+    hist = fit_dual_head(head, t, relevant_pairs(t.qrels), epochs=30, batch_size=8, lr=1e-2)
     assert hist[-1]["p_pos"] > hist[0]["p_pos"]
     assert _ndcg(t, dual_head_run(head, t)) > _ndcg(t, dual_head_run(None, t)) + 0.2
 
@@ -64,9 +65,9 @@ def test_positives_only_loss_collapses_and_a_sampler_adds_hard_negatives():
 
     t = _toy()
     head = DualHead(t.dim)
-    fit_dual_head(head, t, training_pairs(t.qrels), loss="alignment", epochs=40, lr=1e-2)
+    fit_dual_head(head, t, relevant_pairs(t.qrels), loss="alignment", epochs=40, lr=1e-2)
     assert uniformity(head.transform(t.docs, "doc")) > uniformity(t.docs) + 0.5
-    hist = fit_dual_head(DualHead(t.dim), t, training_pairs(t.qrels), sampler=RandomNegatives(t.doc_ids, qrels=t.qrels), n_negatives=2, epochs=1)
+    hist = fit_dual_head(DualHead(t.dim), t, relevant_pairs(t.qrels), sampler=RandomNegatives(t.doc_ids, qrels=t.qrels), n_negatives=2, epochs=1)
     assert "neg_cos" in hist[0]
 
 
@@ -76,12 +77,12 @@ def test_l2sp_anchor_and_frozen_doc_tower():
     for weight in (0.0, 10.0):
         head = DualHead(t.dim)
         anchor = {k: v.clone() for k, v in head.state_dict().items()}
-        fit_dual_head(head, t, training_pairs(t.qrels), epochs=10, lr=3e-3, anchor=anchor, anchor_weight=weight)
+        fit_dual_head(head, t, relevant_pairs(t.qrels), epochs=10, lr=3e-3, anchor=anchor, anchor_weight=weight)
         moved[weight] = sum(float((head.state_dict()[k] - anchor[k]).norm()) for k in anchor)
     assert moved[10.0] < 0.5 * moved[0.0]  # the L2-SP pull keeps the weights near the anchor
     head2 = DualHead(t.dim)
     head2.doc_map.requires_grad_(False)
-    fit_dual_head(head2, t, training_pairs(t.qrels), epochs=3, lr=1e-2)
+    fit_dual_head(head2, t, relevant_pairs(t.qrels), epochs=3, lr=1e-2)
     assert torch.count_nonzero(head2.doc_map[0]) == 0 and torch.count_nonzero(head2.query_map[0]) > 0
     stale = dual_head_run(head2, t, doc_head=None)  # documents left as the zero-shot vectors
     assert _same_run(stale, dual_head_run(head2, t))  # frozen doc tower: the old index is still valid

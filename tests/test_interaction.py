@@ -301,9 +301,9 @@ def test_minilm_embeddings_load_and_exact_matches_give_cosine_one():
 
 @pytest.mark.parametrize("name", ["knrm", "coattention", "hierarchical"])
 def test_rerank_batches_across_queries_without_changing_scores(name):
-    # rerank() packs pairs of several queries into one forward pass; the scores must be those of
+    # rerank_candidates() packs pairs of several queries into one forward pass; the scores must be those of
     # score_pairs(), which scores one query's candidates at a time.
-    from lessonlib.interaction.train import Setup, TokenStore, rerank, score_pairs
+    from lessonlib.interaction.train import Setup, TokenStore, rerank_candidates, score_pairs
 
     g = torch.Generator().manual_seed(1)
     queries, docs = TokenStore(None, 8), TokenStore(None, 12)
@@ -316,7 +316,7 @@ def test_rerank_batches_across_queries_without_changing_scores(name):
     run = {f"q{i}": {f"d{j}": float(-j - i) for j in range(i, 7)} for i in range(3)}
     setup = Setup(None, None, None, queries, docs, {}, run, [], [])
     model = _models(_embedding())[name]
-    batched = rerank(model, setup, run, k=5, batch_size=4)
+    batched = rerank_candidates(model, setup, run, k=5, batch_size=4)
     for q, cands in run.items():
         top = sorted(cands, key=lambda d: -cands[d])[:5]
         assert list(batched[q]) == top

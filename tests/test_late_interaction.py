@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from lessonlib.core import config
-from lessonlib.dual.late_interaction import TokenIndex, TokenVectors, encode_tokens, maxsim, punctuation_ids, rerank
+from lessonlib.dual.late_interaction import TokenIndex, TokenVectors, encode_tokens, maxsim, punctuation_ids, maxsim_rerank
 
 
 def _unit(x):
@@ -141,7 +141,7 @@ def test_rerank_rescores_the_top_k_of_a_run():
     pos = {"a": 10, "b": 11, "c": 12, "d": 13}
     q = _unit(rng.normal(size=(3, 8)))
     run = {"q1": {"a": 4.0, "b": 3.0, "c": 2.0, "d": 1.0}}
-    out = rerank(index, {"q1": q}, run, pos, k=3)
+    out = maxsim_rerank(index, {"q1": q}, run, pos, k=3)
     assert set(out["q1"]) == {"a", "b", "c"}
     np.testing.assert_allclose([out["q1"][d] for d in "abc"], index.score(q, [10, 11, 12]))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -10,7 +11,7 @@ from lessonlib.dual import recipes
 from lessonlib.cross import recipe as cross_recipe
 from lessonlib.data import split_queries
 
-TINY = cross_recipe.FAST.replace(weak_title_docs=0, max_steps=1, batch_size=2, n_negatives=1, neg_depth=5,
+TINY = cross_recipe.CrossRecipe.FAST.replace(weak_title_docs=0, max_steps=1, batch_size=2, n_negatives=1, neg_depth=5,
                                  max_length=96, train_max_length=None, eval_k=3, val_queries=2)
 
 
@@ -50,7 +51,7 @@ def test_workbook_recipe_resizes_fast_and_cpu_but_keeps_gpu():
     assert fast.weak_title_docs == 0 and fast.eval_k == 8 and fast.max_steps == 8
     cpu = recipes.workbook_cross_recipe(eval_k=20, fast=False, device="cpu")
     assert cpu.n_negatives == 3 and cpu.weak_title_docs == 200 and cpu.max_length == 128 and cpu.eval_k == 20
-    assert recipes.workbook_cross_recipe(eval_k=20, fast=False, device="cuda") == cross_recipe.GPU
+    assert recipes.workbook_cross_recipe(eval_k=20, fast=False, device="cuda") == cross_recipe.CrossRecipe.GPU
 
 
 def test_ablation_overrides_by_mode_and_device():
@@ -58,8 +59,21 @@ def test_ablation_overrides_by_mode_and_device():
     assert recipes.ablation_overrides(fast=False, device="cpu") == {}  # the CPU recipe as it is
     assert recipes.ablation_overrides(fast=False, device="cpu", cpu_epochs=1) == {"epochs": 1}
     assert recipes.ablation_overrides(fast=False, device="cuda", cpu_epochs=1) == {}  # a GPU runs the full recipe
-    knobs = {**recipes.recipe_for(fast=False, device="cpu"), **recipes.ablation_overrides(fast=False, device="cpu", cpu_epochs=1)}
-    assert knobs["epochs"] == 1 and knobs["negatives"] == "bm25"
+    recipe = recipes.DualRecipe.for_mode(fast=False, device="cpu").replace(
+        **recipes.ablation_overrides(fast=False, device="cpu", cpu_epochs=1))
+    assert recipe.epochs == 1 and recipe.negatives == "bm25"
+
+
+def test_dual_recipe_is_frozen_with_three_sizes():
+    D = recipes.DualRecipe
+    assert D.for_mode(fast=True) is D.FAST and D.for_mode(fast=False, device="cpu") is D.CPU
+    assert D.for_mode(fast=False, device="cuda") is D.GPU
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        D.CPU.epochs = 5
+    assert D.CPU.replace(epochs=5).epochs == 5 and D.CPU.epochs == 2
+    assert D.GPU.changes() == {"negatives": "dynamic", "n_negatives": 3, "skip_top": 3, "depth": 30, "epochs": 8}
+    with pytest.raises(ValueError, match="negatives"):
+        D.CPU.replace(negatives="hardest")
 
 
 def test_ict_pretrain_pairs_by_mode_and_device():

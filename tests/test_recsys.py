@@ -36,14 +36,14 @@ def test_cases_keep_cold_items_out_of_training(small):
 
 def test_evaluate_matches_hand_computed_ranks_and_breaks_ties_at_random():
     scores = np.array([[0.9, 0.5, 0.1], [0.9, 0.5, 0.1]])
-    out = R.evaluate(scores, np.array([1, 2]), k=2)
+    out = R.evaluate_recommendations(scores, np.array([1, 2]), k=2)
     assert out["recall@2"] == pytest.approx(0.5)
     assert out["ndcg@2"] == pytest.approx((1 / np.log2(3)) / 2)
-    const = R.evaluate(np.zeros((1, 10)), np.array([3]), k=2)
+    const = R.evaluate_recommendations(np.zeros((1, 10)), np.array([3]), k=2)
     assert const["recall@2"] == pytest.approx(0.2)
-    assert R.evaluate(scores, np.array([1, 2]), k=1, exclude=np.array([[0], [0]]))["recall@1"] == pytest.approx(0.5)
+    assert R.evaluate_recommendations(scores, np.array([1, 2]), k=1, exclude=np.array([[0], [0]]))["recall@1"] == pytest.approx(0.5)
     with pytest.raises(ValueError, match=r"k=0"):
-        R.evaluate(scores, np.array([0, 0]), k=0)
+        R.evaluate_recommendations(scores, np.array([0, 0]), k=0)
 
 
 def test_in_batch_loss_equals_cross_entropy_and_masks_duplicates():
@@ -71,16 +71,16 @@ def test_two_tower_beats_popularity_and_text_tower_handles_cold_items(small):
     torch.set_num_threads(1)
     log, train, test = small
     cand = R.domain_mask(log, test.domain)
-    ev = lambda s, c=test, m=cand: R.evaluate(s, c.target, k=10, candidates=m, exclude=c.history)["recall@10"]
+    ev = lambda s, c=test, m=cand: R.evaluate_recommendations(s, c.target, k=10, candidates=m, exclude=c.history)["recall@10"]
     pop = ev(R.popularity_scores(train, log.n_items, len(test)))
     rnd = ev(R.random_scores(len(test), log.n_items))
     text = R.TwoTower(log, use_ids=False, use_text=True, seed=0)
-    losses = R.fit(text, train, epochs=3, seed=0)
+    losses = R.fit_recommender(text, train, epochs=3, seed=0)
     assert losses[-1] < losses[0]
     s = text.score(test.history)
     assert ev(s) > pop + 0.03 and ev(s) > rnd + 0.05
     ids = R.TwoTower(log, use_ids=True, use_text=False, seed=0)
-    R.fit(ids, train, epochs=3, seed=0)
+    R.fit_recommender(ids, train, epochs=3, seed=0)
     cold = log.cold[test.target]
     cold_ids = ev(ids.score(test.history)[cold], test.where(cold), cand[cold])
     cold_text = ev(s[cold], test.where(cold), cand[cold])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lessonlib.index.reduce import PCA, LearnedProjection, RandomProjection, normalize
+from lessonlib.index.reduce import PCA, LearnedProjection, RandomProjection, l2_normalize
 from lessonlib.data.synthetic import clustered_vectors
 
 
@@ -38,14 +38,14 @@ def test_learned_projection_beats_pca_on_pairs():
     the contrastive projection learns to drop it."""
     rng = np.random.default_rng(0)
     n, d, m = 400, 32, 8
-    docs = normalize(rng.normal(size=(n, d)).astype(np.float32) * np.r_[np.ones(8), 0.1 * np.ones(d - 8)].astype(np.float32))
+    docs = l2_normalize(rng.normal(size=(n, d)).astype(np.float32) * np.r_[np.ones(8), 0.1 * np.ones(d - 8)].astype(np.float32))
     noise = np.zeros((n, d), np.float32)
     noise[:, 8:16] = rng.normal(scale=1.0, size=(n, 8))
     queries = docs + noise
     tr, te = slice(0, 300), slice(300, 400)
 
     def acc(p):
-        a, b = normalize(p.transform(queries[te])), normalize(p.transform(docs[te]))
+        a, b = l2_normalize(p.transform(queries[te])), l2_normalize(p.transform(docs[te]))
         return float((np.argmax(a @ b.T, axis=1) == np.arange(100)).mean())
 
     pca = PCA(m).fit(np.concatenate([queries[tr], docs[tr]]))

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from lessonlib.retrieval import routing as R
+from lessonlib.retrieval.cascade import adaptive_run
 
 
 def test_query_features_by_hand():
@@ -33,8 +34,8 @@ def test_router_learns_a_separable_rule_and_respects_the_budget():
         router.route(X, 1.5)
 
 
-def test_router_with_one_class_is_constant_and_routed_run_mixes_runs():
+def test_router_with_one_class_is_constant_and_adaptive_run_mixes_runs():
     r = R.Router().fit(np.ones((4, 2)), np.zeros(4))
     assert np.all(r.predict_proba(np.ones((3, 2))) == 0.0)
     cheap, exp = {"a": {"d1": 1.0}, "b": {"d2": 1.0}}, {"a": {"d9": 2.0}, "b": {"d8": 2.0}}
-    assert R.routed_run(cheap, exp, ["a", "b"], [True, False]) == {"a": {"d9": 2.0}, "b": {"d2": 1.0}}
+    assert adaptive_run(cheap, exp, {"a": True, "b": False}) == {"a": {"d9": 2.0}, "b": {"d2": 1.0}}

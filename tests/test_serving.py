@@ -9,7 +9,7 @@ faiss = pytest.importorskip("faiss")
 faiss.omp_set_num_threads(1)
 
 from lessonlib.index import FaissIndex, FlatIndex
-from lessonlib.index.serving import (EmbeddingCache, FaultyShard, LRUCache, NegativeCache, QueryResultCache, ReplicaSet,
+from lessonlib.index.serving import (QueryEmbeddingCache, FaultyShard, LRUCache, NegativeCache, QueryResultCache, ReplicaSet,
                                SearchResponse, ShardedIndex, ShardUnavailable, faiss_shards, zipf_stream)
 from lessonlib.data.synthetic import clustered_queries, clustered_vectors
 
@@ -109,7 +109,7 @@ def test_query_cache_hits_on_repeats_and_respects_version():
 
 def test_embedding_and_negative_caches():
     calls = []
-    enc = EmbeddingCache(lambda texts: calls.extend(texts) or np.ones((len(texts), 3)), capacity=10)
+    enc = QueryEmbeddingCache(lambda texts: calls.extend(texts) or np.ones((len(texts), 3)), capacity=10)
     enc(["a", "b"]), enc(["a", "c"])
     assert calls == ["a", "b", "c"] and enc.cache.hits == 1
     neg = NegativeCache()

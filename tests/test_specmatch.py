@@ -11,13 +11,13 @@ from lessonlib.tasks import spec_matching
 
 @pytest.fixture(scope="module")
 def built():
-    return spec_matching.build(n_products=30, n_queries=90, seed=0)
+    return spec_matching.build_catalogue(n_products=30, n_queries=90, seed=0)
 
 
 def test_same_seed_same_collection_other_seed_another(built):
-    train, test = spec_matching.build(n_products=30, n_queries=90, seed=0)
+    train, test = spec_matching.build_catalogue(n_products=30, n_queries=90, seed=0)
     assert train.corpus == built[0].corpus and test.queries == built[1].queries and test.qrels == built[1].qrels
-    other = spec_matching.build(n_products=30, n_queries=90, seed=1)[1]
+    other = spec_matching.build_catalogue(n_products=30, n_queries=90, seed=1)[1]
     assert other.queries != built[1].queries
 
 
@@ -83,6 +83,6 @@ def test_range_semantics_by_hand():
 
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="test_fraction"):
-        spec_matching.build(test_fraction=1.0)
+        spec_matching.build_catalogue(test_fraction=1.0)
     with pytest.raises(ValueError, match="n_products"):
-        spec_matching.build(n_products=1)
+        spec_matching.build_catalogue(n_products=1)

@@ -31,9 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-
-ScoreFn = Callable[[Sequence[str], Sequence[str]], np.ndarray]
-
+from lessonlib.core.scoring import ScoreFn
 
 def _unwrap(model, tokenizer=None):
     """(transformers model, tokenizer) from a CrossEncoder or a plain HF model."""

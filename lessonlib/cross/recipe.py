@@ -18,14 +18,13 @@ bench/results/cross_h100.txt); ``CPU`` fits a learner's 2-core laptop in about t
 training pairs, fewer negatives, one epoch, a shallower re-ranking depth, and pooled scoring, which
 needs no training to start ranking); ``FAST`` is CI-sized.
 
->>> recipe = recipe_for()                                   # FAST / CPU / GPU by mode and device
+>>> recipe = CrossRecipe.for_mode()                         # FAST / CPU / GPU by mode and device
 >>> out = train_monobert(train, neg_run, fit_q, val_q, recipe, val_run=bm25_train)   # doctest: +SKIP
 >>> report = rerank_and_fuse(out.model, train, test, first_val, first_test, recipe.eval_k)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,18 +32,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lessonlib.core import config
+from lessonlib.core.recipe import Recipe
 from lessonlib.data.augment import word_deletion
 from lessonlib.cross.data import Group, groups_from_run, inverse_cloze_groups, subset_qrels, weak_title_groups
 from lessonlib.cross.model import scoring_class
 from lessonlib.cross.train import train_cross_encoder
-from lessonlib.evaluation.metrics import evaluate
-from lessonlib.retrieval.rerank import choose_alpha, interpolate, rerank
+from lessonlib.evaluation.metrics import ndcg10
+from lessonlib.retrieval.rerank import choose_alpha, interpolate_first_stage, rerank
 from lessonlib.core.runs import Run, truncate
 
 
 @dataclass(frozen=True)
-class Recipe:
-    """Every knob of :func:`train_monobert` (the stored values are the defaults of the GPU recipe).
+class CrossRecipe(Recipe):
+    """Every knob of :func:`train_monobert` (the stored values are the defaults: ``CrossRecipe.GPU``).
 
     ``weak_title_docs``: documents used for title -> abstract pairs (None = all, 0 = none);
     ``ict_docs``: inverse-cloze pairs (0 = none); ``augment_queries``: extra copies of each claim list
@@ -86,30 +86,18 @@ class Recipe:
     bf16: bool = True
     seed: int = 0
 
-    def replace(self, **changes) -> Recipe:
-        """A copy with some knobs changed."""
-        return dataclasses.replace(self, **changes)
 
-
-GPU = Recipe()
+CrossRecipe.GPU = CrossRecipe()
 # Sized among variants trained in fp32 on a GPU (bench/results/cross_recipe_h200.txt): ~6,300 training
 # pairs, i.e. about 10 minutes on 2 idle CPU cores; the weak stage matters most (0.57 vs 0.38 alone).
 # Pooled scoring: at this budget a fresh [CLS] head stays below BM25 alone (CE 0.53-0.57, + BM25 0.684-0.703);
 # the pooled cosine starts from the backbone's own ranking and reaches 0.686 alone, 0.713 with BM25 (+0.028) in
 # notebook 15's full run on 2 CPU cores (bench/results/nb15_cpu.txt; other seeds: cross_recipe_cpu.txt).
-CPU = Recipe(scoring="pooled", n_negatives=3, neg_depth=30, weak_title_docs=800, ict_docs=0, epochs=1, batch_size=8,
+CrossRecipe.CPU = CrossRecipe(scoring="pooled", n_negatives=3, neg_depth=30, weak_title_docs=800, ict_docs=0, epochs=1, batch_size=8,
              lr=5e-5, max_length=256, train_max_length=128, eval_k=20, val_queries=0)
-FAST = Recipe(scoring="pooled", n_negatives=3, neg_depth=20, weak_title_docs=16, ict_docs=0, epochs=1, max_steps=6,
+CrossRecipe.FAST = CrossRecipe(scoring="pooled", n_negatives=3, neg_depth=20, weak_title_docs=16, ict_docs=0, epochs=1, max_steps=6,
               batch_size=4, lr=5e-5, max_length=128, train_max_length=96, eval_k=10, val_queries=0)
 
-
-
-def recipe_for(fast: bool | None = None, device: str | None = None) -> Recipe:
-    """``FAST`` in fast mode, else ``GPU`` on a CUDA device and ``CPU`` otherwise."""
-    fast = config.is_fast() if fast is None else fast
-    if fast:
-        return FAST
-    return GPU if config.device(device) == "cuda" else CPU
 
 
 @dataclass
@@ -126,7 +114,7 @@ class Trained:
     pairs_seen: int = 0  # (query, document) pairs through forward + backward
 
 
-def weak_groups(train_ds, recipe: Recipe):
+def weak_groups(train_ds, recipe: CrossRecipe):
     """Weak-supervision lists: title -> own abstract, then inverse-cloze sentences (see the module docstring)."""
     groups = []
     if recipe.weak_title_docs != 0:
@@ -138,7 +126,7 @@ def weak_groups(train_ds, recipe: Recipe):
     return groups
 
 
-def claim_groups(train_ds, negatives_run: Mapping[str, Mapping[str, float]], fit_qids: Sequence[str], recipe: Recipe):
+def claim_groups(train_ds, negatives_run: Mapping[str, Mapping[str, float]], fit_qids: Sequence[str], recipe: CrossRecipe):
     """Claim lists of the FIT queries: 1 cited abstract + ``n_negatives`` from the run's top ``neg_depth``;
     plus ``augment_queries`` copies of each with words deleted from the claim."""
     groups = groups_from_run(train_ds, negatives_run, n_negatives=recipe.n_negatives, depth=recipe.neg_depth,
@@ -151,12 +139,8 @@ def claim_groups(train_ds, negatives_run: Mapping[str, Mapping[str, float]], fit
     return groups + extra
 
 
-def ndcg10(qrels, run) -> float:
-    return evaluate(qrels, run, ["ndcg@10"])["ndcg@10"]
-
-
 def train_monobert(train_ds, negatives_run: Mapping[str, Mapping[str, float]], fit_qids: Sequence[str],
-                   val_qids: Sequence[str], recipe: Recipe | None = None, val_run: Mapping | None = None,
+                   val_qids: Sequence[str], recipe: CrossRecipe | None = None, val_run: Mapping | None = None,
                    model=None, progress: bool = True, model_name: str = config.DEFAULT_MODEL) -> Trained:
     """Train a cross-encoder with ``recipe``: weak stage, then claims with early stopping on validation.
 
@@ -169,7 +153,7 @@ def train_monobert(train_ds, negatives_run: Mapping[str, Mapping[str, float]], f
 
     Returns a :class:`Trained` with the model holding the weights of the best validation epoch.
     """
-    recipe = recipe or recipe_for()
+    recipe = recipe or CrossRecipe.for_mode()
     config.seed_everything(recipe.seed)
     model_class = scoring_class(recipe.scoring)
     if model is None:
@@ -220,7 +204,7 @@ def train_monobert(train_ds, negatives_run: Mapping[str, Mapping[str, float]], f
     return Trained(model, history, len(weak), len(claims), time.perf_counter() - t0, weak_s, curve, pairs)
 
 
-def _pairs_seen(history: list[dict], recipe: Recipe, docs_per_group: int) -> int:
+def _pairs_seen(history: list[dict], recipe: CrossRecipe, docs_per_group: int) -> int:
     steps = sum(1 for x in history if "loss" in x)
     return steps * recipe.batch_size * recipe.grad_accum * docs_per_group
 
@@ -264,7 +248,7 @@ def rerank_and_fuse(scores_val: Mapping, scores_test: Mapping, first_val: Mappin
     alpha, curve = choose_alpha(ce_val, fv, qrels_val, alphas=alphas)
     return {
         "first": ndcg10(qrels_test, ft), "alone": ndcg10(qrels_test, ce_test),
-        "fused": ndcg10(qrels_test, interpolate(ce_test, ft, alpha)), "alpha": alpha,
+        "fused": ndcg10(qrels_test, interpolate_first_stage(ce_test, ft, alpha)), "alpha": alpha,
         "val_first": ndcg10(qrels_val, fv), "val_fused": curve[alpha], "alpha_curve": curve,
     }
 

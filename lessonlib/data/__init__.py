@@ -20,6 +20,7 @@ from lessonlib.data.datasets import (
     read_qrels,
     read_queries,
     read_run,
+    relevant_pairs,
     sample_dir,
     split_queries,
     write_qrels,
@@ -29,5 +30,5 @@ from lessonlib.data.datasets import (
 __all__ = [
     "FAST_SIZES", "KNOWN_DATASETS", "Dataset", "carve_train_split", "course_dataset", "fetch", "find_local",
     "is_beir_folder", "load_beir", "load_dataset", "locate_dataset", "read_corpus", "read_qrels", "read_queries",
-    "read_run", "sample_dir", "split_queries", "write_qrels", "write_run",
+    "read_run", "relevant_pairs", "sample_dir", "split_queries", "write_qrels", "write_run",
 ]

@@ -26,7 +26,7 @@ import json
 import math
 import os
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -505,6 +505,22 @@ def course_dataset(split: str = "test", fast: bool | None = None) -> Dataset:
         return ds.subset(seed=0, **sizes)
     test_docs = split_of("test").subset(seed=0, **FAST_SIZES["test"]).doc_ids
     return ds.subset(seed=0, keep_docs=test_docs, **sizes)
+
+
+def relevant_pairs(qrels: Mapping[str, Mapping[str, int]], query_ids: Iterable[str] | None = None,
+                   doc_ids: Iterable[str] | None = None, min_grade: int = 1) -> list[tuple[str, str]]:
+    """Every (query id, relevant doc id) of ``qrels`` with grade >= ``min_grade``: the positives of training.
+
+    ``query_ids`` / ``doc_ids`` keep only those queries / documents (e.g. a dataset's queries and corpus,
+    or the fit half of a validation split). Pairs come in the order of ``qrels``.
+
+    >>> relevant_pairs({"q1": {"d1": 1, "d2": 0}, "q2": {"d3": 2}}, query_ids=["q1"])
+    [('q1', 'd1')]
+    """
+    keep_q = set(query_ids) if query_ids is not None else None
+    keep_d = set(doc_ids) if doc_ids is not None else None
+    return [(q, d) for q, docs in qrels.items() if keep_q is None or q in keep_q
+            for d, g in docs.items() if g >= min_grade and (keep_d is None or d in keep_d)]
 
 
 def split_queries(qids: Iterable[str], fraction: float = 0.15, seed: int = 0) -> tuple[list[str], list[str]]:

@@ -36,6 +36,7 @@ import torch.nn.functional as F
 
 from lessonlib.data import augment
 from lessonlib.dual import train as dt
+from lessonlib.dual.recipes import DualRecipe
 from lessonlib.core.config import DEFAULT_MODEL, seed_everything
 from lessonlib.cross import CrossEncoder
 from lessonlib.data import Dataset
@@ -43,9 +44,7 @@ from lessonlib.dual.encoders import DualEncoder
 from lessonlib.dual.encoders.dual import embed_tokens, encode_token_ids, towers
 from lessonlib.losses import KLDistillationLoss, MarginMSELoss
 from lessonlib.core.trainer import Trainer, TrainerConfig
-
-ScoreFn = Callable[[Sequence[str], Sequence[str]], np.ndarray]
-
+from lessonlib.core.scoring import ScoreFn
 
 # --------------------------------------------------------------------------- teachers
 
@@ -207,11 +206,11 @@ def train_distilled(
     kwargs.pop("teacher_name", None)
     kwargs.setdefault("negatives", "bm25")
     kwargs.setdefault("n_negatives", 1 if kwargs["negatives"] != "none" else 0)
-    recipe = dt.DualRecipe(**kwargs)
+    recipe = DualRecipe(**kwargs)
     seed_everything(recipe.seed)
     started = time.perf_counter()
     if model is None:
-        model = dt.load_model(recipe, device)
+        model = dt.model_for(recipe, device)
     dev = str(next(model.parameters()).device)
     if isinstance(teacher, str):
         if teacher.startswith("bi-encoder"):
@@ -223,7 +222,7 @@ def train_distilled(
     if use_kd and recipe.n_negatives < 1:
         raise ValueError("train_distilled: distillation needs hard negatives (n_negatives >= 1, negatives != 'none')")
     tokens = dt.TokenCache(model).add(train_dataset)
-    nce = dt.build_loss(dt.DualRecipe(**{**recipe.__dict__, "loss": "infonce"}))
+    nce = dt.build_loss(recipe.replace(loss="infonce"))
     kd = MarginMSELoss(similarity="cosine") if kd_loss == "margin_mse" else KLDistillationLoss(temperature=kd_temperature)
     ema = EMATeacher(model, ema_momentum) if ema_momentum is not None else None
     view_fn = views or (default_views(recipe.seed) if consistency_weight else None)

@@ -36,7 +36,7 @@ import torch
 import torch.distributed as dist
 
 from lessonlib.dual.encoders.dual import embed_tokens
-from lessonlib.losses._similarity import similarity_matrix
+from lessonlib.losses._similarity import score_matrix
 
 
 def is_distributed() -> bool:
@@ -232,10 +232,10 @@ def gathered_infonce_with_negatives(
     DDP's gradient averaging the update equals one process's update on the global batch.
     """
     b = q.shape[0]
-    scores = [similarity_matrix(q, all_gather_with_grad(pos), similarity)]
+    scores = [score_matrix(q, all_gather_with_grad(pos), similarity)]
     if neg is not None and neg.numel():
         flat = neg.reshape(-1, neg.shape[-1])
-        scores.append(similarity_matrix(q, all_gather_with_grad(flat), similarity))
+        scores.append(score_matrix(q, all_gather_with_grad(flat), similarity))
     logits = torch.cat(scores, dim=1) / temperature
     labels = torch.arange(b, device=q.device) + rank() * b
     return torch.nn.functional.cross_entropy(logits, labels)

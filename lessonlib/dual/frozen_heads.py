@@ -22,7 +22,7 @@ fine-tuned transformer results are in notebooks 03 (dual) and 15 (cross) and in 
 
 >>> table = EmbeddingTable.from_dataset(course_dataset("train"))          # doctest: +SKIP
 >>> head = DualHead(table.dim)
->>> history = fit_dual_head(head, table, training_pairs(table.qrels), epochs=3)   # doctest: +SKIP
+>>> history = fit_dual_head(head, table, relevant_pairs(table.qrels), epochs=3)   # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -120,14 +120,6 @@ class EmbeddingTable:
             return head.transform(x, kind) if head is not None else x
 
         return encode_fn
-
-
-def training_pairs(qrels: Qrels, query_ids: Sequence[str] | None = None, doc_ids: Sequence[str] | None = None) -> list[tuple[str, str]]:
-    """Every (query id, relevant doc id) pair (grade > 0), optionally only for ``query_ids`` / ``doc_ids``."""
-    keep_q = set(query_ids) if query_ids is not None else None
-    keep_d = set(doc_ids) if doc_ids is not None else None
-    return [(q, d) for q in sorted(qrels) if keep_q is None or q in keep_q
-            for d, g in sorted(qrels[q].items()) if g > 0 and (keep_d is None or d in keep_d)]
 
 
 # --------------------------------------------------------------------------- the dual head

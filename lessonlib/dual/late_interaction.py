@@ -22,7 +22,7 @@ not a trained ColBERT's.
 - :class:`TokenIndex`: a small token index (ragged float16 storage, ``add`` / ``score`` /
   ``search`` / ``memory_bytes`` / ``save`` / ``load``), scoring candidates with one matrix
   product and a segmented max.
-- :func:`rerank`: a run's candidates re-scored by MaxSim.
+- :func:`maxsim_rerank`: a run's candidates re-scored by MaxSim.
 
 >>> toks = encode_tokens(config.DEFAULT_MODEL, ["statins lower LDL cholesterol"], show_progress=False)
 >>> toks[0].shape                      # (tokens kept, 384)
@@ -481,7 +481,7 @@ class TokenIndex:
         return f"TokenIndex(dtype={self.dtype!r}; ntotal={self.ntotal}, n_tokens={self.n_tokens}, dim={self.dim})"
 
 
-def rerank(
+def maxsim_rerank(
     index: TokenIndex,
     query_tokens: Mapping[str, np.ndarray],
     candidates: Mapping[str, Mapping[str, float]],
@@ -497,11 +497,11 @@ def rerank(
         doc_position: doc id -> the integer id used in ``index``.
     """
     if k is not None and k < 1:
-        raise ValueError(f"rerank(k={k}): k must be >= 1")
+        raise ValueError(f"maxsim_rerank(k={k}): k must be >= 1")
     out: Run = {}
     for qid, docs in candidates.items():
         if qid not in query_tokens:
-            raise KeyError(f"rerank: no token vectors for query {qid!r}")
+            raise KeyError(f"maxsim_rerank: no token vectors for query {qid!r}")
         top = rank_documents(docs)[:k]
         if not top:
             out[qid] = {}

@@ -6,9 +6,9 @@ with the same arguments returns the folder at once, so a notebook re-run costs n
 
 Three sizes of the same recipe:
 
-* ``FAST``: a few dozen optimizer steps on the fast-mode subset (CI, ``LESSONLIB_FAST=1``);
-* ``CPU``: full SciFact train, BM25 negatives, 128 document tokens while training, 2 epochs;
-* ``GPU``: the recipe chosen on the validation split (bench/bench_dual.py), a few minutes at most.
+* ``DualRecipe.FAST``: a few dozen optimizer steps on the fast-mode subset (CI, ``LESSONLIB_FAST=1``);
+* ``DualRecipe.CPU``: full SciFact train, BM25 negatives, 128 document tokens while training, 2 epochs;
+* ``DualRecipe.GPU``: the recipe chosen on the validation split (bench/bench_dual.py), a few minutes at most.
 
 >>> path = finetuned_dual(course_dataset("train"))          # doctest: +SKIP
 >>> model = DualEncoder.load(path)                          # doctest: +SKIP
@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -26,17 +27,67 @@ from lessonlib import __version__
 from lessonlib.core import config
 from lessonlib.data import Dataset
 from lessonlib.core.io import atomic_write
+from lessonlib.core.recipe import Recipe
 
-FAST: dict[str, Any] = dict(
-    negatives="bm25", n_negatives=1, epochs=1, max_steps=24, batch_size=16, lr=5e-5,
-    max_length=256, train_max_length=96, query_max_length=48, warmup=0.1,
-)  # fmt: skip
-CPU: dict[str, Any] = dict(
-    negatives="bm25", n_negatives=1, epochs=2, batch_size=32, lr=3e-5, max_length=256, train_max_length=128,
-)  # fmt: skip
-GPU: dict[str, Any] = dict(
-    negatives="dynamic", n_negatives=3, skip_top=3, depth=30, epochs=8, batch_size=32, lr=2e-5, max_length=256,
-)  # fmt: skip
+NEGATIVES = ("none", "random", "bm25", "dense", "dynamic")
+DUAL_LOSSES = ("mnrl", "infonce", "triplet", "margin_ranking")
+
+
+@dataclass(frozen=True)
+class DualRecipe(Recipe):
+    """Every knob of :func:`lessonlib.dual.train.train_dual` (stored with the model as ``training.json``).
+
+    The stored values are the defaults; ``DualRecipe.FAST`` / ``CPU`` / ``GPU`` are the three sizes
+    (:class:`lessonlib.core.recipe.Recipe`) and ``DualRecipe.for_mode()`` picks one.
+    """
+
+    model_name: str = config.DEFAULT_MODEL
+    loss: str = "mnrl"
+    negatives: str = "bm25"
+    n_negatives: int = 1
+    epochs: int = 3
+    lr: float = 2e-5
+    batch_size: int = 32
+    temperature: float = 0.05
+    pooling: str = "mean"
+    max_length: int = 256
+    query_max_length: int = 64
+    train_max_length: int | None = None  # doc tokens while training (shorter = faster on CPU)
+    skip_top: int = 0
+    depth: int = 50
+    warmup: float = 0.1
+    weight_decay: float = 0.01
+    schedule: str = "linear"
+    seed: int = 0
+    pretrain: str | None = None
+    pretrain_epochs: int = 1
+    pretrain_max_pairs: int | None = None
+    max_steps: int | None = None
+    eval_every: int | None = None
+    margin: float = 0.2
+    symmetric: bool = False
+    dropout: float | None = None  # set every nn.Dropout of the model to this p (None: keep the model's)
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.negatives not in NEGATIVES:
+            raise ValueError(f"train_dual(negatives={self.negatives!r}): expected one of {NEGATIVES}")
+        if self.loss not in DUAL_LOSSES:
+            raise ValueError(f"train_dual(loss={self.loss!r}): expected one of {DUAL_LOSSES}")
+        if self.n_negatives < 0:
+            raise ValueError(f"train_dual(n_negatives={self.n_negatives}): must be >= 0")
+        if self.loss in {"triplet", "margin_ranking"} and (self.negatives == "none" or self.n_negatives < 1):
+            raise ValueError(f"train_dual(loss={self.loss!r}): needs negatives other than 'none' and n_negatives >= 1")
+        if self.temperature <= 0:
+            raise ValueError(f"train_dual(temperature={self.temperature}): must be > 0")
+
+
+DualRecipe.FAST = DualRecipe(negatives="bm25", n_negatives=1, epochs=1, max_steps=24, batch_size=16, lr=5e-5,
+                             max_length=256, train_max_length=96, query_max_length=48, warmup=0.1)
+DualRecipe.CPU = DualRecipe(negatives="bm25", n_negatives=1, epochs=2, batch_size=32, lr=3e-5, max_length=256,
+                            train_max_length=128)
+DualRecipe.GPU = DualRecipe(negatives="dynamic", n_negatives=3, skip_top=3, depth=30, epochs=8, batch_size=32, lr=2e-5,
+                            max_length=256)
 
 
 def dataset_fingerprint(dataset: Dataset) -> str:
@@ -52,19 +103,11 @@ def dataset_fingerprint(dataset: Dataset) -> str:
     return h.hexdigest()[:16]
 
 
-def recipe_for(fast: bool | None = None, device: str | None = None) -> dict[str, Any]:
-    """The knobs of the default fine-tuning recipe for this mode and device."""
-    fast = config.is_fast() if fast is None else fast
-    if fast:
-        return dict(FAST)
-    return dict(GPU if config.device(device) == "cuda" else CPU)
-
-
 ABLATION_FAST: dict[str, Any] = dict(max_steps=6, batch_size=8, train_max_length=64, max_length=128)
 
 
 def ablation_overrides(fast: bool | None = None, device: str | None = None, cpu_epochs: int | None = None) -> dict[str, Any]:
-    """Knobs a notebook that trains many variants adds to :func:`recipe_for` (notebooks 03 and 04).
+    """Knobs a notebook that trains many variants adds to ``DualRecipe.for_mode()`` (notebooks 03 and 04).
 
     Fast mode: :data:`ABLATION_FAST` (six optimizer steps on the fast subset: the machinery runs,
     the numbers are noise). Full mode: nothing on a GPU; on a CPU, ``epochs=cpu_epochs`` where a
@@ -99,15 +142,23 @@ def _cached(kind: str, dataset: Dataset, knobs: dict[str, Any], train) -> Path:
     return folder
 
 
+def _split_knobs(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    names = {f.name for f in fields(DualRecipe)}
+    return {k: v for k, v in overrides.items() if k in names}, {k: v for k, v in overrides.items() if k not in names}
+
+
 def finetuned_dual(dataset_train: Dataset, fast: bool | None = None, model_name: str = config.DEFAULT_MODEL, **overrides: Any) -> Path:
     """The folder of a dual encoder fine-tuned on ``dataset_train`` (trained on the first call).
 
-    ``overrides`` replace knobs of :func:`recipe_for` (e.g. ``negatives="dense"``); they are part
-    of the cache key. The folder loads with ``DualEncoder.load`` and ``SentenceTransformer``.
+    ``overrides`` change knobs of ``DualRecipe.for_mode(fast)`` (e.g. ``negatives="dense"``) or add
+    arguments of :func:`lessonlib.dual.train.train_dual`; they are part of the cache key. The folder
+    loads with ``DualEncoder.load`` and ``SentenceTransformer``.
     """
     from lessonlib.dual.train import train_dual  # deferred: pulls in torch
 
-    knobs = {**recipe_for(fast), **overrides, "model_name": str(model_name)}
+    changes, other = _split_knobs({**overrides, "model_name": str(model_name)})
+    recipe = DualRecipe.for_mode(fast).replace(**changes)
+    knobs = {**recipe.changes(), "model_name": recipe.model_name, **other}
     return _cached("dual", dataset_train, knobs, lambda out: train_dual(dataset_train, out_dir=out, **knobs))
 
 
@@ -120,7 +171,8 @@ def distilled_dual(dataset_train: Dataset, teacher: str = "bi-encoder-512", fast
     """A dual encoder distilled from a teacher (see :func:`lessonlib.dual.distill.train_distilled`), cached."""
     from lessonlib.dual.distill import train_distilled  # deferred: pulls in torch
 
-    knobs = {**recipe_for(fast), **overrides, "teacher": teacher}
+    changes, other = _split_knobs(overrides)
+    knobs = {**DualRecipe.for_mode(fast).replace(**changes).changes(), **other, "teacher": teacher}
     return _cached("distilled", dataset_train, knobs, lambda out: train_distilled(dataset_train, out_dir=out, **knobs))
 
 
@@ -132,7 +184,7 @@ def finetuned_cross(dataset_train: Dataset, fit_qids: list[str], val_qids: list[
 
     Negatives come from BM25's ranking of the train claims (``lessonlib.retrieval.bm25.BM25``); only
     ``fit_qids`` train, ``val_qids`` pick the epoch (early stopping on BM25's top ``eval_k``).
-    ``recipe`` is a ``lessonlib.cross.recipe.Recipe`` (default ``recipe_for()``: FAST / CPU / GPU).
+    ``recipe`` is a ``lessonlib.cross.recipe.CrossRecipe`` (default ``recipe_for()``: FAST / CPU / GPU).
     The dataset, the recipe and both query lists make the cache key; the first call trains, later
     ones return the folder at once. Load it with :func:`load_cross` (it keeps the token limit).
 
@@ -143,7 +195,7 @@ def finetuned_cross(dataset_train: Dataset, fit_qids: list[str], val_qids: list[
 
     from lessonlib.cross import recipe as cross_recipe  # deferred: pulls in torch
 
-    recipe = recipe or cross_recipe.recipe_for()
+    recipe = recipe or cross_recipe.CrossRecipe.for_mode()
     fit = sorted(q for q in fit_qids if q in dataset_train.qrels)
     val = sorted(q for q in val_qids if q in dataset_train.qrels)
     if not fit or not val:
@@ -181,17 +233,17 @@ def load_cross(model_dir: str | os.PathLike, device: str | None = None):
 def workbook_cross_recipe(eval_k: int, fast: bool | None = None, device: str | None = None):
     """The cross-encoder recipe that notebooks 22 and 23 share (so the second one finds the first's model).
 
-    ``lessonlib.cross.recipe.recipe_for`` (FAST in fast mode, GPU on a GPU), re-sized to a notebook's
+    ``CrossRecipe.for_mode`` (FAST in fast mode, GPU on a GPU), re-sized to a notebook's
     budget on 2 cores, always with monoBERT's [CLS] scoring: in full mode on a CPU, 200 weak title
     lists instead of 800, 3 negatives instead of 7, 128 tokens; in fast mode no weak stage, 8 steps, 96 tokens (enough to run every
     cell, not to rank well). Validation (early stopping) re-ranks the top ``eval_k``.
     """
     from lessonlib.cross import recipe as cross_recipe  # deferred: pulls in torch
 
-    recipe = cross_recipe.recipe_for(fast, device)
-    if recipe is cross_recipe.CPU:
+    recipe = cross_recipe.CrossRecipe.for_mode(fast, device)
+    if recipe is cross_recipe.CrossRecipe.CPU:
         recipe = recipe.replace(weak_title_docs=200, n_negatives=3, max_length=128, eval_k=eval_k)
-    elif recipe is cross_recipe.FAST:
+    elif recipe is cross_recipe.CrossRecipe.FAST:
         recipe = recipe.replace(weak_title_docs=0, max_steps=8, max_length=96, train_max_length=96, eval_k=eval_k,
                                 val_queries=10)
     return recipe.replace(scoring="cls")  # a monoBERT [CLS] head: what notebooks 20, 22 and 23 measured

@@ -34,7 +34,6 @@ import os
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,31 +43,18 @@ import torch
 from lessonlib.dual import distributed as D
 from lessonlib import losses
 from lessonlib.core.config import DEFAULT_MODEL, seed_everything
-from lessonlib.data import Dataset
+from lessonlib.data import Dataset, relevant_pairs
 from lessonlib.dual.encoders import BiLSTMTower, CNNTower, DualEncoder
 from lessonlib.dual.encoders.dual import embed_tokens, encode_token_ids, towers
 from lessonlib.core.io import atomic_write
+from lessonlib.dual.recipes import DualRecipe
 from lessonlib.evaluation.metrics import evaluate
 from lessonlib.core.runs import rank_documents, scores_to_run
 from lessonlib.core.trainer import Trainer, TrainerConfig
 
-NEGATIVES = ("none", "random", "bm25", "dense", "dynamic")
-LOSSES = ("mnrl", "infonce", "triplet", "margin_ranking")
 
 
 # --------------------------------------------------------------------------- data
-
-
-def training_pairs(dataset: Dataset, min_grade: int = 1) -> list[tuple[str, str]]:
-    """Every (query id, relevant doc id) of ``dataset.qrels`` whose grade is >= ``min_grade``."""
-    pairs = []
-    for qid, docs in dataset.qrels.items():
-        if qid not in dataset.queries:
-            continue
-        for did, grade in docs.items():
-            if grade >= min_grade and did in dataset.corpus:
-                pairs.append((qid, did))
-    return pairs
 
 
 def weak_supervision_dataset(dataset: Dataset, kind: str = "ict", seed: int = 0, keep_sentence: float = 0.1) -> Dataset:
@@ -208,51 +194,6 @@ def bm25_candidates(dataset: Dataset, depth: int = 100) -> dict[str, dict[str, f
 # --------------------------------------------------------------------------- the recipe
 
 
-@dataclass
-class DualRecipe:
-    """Knobs of :func:`train_dual` (stored with the model as ``training.json``)."""
-
-    model_name: str = DEFAULT_MODEL
-    loss: str = "mnrl"
-    negatives: str = "bm25"
-    n_negatives: int = 1
-    epochs: int = 3
-    lr: float = 2e-5
-    batch_size: int = 32
-    temperature: float = 0.05
-    pooling: str = "mean"
-    max_length: int = 256
-    query_max_length: int = 64
-    train_max_length: int | None = None  # doc tokens while training (shorter = faster on CPU)
-    skip_top: int = 0
-    depth: int = 50
-    warmup: float = 0.1
-    weight_decay: float = 0.01
-    schedule: str = "linear"
-    seed: int = 0
-    pretrain: str | None = None
-    pretrain_epochs: int = 1
-    pretrain_max_pairs: int | None = None
-    max_steps: int | None = None
-    eval_every: int | None = None
-    margin: float = 0.2
-    symmetric: bool = False
-    dropout: float | None = None  # set every nn.Dropout of the model to this p (None: keep the model's)
-    extra: dict = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.negatives not in NEGATIVES:
-            raise ValueError(f"train_dual(negatives={self.negatives!r}): expected one of {NEGATIVES}")
-        if self.loss not in LOSSES:
-            raise ValueError(f"train_dual(loss={self.loss!r}): expected one of {LOSSES}")
-        if self.n_negatives < 0:
-            raise ValueError(f"train_dual(n_negatives={self.n_negatives}): must be >= 0")
-        if self.loss in {"triplet", "margin_ranking"} and (self.negatives == "none" or self.n_negatives < 1):
-            raise ValueError(f"train_dual(loss={self.loss!r}): needs negatives other than 'none' and n_negatives >= 1")
-        if self.temperature <= 0:
-            raise ValueError(f"train_dual(temperature={self.temperature}): must be > 0")
-
-
 def build_loss(recipe: DualRecipe) -> torch.nn.Module:
     """The loss module a recipe names (from :mod:`lessonlib.losses`)."""
     if recipe.loss in {"mnrl", "infonce"}:
@@ -262,7 +203,7 @@ def build_loss(recipe: DualRecipe) -> torch.nn.Module:
     return losses.MarginRankingLoss(margin=recipe.margin)
 
 
-def make_loss_fn(recipe: DualRecipe, tokens: TokenCache, criterion: torch.nn.Module, ddp_pair: torch.nn.Module | None = None):
+def dual_loss_fn(recipe: DualRecipe, tokens: TokenCache, criterion: torch.nn.Module, ddp_pair: torch.nn.Module | None = None):
     """``loss_fn(model, batch)`` for the trainer; a batch is a list of ``[qid, pos, [negs]]``.
 
     ``ddp_pair``: a DistributedDataParallel-wrapped :class:`lessonlib.dual.distributed.TowerPair` of the
@@ -311,7 +252,7 @@ def epoch_batches_fn(model, dataset: Dataset, recipe: DualRecipe, tokens: TokenC
 
     ``initial`` is a precomputed candidate run (BM25 or the starting model's dense run).
     """
-    pairs = training_pairs(dataset)
+    pairs = relevant_pairs(dataset.qrels, dataset.queries, dataset.corpus)
     if not pairs:
         raise ValueError(f"train_dual(train_dataset={dataset.name!r}): no relevant (query, document) pairs")
     doc_ids = dataset.doc_ids
@@ -336,7 +277,7 @@ def epoch_batches_fn(model, dataset: Dataset, recipe: DualRecipe, tokens: TokenC
     return make
 
 
-def load_model(recipe: DualRecipe, device: str | None = None):
+def model_for(recipe: DualRecipe, device: str | None = None):
     """A dual encoder for a recipe: a pretrained transformer, or a BiLSTM / CNN tower from scratch.
 
     ``model_name="bilstm"`` / ``"cnn"`` builds that tower over MiniLM's tokenizer (embeddings learnt
@@ -424,7 +365,7 @@ def train_dual(
     seed_everything(seed)
     started = time.perf_counter()
     if model is None:
-        model = load_model(recipe, device)
+        model = model_for(recipe, device)
     elif device:
         model = model.to(device)
     if recipe.dropout is not None:
@@ -441,10 +382,10 @@ def train_dual(
             keep = list(weak.queries)[: recipe.pretrain_max_pairs]
             weak = Dataset(weak.name, weak.corpus, {q: weak.queries[q] for q in keep}, {q: weak.qrels[q] for q in keep}, weak.split, weak.meta)
         weak_tokens = TokenCache(model).add(weak)
-        weak_recipe = DualRecipe(**{**recipe.__dict__, "negatives": "none", "n_negatives": 0, "loss": "infonce", "epochs": recipe.pretrain_epochs, "max_steps": None})
+        weak_recipe = recipe.replace(negatives="none", n_negatives=0, loss="infonce", epochs=recipe.pretrain_epochs, max_steps=None)
         cfg = TrainerConfig(lr=recipe.lr, epochs=recipe.pretrain_epochs, warmup=recipe.warmup, weight_decay=recipe.weight_decay,
                             seed=seed, progress=progress, device=dev, schedule=recipe.schedule)  # fmt: skip
-        trainer = Trainer(model, make_loss_fn(weak_recipe, weak_tokens, build_loss(weak_recipe)), cfg)
+        trainer = Trainer(model, dual_loss_fn(weak_recipe, weak_tokens, build_loss(weak_recipe)), cfg)
         trainer.train(epoch_batches_fn(model, weak, weak_recipe, weak_tokens))
         history += [dict(h, phase=f"pretrain-{recipe.pretrain}") for h in trainer.history]
 
@@ -475,7 +416,7 @@ def train_dual(
         checkpoint_dir=str(checkpoint_dir) if checkpoint_dir else None,
         checkpoint_every=(checkpoint_every or n_batches) if checkpoint_dir else None,
     )  # fmt: skip
-    trainer = Trainer(model, make_loss_fn(recipe, tokens, build_loss(recipe), ddp_pair), cfg, eval_fn=eval_fn,
+    trainer = Trainer(model, dual_loss_fn(recipe, tokens, build_loss(recipe), ddp_pair), cfg, eval_fn=eval_fn,
                       callbacks=callbacks)
     if dev.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats(dev)

@@ -20,7 +20,7 @@ references for measuring and reporting energy.
   the machine exposes them, else an **estimate** = stated watts per core x the process's CPU
   seconds (``source`` says which).
 * ``PeakMemory``: peak resident memory of this process above its level at the start (sampled).
-* ``pair_tokens``: tokens a cross-encoder reads per pair; ``MeteredStage`` / ``cascade_run``:
+* ``pair_token_counts``: tokens a cross-encoder reads per pair; ``MeteredStage`` / ``cascade_run``:
   the cost of a cascade with early termination over precomputed stage scores.
 * Query types: ``lexical_overlap`` (share of a query's stemmed content terms found in its relevant
   documents), ``quantile_buckets`` (terciles -> "low" / "mid" / "high"), ``query_types`` (the
@@ -104,7 +104,7 @@ def cheapest_within(quality: Sequence[float], cost: Sequence[float], tolerance: 
     return int(ok[np.lexsort((-q[ok], c[ok]))[0]])
 
 
-def pair_tokens(ce, queries: Sequence[str], docs: Sequence[str], batch_size: int = 256) -> np.ndarray:
+def pair_token_counts(ce, queries: Sequence[str], docs: Sequence[str], batch_size: int = 256) -> np.ndarray:
     """Tokens (n,) a cross-encoder ``ce`` reads per pair: ``[CLS] q [SEP] d [SEP]`` cut to ``ce.max_length``.
 
     Compute grows with the tokens (linear layers) and their square (attention): the cost unit of
@@ -341,7 +341,7 @@ def quantile_buckets(values: Mapping[str, float], labels: Sequence[str] = ("low"
     return {i: labels[int(p)] for i, p in zip(ids, pos)}
 
 
-def query_features(dataset, min_grade: int = 1) -> dict[str, dict[str, float]]:
+def query_traits(dataset, min_grade: int = 1) -> dict[str, dict[str, float]]:
     """Per query: ``length`` (content terms) and ``overlap`` with its relevant documents (grade >= min_grade)."""
     from lessonlib.retrieval.bm25 import Tokenizer  # deferred: pulls in scipy
 
@@ -370,7 +370,7 @@ def query_types(dataset, proxy: str = "overlap", use_file: bool = True) -> dict[
             if len(parts) >= 2 and parts[0] in dataset.queries:
                 types[parts[0]] = parts[1]
         return types
-    feats = query_features(dataset)
+    feats = query_traits(dataset)
     values = {q: f[proxy] for q, f in feats.items()}
     labels = ("low overlap", "mid overlap", "high overlap") if proxy == "overlap" else ("short", "mid", "long")
     return quantile_buckets(values, labels)

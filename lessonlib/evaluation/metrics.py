@@ -244,6 +244,11 @@ def evaluate(
     return {name: float(v.mean()) for name, v in values.items()}
 
 
+def ndcg10(qrels: Qrels, run: Run) -> float:
+    """Mean nDCG@10 (trec_eval's definition) over the queries in both ``run`` and ``qrels``."""
+    return float(evaluate(qrels, run, ["ndcg@10"])["ndcg@10"])
+
+
 def per_query_array(qrels: Qrels, run: Run, measure: str, qids: list[str] | None = None) -> np.ndarray:
     """One measure per query as a numpy array in the order of ``qids`` (default: evaluated queries).
 

@@ -9,7 +9,8 @@ AnnoyIndex, HnswlibIndex, ScannIndex (if ``scann`` is installed).
 >>> theirs = FaissIndex("IVF64,Flat", 384, nprobe=8).train(x).add(x)
 """
 
-from lessonlib.index.base import Index, merge_topk, topk
+from lessonlib.core.runs import topk
+from lessonlib.index.base import Index, merge_topk
 from lessonlib.index.faiss_index import FaissIndex
 from lessonlib.index.flat import FlatIndex
 from lessonlib.index.hnsw import HNSWIndex

@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from lessonlib.core.io import atomic_write
+from lessonlib.core.runs import topk
 
 METRICS = ("ip", "l2")
 
@@ -72,26 +73,6 @@ def pad_results(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray
     i = np.full((nq, k), -1, dtype=np.int64)
     s[:, :have], i[:, :have] = scores, ids
     return s, i
-
-
-def topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise top-k of a (nq, n) score matrix, best first: (values, column positions).
-
-    ``argpartition`` then a sort of only k items: O(n + k log k) per row instead of O(n log n).
-    Ties are broken by column position (stable) so results are deterministic.
-    """
-    n = scores.shape[1]
-    k = min(k, n)
-    if k == 0:
-        return np.zeros((scores.shape[0], 0), np.float32), np.zeros((scores.shape[0], 0), np.int64)
-    if k < n:
-        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    else:
-        part = np.broadcast_to(np.arange(n), scores.shape).copy()
-    vals = np.take_along_axis(scores, part, axis=1)
-    order = np.lexsort((part, -vals), axis=1)
-    pos = np.take_along_axis(part, order, axis=1)
-    return np.take_along_axis(vals, order, axis=1), pos
 
 
 def merge_topk(s1: np.ndarray, i1: np.ndarray, s2: np.ndarray, i2: np.ndarray, k: int, offset: int = 0):

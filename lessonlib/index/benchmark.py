@@ -109,7 +109,7 @@ def measure(name: str, index, q: np.ndarray, truth: np.ndarray, k: int = 10, bui
                t["p99_ms"], build_s, index.memory_bytes() / 2**20)
 
 
-def build(make: Callable[[], object]) -> tuple[object, float]:
+def build_index(make: Callable[[], object]) -> tuple[object, float]:
     """Call ``make()`` (which trains and fills an index) and time it."""
     t = time.perf_counter()
     index = make()
@@ -120,7 +120,7 @@ def sweep(name: str, make: Callable[[], object], q: np.ndarray, truth: np.ndarra
           values: Iterable = (None,), k: int = 10, n_latency: int = 200, index=None, build_s: float | None = None) -> list[Row]:
     """Build once (or take ``index``), then measure at each ``knob`` value."""
     if index is None:
-        index, build_s = build(make)
+        index, build_s = build_index(make)
     rows = []
     for v in values:
         if knob is not None and v is not None:

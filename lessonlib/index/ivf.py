@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lessonlib.index.base import Index, similarity, topk
+from lessonlib.core.runs import topk
+from lessonlib.index.base import Index, similarity
 from lessonlib.index.kmeans import assign, kmeans
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lessonlib.index.base import Index, merge_topk, topk
+from lessonlib.core.runs import topk
+from lessonlib.index.base import Index, merge_topk
 from lessonlib.index.kmeans import assign, kmeans
 
 

@@ -281,7 +281,7 @@ class QueryResultCache:
         return out
 
 
-class EmbeddingCache:
+class QueryEmbeddingCache:
     """text -> embedding, so repeated queries skip the encoder (the most expensive step on CPU)."""
 
     def __init__(self, encode: Callable[[list[str]], np.ndarray], capacity: int = 10000) -> None:

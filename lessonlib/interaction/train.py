@@ -10,7 +10,7 @@ The recipe (the same for every model in ``lessonlib.interaction``):
 3. Each training list is 1 positive + ``n_negatives`` negatives; the loss is listwise softmax
    cross-entropy or pairwise RankNet (``lessonlib.losses.ranking``), minimised by
    ``lessonlib.core.trainer.Trainer`` (AdamW, warm-up + linear decay, clipping).
-4. Reranking scores every (query, candidate) pair; ``interpolate`` adds the first stage back:
+4. Reranking scores every (query, candidate) pair; ``interpolate_first_stage`` adds the first stage back:
 
        final(q, d) = z_q(model(q, d)) + w * z_q(bm25(q, d))
 
@@ -19,8 +19,8 @@ The recipe (the same for every model in ``lessonlib.interaction``):
 
 >>> setup = prepare(train_ds, test_ds)                 # tokenise + BM25 (seconds)
 >>> model = build_model("knrm", setup.embedding)
->>> fit(model, setup, epochs=2)
->>> run = rerank(model, setup, setup.test_run)
+>>> fit_ranker(model, setup, epochs=2)
+>>> run = rerank_candidates(model, setup, setup.test_run)
 """
 
 from __future__ import annotations
@@ -43,15 +43,15 @@ from lessonlib.interaction.hierarchical import HierarchicalAttentionRanker
 from lessonlib.interaction.knrm import KNRM
 from lessonlib.interaction.matrix import TokenEmbedding, count_parameters, load_tokenizer, load_word_embeddings
 from lessonlib.interaction.ntn import NTNRanker
-from lessonlib.evaluation.metrics import evaluate
-from lessonlib.retrieval.rerank import choose_alpha, interpolate
+from lessonlib.evaluation.metrics import ndcg10
+from lessonlib.retrieval.rerank import choose_alpha, interpolate_first_stage
 from lessonlib.core.runs import Run, rank_documents
 from lessonlib.core.trainer import Trainer, TrainerConfig
 
 MODELS = ("knrm", "conv_knrm", "ntn", "ntn_lowrank", "coattention", "hierarchical")
 # These models run many small tensor ops, too small for a second intra-op thread to gain much; on
 # a shared, busy CPU two threads wait for each other at every op (measured on 2 cores under load:
-# K-NRM's fast-mode rerank 25 s with 2 threads against 1.0 s with 1). fit/rerank use NUM_THREADS.
+# K-NRM's fast-mode rerank 25 s with 2 threads against 1.0 s with 1). fit_ranker/rerank_candidates use NUM_THREADS.
 NUM_THREADS = 1
 
 
@@ -211,7 +211,7 @@ def make_loss(objective: str = "softmax_ce"):
     return loss_fn
 
 
-def fit(
+def fit_ranker(
     model: nn.Module,
     setup: Setup,
     qids: Sequence[str] | None = None,
@@ -232,7 +232,7 @@ def fit(
     """
     qids = list(setup.train_qids if qids is None else qids)
     if not qids:
-        raise ValueError("fit(qids=[]): need at least one training query")
+        raise ValueError("fit_ranker(qids=[]): need at least one training query")
 
     def batches(epoch: int) -> list[dict]:
         lists = training_lists(setup, qids, n_negatives, neg_depth, seed=seed + epoch)
@@ -261,7 +261,7 @@ def score_pairs(model: nn.Module, setup: Setup, query_key: str, doc_ids: Sequenc
     return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
 
-def rerank(
+def rerank_candidates(
     model: nn.Module,
     setup: Setup,
     run: Run,
@@ -298,11 +298,6 @@ def rerank(
     return out
 
 
-def ndcg10(qrels: dict, run: Run) -> float:
-    """Mean nDCG@10 (lessonlib.evaluation.metrics, trec_eval's definition) over the queries of ``run``."""
-    return float(evaluate({q: qrels[q] for q in run if q in qrels}, run, ["ndcg@10"])["ndcg@10"])
-
-
 def random_order_ndcg10(qrels: dict, run: Run, n_draws: int = 20, seed: int = 0) -> float:
     """Mean nDCG@10 of ``run``'s candidate lists shuffled at random (``n_draws`` shuffles, ``seed``).
 
@@ -325,19 +320,19 @@ WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 def evaluate_model(model: nn.Module, setup: Setup, test_qids: Sequence[str] | None = None, k: int = 100) -> dict:
     """Validation-chosen interpolation weight, then test nDCG@10 of BM25, the model alone, and interpolated.
 
-    Both validation and test rerank the BM25 top-``k``.
+    Both validation and test re-rank the BM25 top-``k``.
     """
     start = time.perf_counter()
-    val_run = rerank(model, setup, setup.train_run, split="train", qids=setup.val_qids, k=k)
+    val_run = rerank_candidates(model, setup, setup.train_run, split="train", qids=setup.val_qids, k=k)
     val_qrels = {q: setup.train.qrels[q] for q in val_run if q in setup.train.qrels}
     w, table = choose_alpha(val_run, setup.train_run, val_qrels, alphas=WEIGHTS, norm="zscore")
-    test_run = rerank(model, setup, setup.test_run, split="test", qids=test_qids, k=k)
+    test_run = rerank_candidates(model, setup, setup.test_run, split="test", qids=test_qids, k=k)
     seconds = time.perf_counter() - start
     base = {q: setup.test_run[q] for q in test_run}
     return {
         "bm25": ndcg10(setup.test.qrels, base),
         "model": ndcg10(setup.test.qrels, test_run),
-        "interpolated": ndcg10(setup.test.qrels, interpolate(test_run, base, w, norm="zscore")),
+        "interpolated": ndcg10(setup.test.qrels, interpolate_first_stage(test_run, base, w, norm="zscore")),
         "w": w,
         "val_table": table,
         "val_model": table[0.0],

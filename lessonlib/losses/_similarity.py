@@ -11,19 +11,19 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-SIMILARITIES = ("cosine", "dot", "euclidean")
-DISTANCES = ("euclidean", "squared_euclidean", "cosine")
+_SIMILARITIES = ("cosine", "dot", "euclidean")
+_DISTANCES = ("euclidean", "squared_euclidean", "cosine")
 
 
 def check_similarity(owner: str, similarity: str) -> str:
-    if similarity not in SIMILARITIES:
-        raise ValueError(f"{owner}(similarity={similarity!r}): expected one of {SIMILARITIES}")
+    if similarity not in _SIMILARITIES:
+        raise ValueError(f"{owner}(similarity={similarity!r}): expected one of {_SIMILARITIES}")
     return similarity
 
 
 def check_distance(owner: str, distance: str) -> str:
-    if distance not in DISTANCES:
-        raise ValueError(f"{owner}(distance={distance!r}): expected one of {DISTANCES}")
+    if distance not in _DISTANCES:
+        raise ValueError(f"{owner}(distance={distance!r}): expected one of {_DISTANCES}")
     return distance
 
 
@@ -35,7 +35,7 @@ def _safe_sqrt(x: Tensor) -> Tensor:
     return torch.where(zero, torch.zeros_like(x), torch.sqrt(torch.where(zero, torch.ones_like(x), x)))
 
 
-def similarity_matrix(a: Tensor, b: Tensor, similarity: str = "cosine") -> Tensor:
+def score_matrix(a: Tensor, b: Tensor, similarity: str = "cosine") -> Tensor:
     """All-pairs similarity: (n, d) x (m, d) -> (n, m)."""
     if similarity == "cosine":
         return F.normalize(a, dim=-1) @ F.normalize(b, dim=-1).T
@@ -43,7 +43,7 @@ def similarity_matrix(a: Tensor, b: Tensor, similarity: str = "cosine") -> Tenso
         return a @ b.T
     if similarity == "euclidean":
         return -distance_matrix(a, b, "euclidean")
-    raise ValueError(f"similarity_matrix(similarity={similarity!r}): expected one of {SIMILARITIES}")
+    raise ValueError(f"score_matrix(similarity={similarity!r}): expected one of {_SIMILARITIES}")
 
 
 def pairwise_similarity(a: Tensor, b: Tensor, similarity: str = "cosine") -> Tensor:
@@ -54,7 +54,7 @@ def pairwise_similarity(a: Tensor, b: Tensor, similarity: str = "cosine") -> Ten
         return (a * b).sum(-1)
     if similarity == "euclidean":
         return -pairwise_distance(a, b, "euclidean")
-    raise ValueError(f"pairwise_similarity(similarity={similarity!r}): expected one of {SIMILARITIES}")
+    raise ValueError(f"pairwise_similarity(similarity={similarity!r}): expected one of {_SIMILARITIES}")
 
 
 def distance_matrix(a: Tensor, b: Tensor | None = None, distance: str = "euclidean") -> Tensor:
@@ -64,7 +64,7 @@ def distance_matrix(a: Tensor, b: Tensor | None = None, distance: str = "euclide
     if distance == "cosine":
         return 1.0 - F.normalize(a, dim=-1) @ F.normalize(b, dim=-1).T
     if distance not in ("euclidean", "squared_euclidean"):
-        raise ValueError(f"distance_matrix(distance={distance!r}): expected one of {DISTANCES}")
+        raise ValueError(f"distance_matrix(distance={distance!r}): expected one of {_DISTANCES}")
     # ||a - b||^2 = ||a||^2 - 2 <a, b> + ||b||^2 (one matmul instead of an (n, m, d) tensor)
     sq = (a * a).sum(-1, keepdim=True) - 2.0 * a @ b.T + (b * b).sum(-1).unsqueeze(0)
     if same:  # the diagonal is exactly 0, not a rounding error away from it
@@ -82,4 +82,4 @@ def pairwise_distance(a: Tensor, b: Tensor, distance: str = "euclidean") -> Tens
         return sq
     if distance == "euclidean":
         return _safe_sqrt(sq)
-    raise ValueError(f"pairwise_distance(distance={distance!r}): expected one of {DISTANCES}")
+    raise ValueError(f"pairwise_distance(distance={distance!r}): expected one of {_DISTANCES}")

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lessonlib.losses._similarity import check_similarity, pairwise_similarity, similarity_matrix
+from lessonlib.losses._similarity import check_similarity, pairwise_similarity, score_matrix
 
 
 def _flatten_negatives(owner: str, neg: Tensor | None, batch: int, shared: bool = False) -> Tensor | None:
@@ -86,10 +86,10 @@ class InfoNCELoss(nn.Module):
             raise ValueError(f"{owner}(q, pos): expected two (B, d) tensors, got {tuple(q.shape)} and {tuple(pos.shape)}")
         batch = q.shape[0]
         flat = _flatten_negatives(owner, neg, batch, shared=self.share_negatives)
-        scores = similarity_matrix(q, pos, self.similarity)
+        scores = score_matrix(q, pos, self.similarity)
         if flat is not None:
             if self.share_negatives:
-                scores = torch.cat([scores, similarity_matrix(q, flat, self.similarity)], dim=1)
+                scores = torch.cat([scores, score_matrix(q, flat, self.similarity)], dim=1)
             else:
                 own = flat.reshape(batch, -1, flat.shape[-1])  # (B, n, d)
                 scores = torch.cat([scores, pairwise_similarity(q.unsqueeze(1), own, self.similarity)], dim=1)
@@ -108,7 +108,7 @@ class InfoNCELoss(nn.Module):
         loss = F.cross_entropy(logits, target)
         if self.symmetric:
             # doc -> query: positive j must pick query j among the B queries
-            back = similarity_matrix(pos, q, self.similarity) / self.temperature
+            back = score_matrix(pos, q, self.similarity) / self.temperature
             if mask is not None:  # the same query/positive pairs are excluded in this direction
                 back = back.masked_fill(~mask[:, : q.shape[0]].T, float("-inf"))
             loss = 0.5 * (loss + F.cross_entropy(back, target))

@@ -28,7 +28,7 @@ positive gain first: an upper bound no policy beats at the same share of re-rank
 threshold is chosen on a validation split (``choose_threshold``) and only reported on test.
 
 >>> first = {"q1": {"a": 9.0, "b": 1.0}, "q2": {"a": 5.0, "b": 4.9}}
->>> decide(margin(first), threshold=1.0)
+>>> route(score_margin(first), threshold=1.0)
 {'q1': False, 'q2': True}
 """
 
@@ -38,12 +38,10 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-# The margin, the threshold rule and the served run are lessonlib.retrieval.cascade's (multi-stage retrieval);
-# this module adds the other confidence features, the trade-off curves, the oracle and the choice
-# of a threshold on validation.
-from lessonlib.retrieval.cascade import adaptive_run as combine  # noqa: F401  (run a policy serves: reranked where decided)
-from lessonlib.retrieval.cascade import route as decide  # noqa: F401  (re-rank iff confidence < threshold, strictly)
-from lessonlib.retrieval.cascade import score_margin as margin  # noqa: F401  (s_(1) - s_(2); +inf with < 2 documents)
+# The margin, the threshold rule and the served run are lessonlib.retrieval.cascade's (multi-stage retrieval:
+# score_margin, route, adaptive_run); this module adds the other confidence features, the trade-off curves,
+# the oracle and the choice of a threshold on validation.
+from lessonlib.retrieval.cascade import route, score_margin
 from lessonlib.evaluation.metrics import per_query_array
 from lessonlib.core.runs import Run, rank_documents
 
@@ -133,7 +131,7 @@ def confidence_features(first: Run, k: int = 10, agreement_of: tuple[Run, Run] |
     ``agreement`` (top-k overlap) is added when ``agreement_of`` names two runs, e.g. the BM25 and
     dense runs that a hybrid ``first`` fuses; it is given for the queries of ``first``.
     """
-    feats = {"margin": margin(first), "norm_margin": normalised_margin(first, k), "peakedness": peakedness(first, k)}
+    feats = {"margin": score_margin(first), "norm_margin": normalised_margin(first, k), "peakedness": peakedness(first, k)}
     if agreement_of is not None:
         a = agreement(agreement_of[0], agreement_of[1], n=k)
         feats["agreement"] = {q: a.get(q, 0.0) for q in first}
@@ -156,7 +154,7 @@ def adaptive_rerank(run: Run, threshold: float, k: int) -> dict:
     >>> adaptive_rerank({"q": {"a": 2.0, "b": 1.9, "c": 0.0}}, threshold=0.5, k=10)
     {'rerank': {'q': True}, 'cost': 3}
     """
-    decisions = decide(margin(run), threshold)
+    decisions = route(score_margin(run), threshold)
     return {"rerank": decisions, "cost": rerank_cost(run, decisions, k)}
 
 

@@ -156,10 +156,10 @@ def cascade(
 # --------------------------------------------------------------------------------------------
 # Scorers: the ``score(query_id, doc_ids) -> scores`` callables that stages take
 # --------------------------------------------------------------------------------------------
-Scorer = Callable[[str, list[str]], Sequence[float]]
+StageScorer = Callable[[str, list[str]], Sequence[float]]
 
 
-def run_scorer(run: Run, missing: float | None = None) -> Scorer:
+def run_scorer(run: Run, missing: float | None = None) -> StageScorer:
     """Look scores up in a run (e.g. BM25's); a document the run lacks gets ``missing``
     (default: that query's lowest score in the run, or 0 when the query has none)."""
     def score(qid: str, docs: list[str]) -> list[float]:
@@ -171,7 +171,7 @@ def run_scorer(run: Run, missing: float | None = None) -> Scorer:
 
 
 def dense_scorer(query_vectors: Mapping[str, np.ndarray], doc_vectors: np.ndarray,
-                 doc_position: Mapping[str, int]) -> Scorer:
+                 doc_position: Mapping[str, int]) -> StageScorer:
     """Inner product of a query's vector (dim,) with its candidates' rows of ``doc_vectors``
     (n_docs, dim) (cosine when both are unit length, as all-MiniLM-L6-v2's are)."""
     def score(qid: str, docs: list[str]) -> np.ndarray:
@@ -181,7 +181,7 @@ def dense_scorer(query_vectors: Mapping[str, np.ndarray], doc_vectors: np.ndarra
     return score
 
 
-def fused_scorer(scorers: Sequence[Scorer], weights: Sequence[float] | None = None, norm: str = "zscore") -> Scorer:
+def fused_scorer(scorers: Sequence[StageScorer], weights: Sequence[float] | None = None, norm: str = "zscore") -> StageScorer:
     """``sum_r w_r * norm(s_r)`` over the candidate list, normalised per query and per list
     (``"zscore"``, ``"minmax"`` or ``"none"``; see :func:`lessonlib.retrieval.fusion.normalize`).
 

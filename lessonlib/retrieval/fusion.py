@@ -107,16 +107,23 @@ def interpolate(
     weights: Sequence[float] | None = None,
     norm: str = "minmax",
     depth: int | None = None,
+    keep: str = "all",
 ) -> dict[str, dict[str, float]]:
     """Weighted sum of per-query normalised scores, e.g. ``0.3 * bm25 + 0.7 * dense``.
 
+        s(q, d) = sum_i w_i * norm(s_i)(q, d)
+
     A document missing from a run gets that run's lowest normalised score for the query.
+    ``keep="all"`` fuses every query and document of any run; ``keep="first"`` only those of
+    ``runs[0]`` (a re-ranked top k keeps its documents: :func:`lessonlib.retrieval.rerank.interpolate_first_stage`).
     """
     w = _check(runs, weights, "interpolate")
+    if keep not in {"all", "first"}:
+        raise ValueError(f"interpolate(keep={keep!r}): expected 'all' or 'first'")
     fused: dict[str, dict[str, float]] = {}
-    for qid in _query_ids(runs):
+    for qid in (list(runs[0]) if keep == "first" else _query_ids(runs)):
         normed = [normalize(_top(run.get(qid, {}), depth), norm) for run in runs]
-        docs = dict.fromkeys(d for n in normed for d in n)
+        docs = normed[0] if keep == "first" else dict.fromkeys(d for n in normed for d in n)
         floors = [min(n.values()) if n else 0.0 for n in normed]
         fused[qid] = _top(
             {d: sum(wt * n.get(d, fl) for wt, n, fl in zip(w, normed, floors)) for d in docs}, depth

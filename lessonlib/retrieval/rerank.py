@@ -1,6 +1,6 @@
 """Retrieve, then re-rank: a cross-encoder re-scores the top ``k`` of a first-stage run.
 
-``rerank`` replaces the first stage's scores by the cross-encoder's; ``interpolate`` keeps both:
+``rerank`` replaces the first stage's scores by the cross-encoder's; ``interpolate_first_stage`` keeps both:
 
     s(q, d) = norm(s_CE)(q, d) + alpha * norm(s_first)(q, d)
 
@@ -10,7 +10,7 @@ interpolation with BM25"). ``alpha`` is chosen on a validation split (``choose_a
 the test queries. ``rrf`` is the parameter-free alternative (Cormack et al. 2009).
 
 >>> run2 = rerank(ce, ds, bm25, k=100)
->>> fused = interpolate(run2, bm25, alpha=0.3)
+>>> fused = interpolate_first_stage(run2, bm25, alpha=0.3)
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from lessonlib.retrieval.fusion import normalize
+from lessonlib.retrieval.fusion import interpolate
 from lessonlib.evaluation.metrics import evaluate
 from lessonlib.core.runs import Run, rank_documents
+from lessonlib.core.scoring import Scorer
 
 
 def _texts(data) -> tuple[Mapping[str, dict], Mapping[str, str]]:
@@ -52,9 +53,9 @@ def check_run(run: Mapping[str, Mapping[str, float]], corpus: Mapping, queries: 
                                  "is the run from another collection?")
 
 
-def rerank(model, data, run: Mapping[str, Mapping[str, float]], k: int = 100, batch_size: int = 64,
+def rerank(model: Scorer, data, run: Mapping[str, Mapping[str, float]], k: int = 100, batch_size: int = 64,
            show_progress: bool = True) -> Run:
-    """The top ``k`` of each query of ``run`` re-scored by ``model.score`` (a ``CrossEncoder``).
+    """The top ``k`` of each query of ``run`` re-scored by ``model.score`` (any :class:`lessonlib.core.scoring.Scorer`: a ``CrossEncoder``...).
 
     ``data`` is a Dataset (``.corpus``, ``.queries``) or a ``(corpus, queries)`` pair. Documents below
     rank ``k`` are dropped. Returns a new run (query -> doc -> cross-encoder score).
@@ -75,30 +76,25 @@ def rerank(model, data, run: Mapping[str, Mapping[str, float]], k: int = 100, ba
     return out
 
 
-def interpolate(second: Mapping[str, Mapping[str, float]], first: Mapping[str, Mapping[str, float]],
-                alpha: float, norm: str = "zscore") -> Run:
+def interpolate_first_stage(second: Mapping[str, Mapping[str, float]], first: Mapping[str, Mapping[str, float]],
+                            alpha: float, norm: str = "zscore") -> Run:
     """norm(second) + alpha * norm(first), over the documents of ``second`` (the re-ranked top k).
 
-    Each list is normalised per query by :func:`lessonlib.retrieval.fusion.normalize` (``"zscore"``,
-    ``"minmax"`` or ``"none"``). A document of ``second`` missing from ``first`` gets the first
-    stage's normalised per-query minimum.
+    :func:`lessonlib.retrieval.fusion.interpolate` with weights (1, alpha) that keeps the queries and
+    documents of ``second``; each list is normalised per query (``"zscore"``, ``"minmax"`` or ``"none"``),
+    and a document of ``second`` missing from ``first`` gets the first stage's normalised minimum.
     """
-    out: Run = {}
-    for qid, docs in second.items():
-        a, b = normalize(docs, norm), normalize(first.get(qid, {}), norm)
-        floor = min(b.values()) if b else 0.0
-        out[qid] = {d: s + alpha * b.get(d, floor) for d, s in a.items()}
-    return out
+    return interpolate([second, first], [1.0, alpha], norm=norm, keep="first")
 
 
 def choose_alpha(second: Mapping[str, Mapping[str, float]], first: Mapping[str, Mapping[str, float]],
                  qrels: Mapping[str, Mapping[str, int]], alphas: Sequence[float] = tuple(np.round(np.arange(0, 2.01, 0.1), 2)),
                  norm: str = "zscore", measure: str = "ndcg@10") -> tuple[float, dict[float, float]]:
-    """The ``alpha`` of ``interpolate`` that maximises ``measure`` on ``qrels`` (a VALIDATION split).
+    """The ``alpha`` of ``interpolate_first_stage`` that maximises ``measure`` on ``qrels`` (a VALIDATION split).
 
     Returns (best alpha, {alpha: value}); ties go to the smaller alpha.
     """
-    curve = {float(a): evaluate(qrels, interpolate(second, first, float(a), norm), [measure])[measure] for a in alphas}
+    curve = {float(a): evaluate(qrels, interpolate_first_stage(second, first, float(a), norm), [measure])[measure] for a in alphas}
     best = max(curve, key=lambda a: (curve[a], -a))
     return best, curve
 

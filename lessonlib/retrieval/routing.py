@@ -12,7 +12,6 @@ Lin 2016; query performance prediction: Cronen-Townsend, Zhou & Croft 2002, "cla
   second run, the overlap of the two top-k lists (disagreement between two retrievers signals a hard query).
 * :class:`Router` — standardised features -> logistic regression (scikit-learn) of "the expensive path
   gains"; ``route(X, budget)`` sends the ``budget`` share of queries with the highest predicted gain.
-* :func:`routed_run` — the expensive run for routed queries, the cheap run for the others.
 
 Fit the router on a VALIDATION split carved from train (gains measured there), report on test.
 
@@ -27,7 +26,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from lessonlib.retrieval.cascade import adaptive_run
 from lessonlib.core.runs import Run, rank_documents, ranked
 
 
@@ -96,13 +94,3 @@ class Router:
         send = np.zeros(len(p), dtype=bool)
         send[np.argsort(-p, kind="stable")[:n]] = True
         return send
-
-
-def routed_run(cheap: Run, expensive: Run, qids: Sequence[str], send: Sequence[bool]) -> dict[str, dict[str, float]]:
-    """Per query of ``qids``: the expensive run where ``send`` is True, else the cheap run (``{}`` if it lacks q).
-
-    :func:`lessonlib.retrieval.cascade.adaptive_run` over ``qids``, with the decisions given as a sequence.
-    """
-    if len(qids) != len(send):
-        raise ValueError(f"routed_run: {len(qids)} queries but {len(send)} routing decisions")
-    return adaptive_run({q: cheap.get(q, {}) for q in qids}, expensive, {q: bool(s) for q, s in zip(qids, send)})

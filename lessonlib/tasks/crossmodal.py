@@ -17,8 +17,8 @@ matches). Zero-shot classification embeds one prompt per class ("a photo of the 
 and gives each image the class of its nearest prompt.
 
 >>> data = load_digit_pairs(seed=0)
->>> model = DualEncoder(vocab=data.vocab)
->>> fit(model, data, epochs=30, seed=0)
+>>> model = TextImageDualEncoder(vocab=data.vocab)
+>>> fit_text_image(model, data, epochs=30, seed=0)
 >>> zero_shot_accuracy(model, data.test_images, data.test_labels, PROMPT)
 """
 
@@ -122,7 +122,7 @@ class TextTower(nn.Module):
         return F.normalize(self.net(h), dim=-1)
 
 
-class DualEncoder(nn.Module):
+class TextImageDualEncoder(nn.Module):
     """Image tower + text tower + learnt temperature, as in CLIP (Radford et al. 2021)."""
 
     def __init__(self, vocab: dict[str, int], dim: int = 32, init_temperature: float = 0.07, seed: int = 0):
@@ -160,7 +160,7 @@ def clip_loss(z_img: torch.Tensor, z_txt: torch.Tensor, log_scale: torch.Tensor,
     return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
 
 
-def fit(model: DualEncoder, data: DigitPairs, epochs: int = 30, batch_size: int = 64, lr: float = 3e-3,
+def fit_text_image(model: TextImageDualEncoder, data: DigitPairs, epochs: int = 30, batch_size: int = 64, lr: float = 3e-3,
         mask_same_label: bool = True, seed: int = 0, progress: bool = False) -> list[float]:
     """Train on (image, random training-template caption) pairs; returns the mean loss per epoch.
 
@@ -203,32 +203,32 @@ def retrieval_metrics(query_emb: np.ndarray, query_labels: np.ndarray, cand_emb:
     return out
 
 
-def text_to_image(model: DualEncoder, data: DigitPairs, templates: list[str]) -> dict[str, float]:
+def text_to_image(model: TextImageDualEncoder, data: DigitPairs, templates: list[str]) -> dict[str, float]:
     """Each caption (10 digits x templates) retrieves test images; relevant = same digit."""
     labels = np.array([lab for t in templates for lab in range(10)])
     caps = [caption(lab, t) for t in templates for lab in range(10)]
     return retrieval_metrics(model.encode_texts(caps), labels, model.encode_images(data.test_images), data.test_labels)
 
 
-def image_to_text(model: DualEncoder, data: DigitPairs, templates: list[str]) -> dict[str, float]:
+def image_to_text(model: TextImageDualEncoder, data: DigitPairs, templates: list[str]) -> dict[str, float]:
     """Each test image retrieves from the pool of captions (10 digits x templates); relevant = same digit."""
     labels = np.array([lab for t in templates for lab in range(10)])
     caps = [caption(lab, t) for t in templates for lab in range(10)]
     return retrieval_metrics(model.encode_images(data.test_images), data.test_labels, model.encode_texts(caps), labels)
 
 
-def zero_shot_predict(model: DualEncoder, images: np.ndarray, template: str = PROMPT) -> np.ndarray:
+def zero_shot_predict(model: TextImageDualEncoder, images: np.ndarray, template: str = PROMPT) -> np.ndarray:
     """Class of the nearest prompt ``template`` filled with each digit, for each image (n,)."""
     prompts = model.encode_texts([caption(lab, template) for lab in range(10)])
     return np.argmax(model.encode_images(images) @ prompts.T, axis=1)
 
 
-def zero_shot_accuracy(model: DualEncoder, images: np.ndarray, labels: np.ndarray, template: str = PROMPT) -> float:
+def zero_shot_accuracy(model: TextImageDualEncoder, images: np.ndarray, labels: np.ndarray, template: str = PROMPT) -> float:
     """Share of images whose nearest prompt names their digit."""
     return float((zero_shot_predict(model, images, template) == labels).mean())
 
 
-def plot_text_to_image(model: DualEncoder, data: DigitPairs, queries: list[str], k: int = 6):
+def plot_text_to_image(model: TextImageDualEncoder, data: DigitPairs, queries: list[str], k: int = 6):
     """A grid: one row per text query, its top-k test images (title = query)."""
     import matplotlib.pyplot as plt
 
@@ -248,7 +248,7 @@ def plot_text_to_image(model: DualEncoder, data: DigitPairs, queries: list[str],
     return fig
 
 
-def plot_joint_space(model: DualEncoder, data: DigitPairs, template: str = PROMPT, n_images: int = 400, seed: int = 0):
+def plot_joint_space(model: TextImageDualEncoder, data: DigitPairs, template: str = PROMPT, n_images: int = 400, seed: int = 0):
     """2-D PCA of image embeddings (dots, coloured by digit) and the 10 prompt embeddings (numbers)."""
     import matplotlib.pyplot as plt
 

@@ -17,8 +17,8 @@ The model (Covington et al. 2016; Yi et al. 2019, "Sampling-bias-corrected neura
 >>> log = simulate(seed=0)
 >>> train, test = next_item_cases(log)
 >>> model = TwoTower(log, encoder="gru")
->>> fit(model, train, epochs=5, seed=0)
->>> evaluate(model.score(test.history), test.target, k=10)
+>>> fit_recommender(model, train, epochs=5, seed=0)
+>>> evaluate_recommendations(model.score(test.history), test.target, k=10)
 """
 
 from __future__ import annotations
@@ -302,7 +302,7 @@ def in_batch_softmax_loss(u: torch.Tensor, v: torch.Tensor, targets: torch.Tenso
     return F.cross_entropy(logits, torch.arange(len(targets), device=u.device))
 
 
-def fit(model: TwoTower, train: Cases, epochs: int = 5, batch_size: int = 256, lr: float = 3e-3,
+def fit_recommender(model: TwoTower, train: Cases, epochs: int = 5, batch_size: int = 256, lr: float = 3e-3,
         log_q_correction: bool = False, seed: int = 0, progress: bool = False) -> list[float]:
     """Train with in-batch softmax; returns the mean loss of each epoch.
 
@@ -310,7 +310,7 @@ def fit(model: TwoTower, train: Cases, epochs: int = 5, batch_size: int = 256, l
     :func:`in_batch_softmax_loss` (with the logQ correction when ``log_q_correction``).
     """
     if len(train) == 0:
-        raise ValueError("fit(train): no training cases")
+        raise ValueError("fit_recommender(train): no training cases")
     hist = torch.as_tensor(train.history)
     tgt = torch.as_tensor(train.target)
     counts = torch.bincount(tgt, minlength=model.item_tower.tokens.shape[0]).float()
@@ -344,7 +344,7 @@ def oracle_scores(log: InteractionLog, cases: Cases, session: bool = True) -> np
     popularity of that topic's items in d. With ``session=True``, P(z) = (1 - drift) * [z = topic of
     the last clicked item] + drift * theta_u[z] (the session's current intent, as generated);
     otherwise P(z) = theta_u[z] (long-term taste only). No model can beat the session oracle in
-    expectation; exclusion of already-clicked items is left to ``evaluate``.
+    expectation; exclusion of already-clicked items is left to ``evaluate_recommendations``.
     """
     n_topics = log.user_pref.shape[1]
     W = np.zeros((n_topics, int(log.item_domain.max()) + 1))
@@ -361,7 +361,7 @@ def oracle_scores(log: InteractionLog, cases: Cases, session: bool = True) -> np
     return s.astype(np.float32)
 
 
-def evaluate(scores: np.ndarray, target: np.ndarray, k: int = 10, candidates: np.ndarray | None = None,
+def evaluate_recommendations(scores: np.ndarray, target: np.ndarray, k: int = 10, candidates: np.ndarray | None = None,
              exclude: np.ndarray | None = None, per_case: bool = False) -> dict[str, float] | dict[str, np.ndarray]:
     """recall@k (= hit rate, one relevant item per case) and nDCG@k = 1/log2(rank + 1) if rank <= k,
     with ties broken at random (the expectation is returned, so constant scores score like random).
@@ -372,11 +372,11 @@ def evaluate(scores: np.ndarray, target: np.ndarray, k: int = 10, candidates: np
     :func:`lessonlib.evaluation.significance.compare_paired` takes to compare two recommenders on the same cases.
 
     >>> s = np.array([[0.9, 0.1, 0.0], [0.0, 0.1, 0.9]])
-    >>> evaluate(s, np.array([0, 0]), k=1, per_case=True)["recall@1"].tolist()
+    >>> evaluate_recommendations(s, np.array([0, 0]), k=1, per_case=True)["recall@1"].tolist()
     [1.0, 0.0]
     """
     if k < 1:
-        raise ValueError(f"evaluate(k={k}): k must be >= 1")
+        raise ValueError(f"evaluate_recommendations(k={k}): k must be >= 1")
     s = np.array(scores, dtype=np.float64, copy=True)
     if candidates is not None:
         s[~np.broadcast_to(np.asarray(candidates, dtype=bool), s.shape)] = -np.inf
@@ -418,5 +418,5 @@ def entropy_bits(p: np.ndarray) -> float:
 
 
 __all__ = ["simulate", "InteractionLog", "Cases", "next_item_cases", "ItemTower", "UserTower", "TwoTower",
-           "in_batch_softmax_loss", "fit", "popularity_scores", "random_scores", "oracle_scores", "evaluate",
+           "in_batch_softmax_loss", "fit_recommender", "popularity_scores", "random_scores", "oracle_scores", "evaluate_recommendations",
            "domain_mask", "tokenize_items", "TOPICS", "DOMAINS", "entropy_bits"]

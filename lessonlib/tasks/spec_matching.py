@@ -4,7 +4,7 @@ A case study for Day 10.2 §7.2 ("E-commerce premium search: technical specifica
 professional equipment"). No such public collection ships offline, so this module *generates*
 one, deterministically, and says exactly how (so what it can and cannot show is clear):
 
-Generator (``build(seed=...)``, ``numpy.random.default_rng(seed)``):
+Generator (``build_catalogue(seed=...)``, ``numpy.random.default_rng(seed)``):
 
 1. Four categories (SSDs, USB-C chargers, monitors, ball bearings), each with 3-4 attributes
    (``CATEGORIES``). A product draws every attribute uniformly from its value grid; a quarter
@@ -30,7 +30,7 @@ a real catalogue. Train and test queries share the templates and surface forms (
 products and constraint combinations), so a model trained on the train split is measured on
 in-template generalisation: an upper bound for real data.
 
->>> train, test = build(n_products=40, n_queries=60, seed=0)
+>>> train, test = build_catalogue(n_products=40, n_queries=60, seed=0)
 >>> sorted(set(test.meta["query_types"].values()))
 ['exact', 'paraphrase', 'range']
 """
@@ -154,7 +154,7 @@ def _constraint_text(a: Attribute, op: str, value, canonical: bool, rng) -> str:
     return ("at least " if op == ">=" else "at most ") + form
 
 
-def build(n_products: int = 60, n_queries: int = 300, test_fraction: float = 0.4, seed: int = 0,
+def build_catalogue(n_products: int = 60, n_queries: int = 300, test_fraction: float = 0.4, seed: int = 0,
           twin_fraction: float = 0.25) -> tuple[Dataset, Dataset]:
     """(train, test) Datasets over one catalogue of ``n_products`` per category (see the module docstring).
 
@@ -162,9 +162,9 @@ def build(n_products: int = 60, n_queries: int = 300, test_fraction: float = 0.4
     ``specs`` ({doc_id: {attr: value}}), ``category`` ({doc_id / qid: category}) and ``seed``.
     """
     if n_products < 2 or n_queries < 2:
-        raise ValueError(f"build(n_products={n_products}, n_queries={n_queries}): need at least 2 of each")
+        raise ValueError(f"build_catalogue(n_products={n_products}, n_queries={n_queries}): need at least 2 of each")
     if not 0 < test_fraction < 1:
-        raise ValueError(f"build(test_fraction={test_fraction}): expected 0 < test_fraction < 1")
+        raise ValueError(f"build_catalogue(test_fraction={test_fraction}): expected 0 < test_fraction < 1")
     rng = np.random.default_rng(seed)
     corpus, specs, cat_of = {}, {}, {}
     for category, spec in CATEGORIES.items():

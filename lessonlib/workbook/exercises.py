@@ -13,7 +13,7 @@ Solution regions are marked as in nbgrader::
     ...the reference answer...
     # END SOLUTION
 
-:func:`build` writes the **student** version (each region replaced by
+:func:`build_notebooks` writes the **student** version (each region replaced by
 ``raise NotImplementedError(...)`` at the region's indentation) and the **instructor** version
 (markers removed, solution kept). Both come from the one source, so they cannot drift apart.
 """
@@ -121,7 +121,7 @@ def sources(folder: str | Path) -> list[Path]:
     return paths
 
 
-def build(source_dir: str | Path, out_dir: str | Path, versions: tuple[str, ...] = ("student", "instructor")) -> list[Path]:
+def build_notebooks(source_dir: str | Path, out_dir: str | Path, versions: tuple[str, ...] = ("student", "instructor")) -> list[Path]:
     """Write ``out_dir/<version>/<name>.ipynb`` for every source; returns the written paths."""
     written = []
     for path in sources(source_dir):

@@ -28,7 +28,7 @@ def add_cross_encoder_arguments(parser: argparse.ArgumentParser, fast_help: str)
     parser.add_argument("--fast", action="store_true", help=fast_help)
 
 
-def is_fast(args: argparse.Namespace) -> bool:
+def fast_requested(args: argparse.Namespace) -> bool:
     """``--fast`` or ``LESSONLIB_FAST=1``."""
     return bool(args.fast or config.is_fast())
 

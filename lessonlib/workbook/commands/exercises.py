@@ -26,6 +26,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"{src.name:45s} {src.exercise:30s} {src.practises}")
         return 0
     versions = (args.only,) if args.only else ("student", "instructor")
-    written = exercises.build(args.source, args.out, versions)
+    written = exercises.build_notebooks(args.source, args.out, versions)
     print(f"wrote {len(written)} notebooks under {args.out}", file=sys.stderr)
     return 0

@@ -9,11 +9,11 @@ from lessonlib.workbook.commands._common import (
     add_cross_encoder_arguments,
     add_data_arguments,
     first_queries,
-    is_fast,
+    fast_requested,
     load_cross_encoder,
 )
 from lessonlib.data import load_dataset, read_run, write_run
-from lessonlib.retrieval.rerank import interpolate, rerank
+from lessonlib.retrieval.rerank import interpolate_first_stage, rerank
 
 NAME = "rerank"
 HELP = "cross-encoder re-ranking of a run (TREC run file in, TREC run file out)"
@@ -39,11 +39,11 @@ def run(args: argparse.Namespace) -> int:
     if not Path(args.run).exists():
         raise FileNotFoundError(f"rerank --run {args.run}: no such file")
     ds = load_dataset(args.data, args.split)
-    first = first_queries(read_run(args.run), is_fast(args))
+    first = first_queries(read_run(args.run), fast_requested(args))
     model = load_cross_encoder(args, args.model)
     out = rerank(model, ds, first, k=args.k, batch_size=args.batch_size, show_progress=sys.stderr.isatty())
     if args.alpha is not None:
-        out = interpolate(out, first, args.alpha)
+        out = interpolate_first_stage(out, first, args.alpha)
     write_run(out, args.out, tag="lessonlib-rerank")
     print(f"re-ranked {len(out)} queries (top {args.k}) -> {args.out}", file=sys.stderr)
     return 0

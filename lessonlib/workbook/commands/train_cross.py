@@ -10,7 +10,7 @@ from lessonlib.workbook.commands._common import (
     add_cross_encoder_arguments,
     add_data_arguments,
     first_queries,
-    is_fast,
+    fast_requested,
     load_cross_encoder,
 )
 from lessonlib.data import load_dataset
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     get_loss(args.loss)  # fail early on a bad name
     if args.epochs < 1:
         raise ValueError(f"train-cross --epochs {args.epochs}: must be >= 1")
-    fast = is_fast(args)
+    fast = fast_requested(args)
     ds = load_dataset(args.data, args.split)
     queries = first_queries(ds.queries, fast)
     if fast:

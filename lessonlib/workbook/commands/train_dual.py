@@ -20,15 +20,13 @@ from pathlib import Path
 
 from lessonlib.core.config import DEFAULT_MODEL
 from lessonlib.data import load_dataset
-from lessonlib.dual.recipes import FAST
+from lessonlib.dual.recipes import DUAL_LOSSES, NEGATIVES, DualRecipe
 
 NAME = "train-dual"
 HELP = "fine-tune a dual encoder on the train split; DIR loads with SentenceTransformer(DIR)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from lessonlib.dual.train import LOSSES, NEGATIVES  # deferred: pulls in torch
-
     parser.add_argument("--data", required=True, help="dataset name (scifact, sample) or BEIR folder")
     parser.add_argument("--split", default="train", help="split to train on (default: train)")
     parser.add_argument("--out", required=True, type=Path, help="output folder for the model")
@@ -40,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--negatives", choices=NEGATIVES, default="bm25")
     parser.add_argument("--n-negatives", type=int, default=1)
     parser.add_argument("--skip-top", type=int, default=0, help="skip this many top ranks when mining negatives")
-    parser.add_argument("--loss", choices=LOSSES, default="mnrl")
+    parser.add_argument("--loss", choices=DUAL_LOSSES, default="mnrl")
     parser.add_argument("--temperature", type=float, default=0.05)
     parser.add_argument("--pooling", choices=["mean", "cls", "max"], default="mean")
     parser.add_argument("--max-length", type=int, default=256, help="document tokens (model and evaluation)")
@@ -73,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     if args.fast:
         if hasattr(dataset, "subset"):
             dataset = dataset.subset(n_docs=1500, n_queries=200, seed=args.seed)
-        knobs.update({k: FAST[k] for k in ("max_steps", "train_max_length", "batch_size") if knobs.get(k) in (None, 32)})
+        knobs.update({k: getattr(DualRecipe.FAST, k) for k in ("max_steps", "train_max_length", "batch_size") if knobs.get(k) in (None, 32)})
         knobs["epochs"] = args.epochs or 1
     if args.negatives == "none":
         knobs["n_negatives"] = 0
