@@ -298,61 +298,45 @@ def model_for(recipe: DualRecipe, device: str | None = None):
 
 def train_dual(
     train_dataset: Dataset,
-    model_name: str = DEFAULT_MODEL,
+    recipe: DualRecipe | None = None,
     out_dir: str | os.PathLike | None = None,
-    loss: str = "mnrl",
-    negatives: str = "bm25",
-    n_negatives: int = 1,
-    epochs: int = 3,
-    lr: float = 2e-5,
-    batch_size: int = 32,
-    temperature: float = 0.05,
-    pooling: str = "mean",
-    max_length: int = 256,
-    query_max_length: int = 64,
-    seed: int = 0,
     val_dataset: Dataset | None = None,
-    eval_every: int | None = None,
     device: str | None = None,
     progress: bool = True,
     model=None,
-    **kwargs: Any,
-) -> tuple[Path | None, list[dict]]:
-    """Fine-tune a dual encoder on ``train_dataset``; returns ``(model_dir, history)``.
+    checkpoint_dir: str | os.PathLike | None = None,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
+    callbacks: Sequence = (),
+    return_model: bool = False,
+    **changes: Any,
+):
+    """Fine-tune a dual encoder on ``train_dataset`` with ``recipe``; returns ``(model_dir, history)``.
 
     Loss (default): InfoNCE over the in-batch positives and every hard negative of the batch,
         L = -1/B Σ_i log softmax_j(cos(q_i, c_j) / τ)[i],  c = (p_1..p_B, n_11..n_Bk).
     Shapes: a batch is B (query, positive, n negatives) id triples; each tower maps texts to
     (B, dim) vectors. See the module docstring for the negatives and the papers.
 
-    Extra keyword arguments are :class:`DualRecipe` fields (``skip_top``, ``depth``, ``warmup``,
-    ``weight_decay``, ``schedule``, ``pretrain`` = ``"ict"``/``"title"``, ``pretrain_epochs``,
-    ``max_steps``, ``symmetric``...). ``checkpoint_dir`` (+ ``checkpoint_every`` steps, default once
-    per epoch) keeps resumable checkpoints; ``resume=True`` continues a killed run from the newest
-    one and ends with the same weights as an uninterrupted run. ``callbacks`` are
-    :class:`lessonlib.core.trainer.Trainer` callbacks. With ``val_dataset`` the model is evaluated at the end of each
-    epoch (or every ``eval_every`` steps) and the best validation nDCG@10 is kept. ``model`` trains
-    an already-built dual encoder instead of loading ``model_name``. ``out_dir=None`` skips saving
-    (the trained model is then in ``history[-1]["model"]`` — use ``return_model=True``).
+    ``recipe`` (default ``DualRecipe()``) holds every knob; keyword ``changes`` replace some of them
+    (``negatives="dense"``, ``skip_top=3``, ``pretrain="ict"``...; an unknown one is a ``TypeError``).
+    ``checkpoint_dir`` (+ ``checkpoint_every`` steps, default once per epoch) keeps resumable
+    checkpoints; ``resume=True`` continues a killed run from the newest one and ends with the same
+    weights as an uninterrupted run. ``callbacks`` are :class:`lessonlib.core.trainer.Trainer` callbacks.
+    With ``val_dataset`` the model is evaluated at the end of each epoch (or every ``eval_every`` steps)
+    and the best validation nDCG@10 is kept. ``model`` trains an already-built dual encoder instead of
+    loading ``recipe.model_name``. ``out_dir=None`` skips saving; ``return_model=True`` returns
+    ``(model_dir, history, model)``.
 
     Example:
-        >>> d, hist = train_dual(ds_train, out_dir="ft", negatives="dense", skip_top=3)  # doctest: +SKIP
+        >>> d, hist = train_dual(ds_train, DualRecipe.CPU, out_dir="ft", negatives="dense", skip_top=3)  # doctest: +SKIP
     """
-    return_model = kwargs.pop("return_model", False)
-    checkpoint_dir = kwargs.pop("checkpoint_dir", None)
-    checkpoint_every = kwargs.pop("checkpoint_every", None)
-    resume = kwargs.pop("resume", False)
-    callbacks = kwargs.pop("callbacks", ())
-    recipe_fields = {k: kwargs.pop(k) for k in list(kwargs) if k in DualRecipe.__dataclass_fields__}
-    if kwargs:
-        raise TypeError(f"train_dual: unknown arguments {sorted(kwargs)}")
+    recipe = (recipe or DualRecipe()).replace(**changes)
+    if not isinstance(recipe.model_name, str):
+        recipe = recipe.replace(model_name=str(recipe.model_name))
+    seed, eval_every = recipe.seed, recipe.eval_every
     if resume and checkpoint_dir is None:
         raise ValueError("train_dual(resume=True): needs checkpoint_dir (where the killed run kept its checkpoints)")
-    recipe = DualRecipe(
-        model_name=str(model_name), loss=loss, negatives=negatives, n_negatives=n_negatives, epochs=epochs, lr=lr,
-        batch_size=batch_size, temperature=temperature, pooling=pooling, max_length=max_length,
-        query_max_length=query_max_length, seed=seed, eval_every=eval_every, **recipe_fields,
-    )  # fmt: skip
 
     distributed = D.launched_by_torchrun()
     if resume and distributed:
