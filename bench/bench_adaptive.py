@@ -5,7 +5,7 @@ process, everything from lessonlib:
 
 1. first stages on SciFact test and on a validation split of TRAIN (15 %, seed 0): BM25
    (``lessonlib.retrieval.bm25``), zero-shot all-MiniLM-L6-v2 (``lessonlib.dual.encode.dense_run``), RRF hybrid;
-2. the cross-encoder of ``recipes.finetuned_cross`` (``lessonlib.cross.recipe``: the GPU recipe on a
+2. the cross-encoder of ``trained.finetuned_cross`` (``lessonlib.cross.recipe``: the GPU recipe on a
    GPU, the CPU or FAST one elsewhere), trained on the fit claims only;
 3. CE scores of every first stage's top ``--k`` (cached per pair, ``lessonlib.cross.score_cache``);
    quality vs depth; alpha of ``z(CE) + alpha * z(first)`` chosen on validation;
@@ -33,7 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lessonlib.core import config  # noqa: E402
-from lessonlib.dual import recipes
+from lessonlib.workbook import trained
 from lessonlib.retrieval import adaptive
 from lessonlib.retrieval.cascade import threshold_for_share  # noqa: E402
 from lessonlib.cross.data import subset_qrels  # noqa: E402
@@ -85,10 +85,10 @@ def main(argv=None) -> int:
     say(f"first stages in {time.perf_counter() - t0:.1f}s; test nDCG@10:",
         {n: round(ndcg(test.qrels, r), 4) for n, r in first["test"].items()})
 
-    recipe = recipes.workbook_cross_recipe(eval_k=min(args.k, 100)) if device != "cuda" else None
+    recipe = trained.workbook_cross_recipe(eval_k=min(args.k, 100)) if device != "cuda" else None
     t0 = time.perf_counter()
-    ce_dir = recipes.finetuned_cross(train, fit_q, val_q, recipe, progress=False)
-    scorer = CachedScorer(recipes.load_cross(ce_dir))
+    ce_dir = trained.finetuned_cross(train, fit_q, val_q, recipe, progress=False)
+    scorer = CachedScorer(trained.load_cross(ce_dir))
     say(f"cross-encoder {ce_dir.name} ready in {time.perf_counter() - t0:.0f}s (max_length {scorer.model.max_length})")
     t0 = time.perf_counter()
     ce = {s: {n: rerank(scorer, ds, r, k=args.k, batch_size=128, show_progress=False) for n, r in first[s].items()}

@@ -65,7 +65,7 @@ def main() -> int:
 
     from lessonlib.retrieval import fusion
     from lessonlib.data import load_dataset
-    from lessonlib.dual.recipes import DualRecipe
+    from lessonlib.dual.recipe import DualRecipe
     from lessonlib.dual.train import (
         TokenCache,
         bm25_candidates,

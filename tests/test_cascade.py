@@ -122,3 +122,19 @@ def test_routing_curve_equals_brute_force_and_brackets():
     assert curve.value[-1] == pytest.approx(evaluate(qrels, dear, ["ndcg@10"])["ndcg@10"])
     assert curve.random[0] == pytest.approx(curve.value[0]) and curve.random[-1] == pytest.approx(curve.value[-1])
     assert curve.oracle_value >= curve.value.max() - 1e-12
+
+
+def test_drop_below_stops_confidently_irrelevant_candidates_early():
+    seen = []
+
+    def dear(q, docs):
+        seen.extend(docs)
+        return [len(d) for d in docs]
+
+    first = {"q": {"a": 3.0, "bb": 2.0, "ccc": -1.0, "dddd": -2.0}}
+    res = cascade(first, [Stage("dear", dear, depth=10)], drop_below=0.0)
+    assert sorted(seen) == ["a", "bb"], "only candidates scoring >= 0 at stage 0 reach the dear stage"
+    assert list(res.run["q"]) == ["bb", "a", "ccc", "dddd"], "survivors by the dear stage, the dropped below in stage-0 order"
+    assert res.docs_scored["dear"] == 2
+    none = cascade({"q": {"a": -1.0}}, [Stage("s1", dear, depth=1), Stage("s2", dear, depth=1)], drop_below=0.0)
+    assert none.stage_runs["s1"]["q"] == none.stage_runs["s2"]["q"] == {} and list(none.run["q"]) == ["a"]

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from lessonlib.evaluation import cost
+from lessonlib.core.runs import rank_documents
 from lessonlib.data import load_dataset
 
 
@@ -149,7 +150,6 @@ def test_pair_token_counts_counts_cls_q_sep_d_sep_and_caps_at_max_length():
 
 def test_metered_stage_and_cascade_run_count_what_was_scored():
     from lessonlib.retrieval.candidates import Candidates
-    from lessonlib.cross.longdoc import cascade_scores
 
     cand = Candidates(["q"] * 4 + ["r"] * 2, ["a", "b", "c", "d", "e", "f"], [""] * 6, [""] * 6, np.zeros(6))
     cheap = np.array([4.0, 3.0, 2.0, 1.0, 1.0, 2.0])
@@ -157,9 +157,13 @@ def test_metered_stage_and_cascade_run_count_what_was_scored():
     windows = np.array([2, 3, 4, 5, 1, 1])
     run, spent = cost.cascade_run(cand, [cheap, dear], [np.ones(6), windows], keep=[2])
     assert spent == [6.0, 2 + 3 + 1 + 1]  # stage 2 scored the best 2 of each query: a, b and f, e
-    ref, _ = cascade_scores([lambda i: cheap[:4][i], lambda i: dear[:4][i]], 4, keep=[2])
-    assert [run["q"][d] for d in "abcd"] == pytest.approx(ref.tolist())
-    assert max(run["q"], key=run["q"].get) == "b"  # the dear stage re-orders the survivors
+    assert rank_documents(run["q"]) == ["b", "a", "c", "d"]  # the dear stage re-orders the survivors, the rest below
+    assert rank_documents(run["r"]) == ["e", "f"]
+    run, spent = cost.cascade_run(cand, [cheap, dear], [np.ones(6), windows], keep=[2], drop_below=2.5)
+    assert spent == [6.0, 2 + 3]  # early termination: only a (4) and b (3) score >= 2.5 at stage 0
+    assert rank_documents(run["q"]) == ["b", "a", "c", "d"] and rank_documents(run["r"]) == ["f", "e"]
+    with pytest.raises(ValueError, match="one value per stage"):
+        cost.cascade_run(cand, [cheap, dear], [np.ones(6), windows], keep=[])
     st = cost.MeteredStage([1.0, 2.0], [3.0, 4.0])
     assert st([1]).tolist() == [2.0] and st.cost == 4.0 and st.calls == 1
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from lessonlib.data import Dataset, load_dataset, relevant_pairs
-from lessonlib.dual.recipes import DualRecipe
+from lessonlib.dual.recipe import DualRecipe
 from lessonlib.dual.train import (
     no_duplicate_batches,
     ranked_candidates,

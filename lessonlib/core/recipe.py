@@ -2,7 +2,7 @@
 
 A recipe is the unit of reproducibility the course teaches (notebooks 02-04 for dual encoders, 15 for
 the cross-encoder): the knobs are values, not scattered keyword defaults, and a run stores its recipe
-with the model. Each concrete recipe (:class:`lessonlib.dual.recipes.DualRecipe`,
+with the model. Each concrete recipe (:class:`lessonlib.dual.recipe.DualRecipe`,
 :class:`lessonlib.cross.recipe.CrossRecipe`) has three members, sized to where it runs:
 
 * ``FAST``: a few optimizer steps on the fast-mode subset (CI, ``LESSONLIB_FAST=1``);

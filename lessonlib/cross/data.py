@@ -169,3 +169,11 @@ def inverse_cloze_groups(ds, n_negatives: int = 7, depth: int = 30, seed: int = 
 def subset_qrels(qrels: Mapping[str, Mapping[str, int]], qids: Sequence[str]) -> dict[str, dict[str, int]]:
     """The qrels of the given queries only."""
     return {q: dict(qrels[q]) for q in qids if q in qrels}
+
+
+def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
+    """Index batches of ``batch_size`` over items sorted by length, longest first."""
+    if batch_size < 1:
+        raise ValueError(f"length_sorted_batches(batch_size={batch_size}): must be >= 1")
+    order = np.argsort(-np.asarray(lengths), kind="stable")
+    return [order[i: i + batch_size] for i in range(0, len(order), batch_size)]

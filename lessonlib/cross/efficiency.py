@@ -1,6 +1,6 @@
 """Making a cross-encoder cheaper: dynamic batching, int8 quantization, pruning, distillation.
 
-* ``length_sorted_batches``: sort pairs by length so each batch pads to a similar length
+* ``lessonlib.cross.data.length_sorted_batches``: sort pairs by length so each batch pads to a similar length
   (dynamic batching; padding tokens cost as much as real ones).
 * ``token_budget_batches``: batches of variable size holding at most ``max_tokens`` padded tokens.
 * ``quantize_int8``: ``torch.ao.quantization.quantize_dynamic`` on every ``nn.Linear`` — int8
@@ -26,14 +26,6 @@ import torch
 
 from lessonlib.cross.data import Group
 from lessonlib.cross.train import train_cross_encoder
-
-
-def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
-    """Index batches of ``batch_size`` over items sorted by length, longest first."""
-    if batch_size < 1:
-        raise ValueError(f"length_sorted_batches(batch_size={batch_size}): must be >= 1")
-    order = np.argsort(-np.asarray(lengths), kind="stable")
-    return [order[i: i + batch_size] for i in range(0, len(order), batch_size)]
 
 
 def token_budget_batches(lengths: Sequence[int], max_tokens: int) -> list[np.ndarray]:

@@ -9,16 +9,17 @@
 * Hierarchical passage -> document (``hierarchical_scores``): passage scores, then the document
   score is the mean of its ``top_k`` best passages (top_k=1 is MaxP; the idea of PARADE, Li et
   al. 2020, with the simplest aggregator).
-* Cascade with early termination (``cascade_scores``): a cheap stage scores everything; only
-  the documents it is not confident about go on to the next, dearer stage (Wang et al. 2011,
-  "A cascade ranking model"; Matsubara et al. 2020).
+* Cascade with early termination (:func:`lessonlib.evaluation.cost.cascade_run` over
+  :func:`lessonlib.retrieval.cascade.cascade`): a cheap stage scores everything; only the documents
+  it is not confident about go on to the next, dearer stage (Wang et al. 2011, "A cascade ranking
+  model"; Matsubara et al. 2020).
 
 Windows are cut by character offsets of the tokenizer, so every window is exact original text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -132,41 +133,6 @@ def hierarchical_scores(model, query: str, docs: Sequence[str], passage_tokens: 
         best = np.sort(s[owner == i])[::-1][:top_k]
         out[i] = best.mean()
     return out
-
-
-def cascade_scores(
-    stages: Sequence[Callable[[list[int]], np.ndarray]],
-    n: int,
-    keep: Sequence[int],
-    drop_below: float | None = None,
-) -> tuple[np.ndarray, list[int]]:
-    """Cascade ranking with early termination.
-
-    ``stages[j](idx) -> scores of candidates idx`` (cheap first). Stage 0 scores all ``n``; stage
-    j+1 re-scores only the best ``keep[j]`` of the survivors, and a candidate whose score is below
-    ``drop_below`` (a logit: confidently irrelevant) terminates early. Final order: candidates that
-    reached a later stage rank above those that stopped earlier; within a stage, by its score.
-
-    Returns (scores (n,), number of candidates each stage scored).
-    """
-    if len(keep) != len(stages) - 1:
-        raise ValueError(f"cascade_scores(keep={list(keep)}): need one value per stage after the first")
-    idx = list(range(n))
-    final = np.zeros(n, dtype=np.float64)
-    calls = []
-    for j, stage in enumerate(stages):
-        s = np.asarray(stage(idx), dtype=np.float64)
-        calls.append(len(idx))
-        # Level j: squash into (j, j+1) so later stages always rank above earlier ones.
-        final[idx] = j + 1 / (1 + np.exp(-s))
-        if j == len(stages) - 1:
-            break
-        order = np.argsort(-s, kind="stable")
-        survivors = [idx[o] for o in order[: keep[j]] if drop_below is None or s[o] >= drop_below]
-        if not survivors:
-            break
-        idx = survivors
-    return final.astype(np.float32), calls
 
 
 def maxp_early_exit(scores: np.ndarray, owner: np.ndarray, n: int, threshold: float) -> tuple[np.ndarray, np.ndarray]:

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from lessonlib.core import config
+from lessonlib.cross.data import length_sorted_batches
 from lessonlib.cross.longdoc import aggregate, split_pairs
 from lessonlib.core.hub import resolve_model
 from lessonlib.core.io import atomic_dir
@@ -205,7 +206,6 @@ class CrossEncoder(torch.nn.Module):
     def _score_units(self, pairs: list[tuple[str, str]], batch_size: int, show_progress: bool) -> np.ndarray:
         from tqdm.auto import tqdm
 
-        from lessonlib.cross.efficiency import length_sorted_batches  # deferred: would import this module back
 
         was_training = self.model.training
         self.model.eval()

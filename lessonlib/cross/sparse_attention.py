@@ -46,7 +46,7 @@ import numpy as np
 import torch
 
 from lessonlib.cross.flops import transformer_flops
-from lessonlib.cross.efficiency import length_sorted_batches
+from lessonlib.cross.data import length_sorted_batches
 
 PATTERNS = ("full", "local", "strided", "random", "topk")
 GLOBAL_TOKENS = ("query", "cls", "none")

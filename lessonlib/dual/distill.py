@@ -36,7 +36,7 @@ import torch.nn.functional as F
 
 from lessonlib.data import augment
 from lessonlib.dual import train as dt
-from lessonlib.dual.recipes import DualRecipe
+from lessonlib.dual.recipe import DualRecipe
 from lessonlib.core.config import DEFAULT_MODEL, seed_everything
 from lessonlib.cross import CrossEncoder
 from lessonlib.data import Dataset

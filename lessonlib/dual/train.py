@@ -47,7 +47,7 @@ from lessonlib.data import Dataset, relevant_pairs
 from lessonlib.dual.encoders import BiLSTMTower, CNNTower, DualEncoder
 from lessonlib.dual.encoders.dual import embed_tokens, encode_token_ids, towers
 from lessonlib.core.io import atomic_write
-from lessonlib.dual.recipes import DualRecipe
+from lessonlib.dual.recipe import DualRecipe
 from lessonlib.evaluation.metrics import evaluate
 from lessonlib.core.runs import rank_documents, scores_to_run
 from lessonlib.core.trainer import Trainer, TrainerConfig

@@ -20,7 +20,8 @@ references for measuring and reporting energy.
   the machine exposes them, else an **estimate** = stated watts per core x the process's CPU
   seconds (``source`` says which).
 * ``PeakMemory``: peak resident memory of this process above its level at the start (sampled).
-* ``pair_token_counts``: tokens a cross-encoder reads per pair; ``MeteredStage`` / ``cascade_run``:
+* ``pair_token_counts``: tokens a cross-encoder reads per pair; ``MeteredStage`` / ``cascade_run``
+  (:func:`lessonlib.retrieval.cascade.cascade`, metered):
   the cost of a cascade with early termination over precomputed stage scores.
 * Query types: ``lexical_overlap`` (share of a query's stemmed content terms found in its relevant
   documents), ``quantile_buckets`` (terciles -> "low" / "mid" / "high"), ``query_types`` (the
@@ -42,6 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from lessonlib.retrieval.cascade import Stage, cascade
 
 
 # ------------------------------------------------------------------------------ cost model
@@ -143,23 +146,26 @@ class MeteredStage:
 
 def cascade_run(candidates, stage_scores: Sequence[Sequence[float]], stage_costs: Sequence[Sequence[float]],
                 keep: Sequence[int], drop_below: float | None = None) -> tuple[dict, list[float]]:
-    """Run ``lessonlib.cross.longdoc.cascade_scores`` per query over precomputed stage scores.
+    """:func:`lessonlib.retrieval.cascade.cascade` per query over precomputed stage scores, metered.
 
     ``stage_scores[j]`` and ``stage_costs[j]`` are arrays (n,) over ``candidates`` (a
-    ``lessonlib.retrieval.candidates.Candidates``); ``keep[j]`` candidates per query go on to stage j+1,
-    and with ``drop_below`` a candidate whose stage score is below it stops early. Returns
-    (run, total cost spent at each stage).
+    ``lessonlib.retrieval.candidates.Candidates``); stage 0 scores every candidate, ``keep[j]``
+    candidates per query go on to stage j+1, and with ``drop_below`` a candidate whose stage score is
+    below it stops early. Returns (run, total cost spent at each stage).
     """
-    from lessonlib.cross.longdoc import cascade_scores  # deferred: pulls in torch
-
+    if len(keep) != len(stage_scores) - 1:
+        raise ValueError(f"cascade_run(keep={list(keep)}): need one value per stage after the first")
     run: dict = {}
     spent = [0.0] * len(stage_scores)
     for qid, pos in candidates.by_query().items():
-        stages = [MeteredStage(np.asarray(s)[pos], np.asarray(c)[pos]) for s, c in zip(stage_scores, stage_costs)]
-        final, _ = cascade_scores(stages, len(pos), keep=keep, drop_below=drop_below)
-        run[qid] = {candidates.dids[i]: float(v) for i, v in zip(pos, final)}
-        for j, st in enumerate(stages):
-            spent[j] += st.cost
+        meters = [MeteredStage(np.asarray(s)[pos], np.asarray(c)[pos]) for s, c in zip(stage_scores, stage_costs)]
+        at = {candidates.dids[i]: j for j, i in enumerate(pos)}
+        first = {qid: dict(zip(at, meters[0](range(len(pos))).tolist()))}
+        stages = [Stage(f"stage {j}", lambda q, docs, m=m: m([at[d] for d in docs]), depth=k)
+                  for j, (m, k) in enumerate(zip(meters[1:], keep), start=1)]
+        run[qid] = cascade(first, stages, first_name="stage 0", drop_below=drop_below).run[qid]
+        for j, meter in enumerate(meters):
+            spent[j] += meter.cost
     return run, spent
 
 

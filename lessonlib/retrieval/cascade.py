@@ -9,10 +9,11 @@ before it, with a dearer and (hopefully) better scorer:
     final order: documents of C_J by stage J, then those of C_{J-1} \\ C_J by stage J-1, ...
 
 so a document that reached a deeper stage always ranks above one that was cut earlier (the
-final run's scores are ranks turned into scores, ``n - rank``, which keeps that order exactly;
-:func:`lessonlib.cross.longdoc.cascade_scores` is the per-query variant with early termination
-on a score threshold). :func:`cascade` measures what each stage costs: documents scored and
-wall-clock seconds.
+final run's scores are ranks turned into scores, ``n - rank``, which keeps that order exactly).
+With ``drop_below``, a candidate whose score is below it stops at its stage (early termination:
+confidently irrelevant, Matsubara et al. 2020). :func:`cascade` measures what each stage costs:
+documents scored and wall-clock seconds; :func:`lessonlib.evaluation.cost.cascade_run` runs it over
+precomputed stage scores and meters a cost per candidate (notebook 19).
 
 **Adaptive routing** (selective re-ranking; cf. Culpepper, Clarke & Lin, 2016, "Dynamic cutoff
 prediction in multi-stage retrieval systems"): send a query to the expensive stage only when
@@ -113,6 +114,7 @@ def cascade(
     stages: Sequence[Stage],
     first_name: str = "first stage",
     first_seconds: float = 0.0,
+    drop_below: float | None = None,
 ) -> CascadeResult:
     """Run the ``stages`` over the candidates of ``first`` (a run), query by query.
 
@@ -121,6 +123,7 @@ def cascade(
         stages: the re-ranking stages, cheap to dear; stage j re-scores the top ``depth`` of
             stage j-1's order (``depth`` larger than what is left means "all of it").
         first_name / first_seconds: how stage 0 is named and what it cost (measured outside).
+        drop_below: a candidate scoring below it (at any stage) goes no further (None: none stops early).
 
     Returns a :class:`CascadeResult` (final run, each stage's run, documents scored, seconds).
     Shapes: every run is ``{query_id: {doc_id: score}}``; the final run holds every candidate of
@@ -137,9 +140,10 @@ def cascade(
     for qid, docs in first.items():
         current = dict(docs)
         for s in stages:
-            cand = rank_documents(current)[: s.depth]
+            alive = current if drop_below is None else {d: v for d, v in current.items() if v >= drop_below}
+            cand = rank_documents(alive)[: s.depth]
             if not cand:
-                stage_runs[s.name][qid] = {}
+                stage_runs[s.name][qid] = current = {}
                 continue
             start = time.perf_counter()
             scores = np.asarray(s.score(qid, cand), dtype=np.float64)

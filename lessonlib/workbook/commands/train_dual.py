@@ -20,7 +20,7 @@ from pathlib import Path
 
 from lessonlib.core.config import DEFAULT_MODEL
 from lessonlib.data import load_dataset
-from lessonlib.dual.recipes import DUAL_LOSSES, NEGATIVES, DualRecipe
+from lessonlib.dual.recipe import DUAL_LOSSES, NEGATIVES, DualRecipe
 
 NAME = "train-dual"
 HELP = "fine-tune a dual encoder on the train split; DIR loads with SentenceTransformer(DIR)"

@@ -1,4 +1,6 @@
-"""lessonlib.dual.recipes: the cached cross-encoder recipe (finetuned_cross / load_cross / workbook_cross_recipe)."""
+"""lessonlib.workbook.trained: the cached models the notebooks share; lessonlib.dual.recipe.DualRecipe.
+
+The cached cross-encoder recipe (finetuned_cross / load_cross / workbook_cross_recipe)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,8 @@ import json
 
 import pytest
 
-from lessonlib.dual import recipes
+from lessonlib.dual.recipe import DualRecipe
+from lessonlib.workbook import trained
 from lessonlib.cross import recipe as cross_recipe
 from lessonlib.data import split_queries
 
@@ -25,10 +28,10 @@ def sample_train(monkeypatch, tmp_path):
 
 def test_finetuned_cross_trains_once_then_serves_the_cached_folder(sample_train, monkeypatch):
     fit, val = split_queries(sample_train.qrels, fraction=0.2, seed=0)
-    path = recipes.finetuned_cross(sample_train, fit[:6], val[:2], TINY)
+    path = trained.finetuned_cross(sample_train, fit[:6], val[:2], TINY)
     info = json.loads((path / "training.json").read_text())
     assert info["steps"] == 1 and info["recipe"]["max_length"] == 96 and info["n_claims"] >= 1
-    ce = recipes.load_cross(path, device="cpu")
+    ce = trained.load_cross(path, device="cpu")
     assert ce.max_length == 96 and ce.overflow == "truncate"
     assert ce.score("a query", ["a document", "another"]).shape == (2,)
 
@@ -36,36 +39,36 @@ def test_finetuned_cross_trains_once_then_serves_the_cached_folder(sample_train,
         raise AssertionError("must not train again")
 
     monkeypatch.setattr(cross_recipe, "train_monobert", boom)
-    assert recipes.finetuned_cross(sample_train, fit[:6], val[:2], TINY) == path  # same key: cached
+    assert trained.finetuned_cross(sample_train, fit[:6], val[:2], TINY) == path  # same key: cached
     with pytest.raises(AssertionError, match="train again"):  # other fit queries: another key, trains
-        recipes.finetuned_cross(sample_train, fit[1:7], val[:2], TINY)
+        trained.finetuned_cross(sample_train, fit[1:7], val[:2], TINY)
 
 
 def test_finetuned_cross_needs_judged_fit_and_validation_queries(sample_train):
     with pytest.raises(ValueError, match="fit and 0 validation"):
-        recipes.finetuned_cross(sample_train, list(sample_train.qrels)[:3], ["not-a-query"], TINY)
+        trained.finetuned_cross(sample_train, list(sample_train.qrels)[:3], ["not-a-query"], TINY)
 
 
 def test_workbook_recipe_resizes_fast_and_cpu_but_keeps_gpu():
-    fast = recipes.workbook_cross_recipe(eval_k=8, fast=True)
+    fast = trained.workbook_cross_recipe(eval_k=8, fast=True)
     assert fast.weak_title_docs == 0 and fast.eval_k == 8 and fast.max_steps == 8
-    cpu = recipes.workbook_cross_recipe(eval_k=20, fast=False, device="cpu")
+    cpu = trained.workbook_cross_recipe(eval_k=20, fast=False, device="cpu")
     assert cpu.n_negatives == 3 and cpu.weak_title_docs == 200 and cpu.max_length == 128 and cpu.eval_k == 20
-    assert recipes.workbook_cross_recipe(eval_k=20, fast=False, device="cuda") == cross_recipe.CrossRecipe.GPU
+    assert trained.workbook_cross_recipe(eval_k=20, fast=False, device="cuda") == cross_recipe.CrossRecipe.GPU
 
 
 def test_ablation_overrides_by_mode_and_device():
-    assert recipes.ablation_overrides(fast=True, cpu_epochs=1) == recipes.ABLATION_FAST  # fast wins
-    assert recipes.ablation_overrides(fast=False, device="cpu") == {}  # the CPU recipe as it is
-    assert recipes.ablation_overrides(fast=False, device="cpu", cpu_epochs=1) == {"epochs": 1}
-    assert recipes.ablation_overrides(fast=False, device="cuda", cpu_epochs=1) == {}  # a GPU runs the full recipe
-    recipe = recipes.DualRecipe.for_mode(fast=False, device="cpu").replace(
-        **recipes.ablation_overrides(fast=False, device="cpu", cpu_epochs=1))
+    assert trained.ablation_overrides(fast=True, cpu_epochs=1) == trained.ABLATION_FAST  # fast wins
+    assert trained.ablation_overrides(fast=False, device="cpu") == {}  # the CPU recipe as it is
+    assert trained.ablation_overrides(fast=False, device="cpu", cpu_epochs=1) == {"epochs": 1}
+    assert trained.ablation_overrides(fast=False, device="cuda", cpu_epochs=1) == {}  # a GPU runs the full recipe
+    recipe = DualRecipe.for_mode(fast=False, device="cpu").replace(
+        **trained.ablation_overrides(fast=False, device="cpu", cpu_epochs=1))
     assert recipe.epochs == 1 and recipe.negatives == "bm25"
 
 
 def test_dual_recipe_is_frozen_with_three_sizes():
-    D = recipes.DualRecipe
+    D = DualRecipe
     assert D.for_mode(fast=True) is D.FAST and D.for_mode(fast=False, device="cpu") is D.CPU
     assert D.for_mode(fast=False, device="cuda") is D.GPU
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -77,6 +80,6 @@ def test_dual_recipe_is_frozen_with_three_sizes():
 
 
 def test_ict_pretrain_pairs_by_mode_and_device():
-    assert recipes.ict_pretrain_pairs(fast=True, device="cuda") == 32
-    assert recipes.ict_pretrain_pairs(fast=False, device="cpu") == 2000
-    assert recipes.ict_pretrain_pairs(fast=False, device="cuda") is None  # all abstracts
+    assert trained.ict_pretrain_pairs(fast=True, device="cuda") == 32
+    assert trained.ict_pretrain_pairs(fast=False, device="cpu") == 2000
+    assert trained.ict_pretrain_pairs(fast=False, device="cuda") is None  # all abstracts
