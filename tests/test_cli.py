@@ -60,7 +60,6 @@ def test_retrieve_hybrid_on_the_sample(tmp_path):
     "argv, fragment",
     [
         (["retrieve", "--data", "no-such-dataset", "--method", "bm25", "--out", "{tmp}/x"], "no-such-dataset"),
-        (["retrieve", "--data", "sample", "--method", "bm25", "--k", "0", "--out", "{tmp}/x"], "k must be >= 1"),
         (["retrieve", "--data", "sample", "--method", "bm25", "--model", "m", "--out", "{tmp}/x"], "--model"),
         (["evaluate", "--data", "sample", "--run", "{tmp}/missing.trec"], "no such file"),
         (["evaluate", "--data", "sample", "--run", "{tmp}/bad.trec"], "bad.trec"),

@@ -87,10 +87,18 @@ def test_run_round_trip_is_exact_and_ranked(tmp_path):
     run = {"q1": {"a": 0.5, "b": 1 / 3, "c": 0.5}, "q2": {"x": -1e-9}}
     path = write_run(run, tmp_path / "r.trec", tag="bm25")
     lines = path.read_text().splitlines()
-    assert lines[0].split() == ["q1", "Q0", "a", "1", "0.5", "bm25"]
-    assert lines[1].split()[2] == "c"  # tie broken by doc id
+    assert lines[0].split() == ["q1", "Q0", "c", "1", "0.5", "bm25"]
+    assert lines[1].split()[2] == "a"  # a tie goes to the larger doc id: trec_eval's order
     assert read_run(path) == run
-    assert read_run(write_run(run, tmp_path / "r2.trec", k=1)) == {"q1": {"a": 0.5}, "q2": {"x": -1e-9}}
+    assert read_run(write_run(run, tmp_path / "r2.trec", k=1)) == {"q1": {"c": 0.5}, "q2": {"x": -1e-9}}
+
+
+@pytest.mark.parametrize("run, what", [({"q 1": {"a": 1.0}}, "whitespace"), ({"q1": {"d\t2": 1.0}}, "whitespace"),
+                                       ({"q1": {"": 1.0}}, "empty"), ({"q1": {"a": float("nan")}}, "finite")])
+def test_write_run_refuses_ids_trec_eval_cannot_read_and_writes_nothing(tmp_path, run, what):
+    with pytest.raises(ValueError, match=what):
+        write_run(run, tmp_path / "bad.trec")
+    assert not (tmp_path / "bad.trec").exists()
 
 
 def test_run_is_what_pytrec_eval_reads(tmp_path):

@@ -176,4 +176,7 @@ def test_cli_train_dual(tmp_path, tiny):
     code = main(["train-dual", "--data", str(folder), "--out", str(out), "--max-steps", "2", "--batch-size", "4",
                  "--max-length", "32", "--negatives", "random", "--device", "cpu"])  # fmt: skip
     assert code == 0 and (out / "modules.json").exists()
-    assert main(["train-dual", "--data", str(folder), "--out", str(out), "--lr", "0"]) == 2
+    with pytest.raises(SystemExit):  # refused while the arguments are parsed
+        main(["train-dual", "--data", str(folder), "--out", str(out), "--lr", "0"])
+    assert main(["train-dual", "--data", str(folder), "--out", str(out), "--max-steps", "1"]) == 2, \
+        "the saved model is not replaced without --overwrite"

@@ -5,8 +5,12 @@ written atomically (``lessonlib.core.io.atomic_write``):
 
 - ``<chunk>.vecs.npy``  float32 (n, dim): the vectors;
 - ``<chunk>.lens.npy``  int32 (n,): each text's token count before truncation (for statistics);
+- ``<chunk>.sum.json``  the SHA-256 of the three arrays' files, written with them;
 - ``<chunk>.keys.npy``  bytes (n,): SHA-1 of each text (written last: a chunk without keys is
   ignored, so a crash mid-write never yields a half chunk).
+
+A chunk is checked against its checksum the first time a process reads it: a short, empty or
+corrupt chunk is reported once (a warning), deleted, and its texts are encoded again on demand.
 
 The namespace is a hash of everything that changes a vector: the model's weights (SHA-256), the
 token limit, the pooling, normalisation, projection, precision and quantisation. A lookup hashes
@@ -27,6 +31,7 @@ import hashlib
 import json
 import os
 import uuid
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -45,6 +50,16 @@ def namespace(**settings) -> str:
     """A folder name from the settings that change a vector: sha1 of their sorted JSON (16 hex)."""
     blob = json.dumps(settings, sort_keys=True, default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+
+_PARTS = ("vecs", "lens", "keys")
+
+
+def _digest(folder: Path, chunk: str) -> str:
+    h = hashlib.sha256()
+    for part in _PARTS:
+        h.update((folder / f"{chunk}.{part}.npy").read_bytes())
+    return h.hexdigest()
 
 
 class EmbeddingCache:
@@ -71,19 +86,42 @@ class EmbeddingCache:
         self._chunks_seen: set[str] = set()
 
     def _refresh(self) -> None:
-        """Index chunks written since the last look (by this or another process)."""
+        """Index chunks written since the last look (by this or another process); drop damaged ones."""
         for keys_file in self.folder.glob("*.keys.npy"):
             chunk = keys_file.name[: -len(".keys.npy")]
             if chunk in self._chunks_seen:
                 continue
-            try:
-                keys = np.load(keys_file, allow_pickle=False)
-            except (OSError, ValueError):  # being written or damaged: skip it
+            keys = self._verified_keys(chunk)
+            if keys is None:
                 continue
             for row, key in enumerate(keys):
                 # numpy "S20" drops trailing NUL bytes of a digest: pad back to 20 bytes
                 self._index.setdefault(bytes(key).ljust(20, b"\0"), (chunk, row))
             self._chunks_seen.add(chunk)
+
+    def _verified_keys(self, chunk: str) -> np.ndarray | None:
+        """The chunk's keys if its files are whole and match their checksum; else delete it (None)."""
+        try:
+            keys = np.load(self.folder / f"{chunk}.keys.npy", allow_pickle=False)
+            vecs = np.load(self.folder / f"{chunk}.vecs.npy", mmap_mode="r", allow_pickle=False)
+            lens = np.load(self.folder / f"{chunk}.lens.npy", allow_pickle=False)
+            whole = vecs.ndim == 2 and len(vecs) == len(keys) == len(lens)
+            digest = _digest(self.folder, chunk) if whole else ""
+            sum_file = self.folder / f"{chunk}.sum.json"
+            if whole and sum_file.exists():
+                whole = json.loads(sum_file.read_text()).get("sha256") == digest
+            elif whole:  # a chunk from before checksums: whole, so keep it and record its checksum now
+                with atomic_write(sum_file) as handle:
+                    json.dump({"sha256": digest, "rows": int(len(keys))}, handle)
+        except (OSError, ValueError, EOFError, json.JSONDecodeError):
+            whole = False
+        if whole:
+            return keys
+        warnings.warn(f"embedding cache: chunk {chunk} in {self.folder} is damaged (short, empty or not matching "
+                      "its checksum); deleted, its texts will be encoded again", RuntimeWarning, stacklevel=3)
+        for part in (*_PARTS, "sum"):
+            (self.folder / f"{chunk}.{part}.{'json' if part == 'sum' else 'npy'}").unlink(missing_ok=True)
+        return None
 
     def __len__(self) -> int:
         self._refresh()
@@ -135,8 +173,15 @@ class EmbeddingCache:
                 np.save(handle, vectors, allow_pickle=False)
             with atomic_write(self.folder / f"{chunk}.lens.npy", "wb") as handle:
                 np.save(handle, np.asarray(lengths, dtype=np.int32), allow_pickle=False)
-            with atomic_write(self.folder / f"{chunk}.keys.npy", "wb") as handle:
+            keys_tmp = self.folder / f".{chunk}.keys.pending.npy"  # the checksum covers the keys' bytes
+            with atomic_write(keys_tmp, "wb") as handle:
                 np.save(handle, keys, allow_pickle=False)
+            h = hashlib.sha256()
+            for path in (self.folder / f"{chunk}.vecs.npy", self.folder / f"{chunk}.lens.npy", keys_tmp):
+                h.update(path.read_bytes())
+            with atomic_write(self.folder / f"{chunk}.sum.json") as handle:
+                json.dump({"sha256": h.hexdigest(), "rows": len(texts)}, handle)
+            os.replace(keys_tmp, self.folder / f"{chunk}.keys.npy")  # last: the chunk now exists
         except OSError:  # pragma: no cover - full or read-only disk: caching is best effort
             return
         for row, key in enumerate(keys):
@@ -145,7 +190,7 @@ class EmbeddingCache:
 
     def clear(self) -> None:
         """Delete every chunk of this namespace."""
-        for f in self.folder.glob("*.npy"):
+        for f in [*self.folder.glob("*.npy"), *self.folder.glob("*.sum.json")]:
             f.unlink(missing_ok=True)
         self._index.clear()
         self._chunks_seen.clear()

@@ -18,6 +18,7 @@ import stat
 import tempfile
 import urllib.request
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from lessonlib.core.io import atomic_dir
@@ -102,15 +103,32 @@ def _safe_member(info: zipfile.ZipInfo) -> PurePosixPath:
     return path
 
 
-def extract_zip(archive: str | os.PathLike, target: str | os.PathLike) -> Path:
+MAX_MEMBERS = 100_000
+MAX_EXTRACTED_BYTES = 4 << 30  # 4 GiB: far above any collection the course uses, far below a zip bomb's
+
+
+def extract_zip(archive: str | os.PathLike, target: str | os.PathLike, max_members: int = MAX_MEMBERS,
+                max_bytes: int = MAX_EXTRACTED_BYTES) -> Path:
     """Extract ``archive`` into the folder ``target`` (replaced atomically).
 
     Every member is checked first; one unsafe member (absolute path, ``..``, link) refuses the
-    whole archive and leaves ``target`` untouched.
+    whole archive and leaves ``target`` untouched. So does an archive of more than ``max_members``
+    members or ``max_bytes`` extracted bytes (counted while copying, not trusted from the header:
+    a zip bomb stops at the cap), and an unreadable one (a one-line ``ValueError``).
     """
     target = Path(target)
-    with zipfile.ZipFile(archive) as zf:
-        members = [(info, _safe_member(info)) for info in zf.infolist()]
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+        raise ValueError(f"{archive}: not a readable zip archive ({exc})") from None
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > max_members:
+            raise ValueError(f"{archive}: {len(infos)} members, more than the {max_members} allowed")
+        if sum(i.file_size for i in infos) > max_bytes:
+            raise ValueError(f"{archive}: would extract more than {max_bytes} bytes")
+        members = [(info, _safe_member(info)) for info in infos]
+        written = 0
         with atomic_dir(target) as tmp:
             root = tmp.resolve()
             for info, rel in members:
@@ -121,8 +139,15 @@ def extract_zip(archive: str | os.PathLike, target: str | os.PathLike) -> Path:
                     out.mkdir(parents=True, exist_ok=True)
                     continue
                 out.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(info) as src, open(out, "wb") as dst:
-                    shutil.copyfileobj(src, dst, CHUNK)
+                try:
+                    with zf.open(info) as src, open(out, "wb") as dst:
+                        for block in iter(lambda: src.read(CHUNK), b""):
+                            written += len(block)
+                            if written > max_bytes:
+                                raise ValueError(f"{archive}: extracts to more than {max_bytes} bytes (a zip bomb?)")
+                            dst.write(block)
+                except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
+                    raise ValueError(f"{archive}: member {info.filename!r} is damaged ({exc})") from None
     return target
 
 

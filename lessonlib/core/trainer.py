@@ -44,7 +44,7 @@ import numpy as np
 import torch
 
 from lessonlib.core.config import seed_everything
-from lessonlib.core.io import atomic_dir
+from lessonlib.core.io import atomic_dir, verify_folder
 
 LossFn = Callable[[torch.nn.Module, Any], "torch.Tensor | tuple[torch.Tensor, dict]"]
 EvalFn = Callable[[torch.nn.Module], dict]
@@ -346,6 +346,7 @@ class Trainer:
         folder = Path(folder)
         if not (folder / "trainer_state.json").exists():
             raise FileNotFoundError(f"load_checkpoint({str(folder)!r}): no trainer_state.json there")
+        verify_folder(folder)
         load_model(self.model, str(folder / "model.safetensors"), device=self.device)
         blob = torch.load(folder / "optimizer.pt", weights_only=True, map_location="cpu")
         self.optimizer.load_state_dict(blob["optimizer"])

@@ -35,7 +35,7 @@ from lessonlib.core import config
 from lessonlib.cross.data import length_sorted_batches
 from lessonlib.cross.longdoc import aggregate, split_pairs
 from lessonlib.core.hub import resolve_model
-from lessonlib.core.io import atomic_dir
+from lessonlib.core.io import atomic_dir, verify_folder
 
 HEADS = {"binary": 1, "regression": 1}
 OVERFLOW = ("truncate", "firstp", "maxp", "sump", "meanp")
@@ -241,6 +241,8 @@ class CrossEncoder(torch.nn.Module):
         """A saved cross-encoder: its head and its scoring (the class that saved it) are read from the config."""
         if not Path(path).is_dir() and not str(path).count("/") == 1:
             raise FileNotFoundError(f"CrossEncoder.load(path={str(path)!r}): no such folder")
+        if Path(path).is_dir():
+            verify_folder(path)  # a corrupt file of a folder lessonlib saved: a one-line error naming it
         if cls is CrossEncoder and Path(path).is_dir():
             from transformers import AutoConfig
 

@@ -34,6 +34,7 @@ import numpy as np
 
 from lessonlib.core import config, download
 from lessonlib.core.io import atomic_write
+from lessonlib.core.runs import ranked
 
 # Datasets that `load_dataset` can fetch by name: official address and published checksum.
 # The md5 is the one BEIR publishes in its README's dataset table.
@@ -330,19 +331,25 @@ def read_run(path: str | os.PathLike) -> dict[str, dict[str, float]]:
 
 
 def write_run(run: dict[str, dict[str, float]], path: str | os.PathLike, tag: str = "lessonlib", k: int | None = None) -> Path:
-    """Write ``run`` as a TREC run file, best first (ties by doc id), optionally only the top ``k``."""
+    """Write ``run`` as a TREC run file in trec_eval's order (score descending, then doc id descending),
+    optionally only the top ``k``. Ids must be non-empty and free of whitespace (a run line has six
+    space-separated columns); scores must be finite."""
     if k is not None and k < 1:
         raise ValueError(f"write_run(k={k}): k must be >= 1")
     if not tag or any(c.isspace() for c in tag):
         raise ValueError(f"write_run(tag={tag!r}): tag must be one non-empty word")
+    for qid, docs in run.items():
+        for name in (qid, *docs):
+            if not name or any(c.isspace() for c in str(name)):
+                raise ValueError(f"write_run: id {str(name)!r} is empty or holds whitespace; a TREC run line has six "
+                                 "space-separated columns")
+        if not all(math.isfinite(float(v)) for v in docs.values()):
+            raise ValueError(f"write_run: query {qid!r} has a score that is not a finite number")
     path = Path(path)
     with atomic_write(path) as handle:
         for qid, docs in run.items():
-            ranked = sorted(docs.items(), key=lambda item: (-float(item[1]), item[0]))
-            if k is not None:
-                ranked = ranked[:k]
-            for rank, (doc_id, score) in enumerate(ranked, 1):
-                handle.write(f"{qid} Q0 {doc_id} {rank} {float(score)!r} {tag}\n")
+            for rank, (doc_id, score) in enumerate(ranked({d: float(v) for d, v in docs.items()}, k), 1):
+                handle.write(f"{qid} Q0 {doc_id} {rank} {score!r} {tag}\n")
     return path
 
 

@@ -145,12 +145,9 @@ def _ideal_grades(qrels: Qrels, qids: list[str]) -> np.ndarray:
 
 
 def _cut(matrix: np.ndarray, k: int | None) -> np.ndarray:
-    """First k columns of ``matrix``, 0-padded on the right when it has fewer."""
-    if k is None:
-        return matrix
-    if matrix.shape[1] >= k:
-        return matrix[:, :k]
-    return np.pad(matrix, ((0, 0), (0, k - matrix.shape[1])))
+    """First k columns of ``matrix`` (all of them when it has fewer: every measure sums over the cut,
+    so missing ranks count 0 without allocating them; ``p@1000000000`` costs nothing extra)."""
+    return matrix if k is None else matrix[:, :k]
 
 
 def _dcg(gains: np.ndarray) -> np.ndarray:

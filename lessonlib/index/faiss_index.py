@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from lessonlib.index.base import Index, as_matrix, check_k, check_metric, pad_results
-from lessonlib.core.io import atomic_dir
+from lessonlib.core.io import atomic_dir, verify_folder
 
 
 def _unwrap(index):
@@ -170,6 +170,7 @@ class FaissIndex(Index):
         import faiss
 
         path = Path(path)
+        verify_folder(path)
         meta = json.loads((path / "meta.json").read_text())
         obj = cls(meta["factory"], meta["dim"], meta["metric"])
         obj.index = faiss.read_index(str(path / "index.faiss"))

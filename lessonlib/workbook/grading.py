@@ -1,31 +1,63 @@
-"""Grade exercise submissions: execute each notebook with a time limit, run its check, write a CSV.
+"""Grade exercise submissions outside the learner's reach (the model of nbgrader and otter-grader).
 
-A submission is an exercise notebook a learner completed. The grader runs it on a fresh kernel
-(nbclient) with a per-cell time limit, then appends its OWN cell that calls the exercise's check on
-the learner's function, so deleting or editing the check cell does not change the grade. Broken
-code, exceptions, infinite loops (killed at the time limit) and deleted cells are scored and
-reported; the grader itself never crashes on a submission.
+A submission is an exercise notebook a learner completed, found as ``<root>/<learner>/<exercise>.ipynb``
+or ``<learner>__<exercise>.ipynb``. For each one the grader
 
-Learner names come from the folder layout ``<root>/<learner>/<exercise>.ipynb`` or from file names
-``<learner>__<exercise>.ipynb``. This contains accidents, not a determined attacker: submissions
-run as the grader's user, so run it in a container for untrusted code.
+1. draws the hidden cases from a seed it chooses per run (recorded in the summary), so answers cannot
+   be precomputed, and writes them as JSON (:mod:`lessonlib.workbook.checks.wire`, no pickle);
+2. copies the notebook alone into a fresh folder, appends its own last cell, and executes it in a
+   separate worker process with a total wall-time limit and a memory limit (``resource.setrlimit``),
+   in its own session (killed as a group at the limit). The kernel runs with ``PYTHONSAFEPATH`` and a
+   stub ``lessonlib`` first on its path: the package, its reference implementations and the exercise
+   solutions cannot be imported from the submission, and no folder beside the notebook can shadow it;
+3. the appended cell only calls the learner's function on each case and writes what it returned
+   (JSON again) to a file whose name the learner cannot know in advance;
+4. **compares in the grader's own process** with the reference: patching ``close``, numpy or torch
+   inside the kernel changes nothing.
+
+One broken, hostile or endless submission costs only its own row. The CSV is rewritten atomically
+after every submission (an interrupted run keeps the rows so far), its cells are escaped against
+formula injection, details are capped, and the summary counts the latest submission per learner and
+exercise. What this does not stop: code that runs as the grader's user can still read files or
+signal other processes of that user; for untrusted code at scale run the grader in a container.
 """
 
 from __future__ import annotations
 
 import csv
+import inspect
 import json
+import math
 import os
+import resource
+import secrets
+import signal
+import subprocess
+import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+import numpy as np
 
-from lessonlib.workbook.checks import REGISTRY
 from lessonlib.core.io import atomic_write
+from lessonlib.workbook.checks import REGISTRY, wire
+from lessonlib.workbook.checks.core import close
 
 FIELDS = ["learner", "exercise", "passed", "total", "score", "status", "detail", "file"]
+DETAIL_CHARS = 200
+MEMORY_MB = 3072
+KERNEL_START_S = 20  # allowed on top of the time limit for starting the worker and its kernel
+# The only lessonlib a submission sees while graded: ``check`` (imported by every exercise notebook) does
+# nothing; every other module (the references, the solutions) does not exist.
+STUB = {
+    "lessonlib/__init__.py": '"""lessonlib while grading: only workbook.checks.check, which does nothing."""\n',
+    "lessonlib/workbook/__init__.py": "",
+    "lessonlib/workbook/checks/__init__.py": "def check(*args, **kwargs):\n"
+                                             "    print('(graded by the grader: check() does nothing here)')\n",
+}
 
 
 @dataclass
@@ -64,96 +96,273 @@ def find_submissions(paths: list[str | Path]) -> list[tuple[str, Path]]:
 
 def _identify(nb: nbformat.NotebookNode, path: Path) -> tuple[str, str] | None:
     """(exercise id, function name) from the notebook's metadata, else from its file name."""
-    meta = nb.get("metadata", {}).get("lessonlib", {})
-    if meta.get("exercise") and meta.get("function"):
-        return meta["exercise"], meta["function"]
-
+    meta = nb.get("metadata", {})
+    meta = meta.get("lessonlib", {}) if isinstance(meta, dict) else {}
+    if isinstance(meta, dict) and isinstance(meta.get("exercise"), str) and isinstance(meta.get("function"), str):
+        if meta["exercise"] in REGISTRY and meta["function"].isidentifier():
+            return meta["exercise"], meta["function"]
     for exercise_id in REGISTRY:
         if exercise_id in path.stem:
             return exercise_id, exercise_id
     return None
 
 
-def grade_notebook(learner: str, path: Path, timeout: int = 60) -> Grade:
-    """Execute one submission and grade it; never raises for a bad submission."""
-    from nbclient import NotebookClient
+def _grader_cell(function: str, cases_file: str, outputs_file: str) -> str:
+    """The cell appended to a submission: call the learner's function on each case, write what it returned.
 
+    The codec runs from its source in a private namespace (lessonlib is not importable there, and the
+    learner's own names, ``json`` or ``encode`` included, stay as they were)."""
+    return (
+        "# --- appended by the grader ---\n"
+        "_grader = {}\n"
+        f"exec(compile({inspect.getsource(wire)!r}, '<grader-wire>', 'exec'), _grader)\n"
+        "_grader['out'] = []\n"
+        f"with open({cases_file!r}, encoding='utf-8') as _grader_f:\n"
+        "    _grader['cases'] = _grader['decode'](_grader['json'].loads(_grader_f.read()))\n"
+        "for _grader_case in _grader['cases']:\n"
+        "    try:\n"
+        f"        _grader['out'].append({{'ok': True, 'value': _grader['encode']({function}(**_grader_case))}})\n"
+        "    except NotImplementedError:\n"
+        "        _grader['out'].append({'ok': False, 'error': 'NotImplementedError'})\n"
+        "    except Exception as _grader_exc:\n"
+        "        _grader['out'].append({'ok': False, 'error': (type(_grader_exc).__name__ + ': ' + str(_grader_exc))[:300]})\n"
+        f"with open({outputs_file!r}, 'w', encoding='utf-8') as _grader_f:\n"
+        "    _grader_f.write(_grader['json'].dumps(_grader['out']))\n"
+    )
+
+
+def _limits(memory_mb: int):
+    def apply() -> None:
+        limit = memory_mb << 20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    return apply
+
+
+def _run_worker(notebook: Path, work: Path, stub: Path, timeout: int, memory_mb: int) -> tuple[str, str]:
+    """Execute ``notebook`` in a worker process of its own session; (status, detail) of the run itself."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LESSONLIB_CHECK")}
+    env.update(PYTHONSAFEPATH="1", PYTHONDONTWRITEBYTECODE="1", LESSONLIB_GRADER_STUB=str(stub))
+    log_path = notebook.parent / "worker.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "lessonlib.workbook.grading", str(notebook), str(work), str(timeout)],
+                                cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=log, start_new_session=True, preexec_fn=_limits(memory_mb))
+        try:
+            code = proc.wait(timeout=timeout + KERNEL_START_S)
+        except subprocess.TimeoutExpired:
+            code = None
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # the worker, its kernel and anything the submission started
+            except ProcessLookupError:
+                pass
+            proc.wait()
+    if code is None:
+        return "timeout", f"stopped after {timeout} s"
+    with open(log_path, "rb") as handle:
+        handle.seek(max(0, log_path.stat().st_size - 4000))
+        tail = handle.read().decode("utf-8", "replace")
+    if code == 0:
+        return "ok", ""
+    if code == 3 or "TIMEOUT" in tail:
+        return "timeout", f"stopped after {timeout} s"
+    if "MemoryError" in tail:
+        return "memory", f"ran out of its {memory_mb} MiB memory limit"
+    if code < 0:
+        return "crashed", f"the process running the notebook was killed (signal {-code})"
+    last = [line for line in tail.splitlines() if line.strip()]
+    return "crashed", (last[-1] if last else f"the worker exited with code {code}")[:DETAIL_CHARS]
+
+
+def _end_kernel(pid_file: Path) -> None:
+    """Kill the submission's kernel and its process group (it outlives a worker that was killed)."""
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+def _worker_main(notebook: str, work: str, timeout: str) -> int:
+    """Inside the worker process: execute the prepared notebook (its kernel inherits the limits).
+
+    The kernel's path starts with the stub ``lessonlib`` and nothing else of the grader's. The time
+    limit covers all cells together: each cell may use what the ones before it left."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    os.environ["PYTHONPATH"] = os.environ.pop("LESSONLIB_GRADER_STUB", "")
+    deadline: list[float] = []
+
+    def time_left(cell) -> int:
+        if not deadline:  # the kernel is up: the clock starts with the first cell
+            deadline.append(time.monotonic() + int(timeout))
+        left = deadline[0] - time.monotonic()
+        if left <= 0:
+            raise _OutOfTime
+        return max(1, math.ceil(left))
+
+    nb = nbformat.read(notebook, as_version=4)
+    client = NotebookClient(nb, timeout_func=time_left, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": work}})
+    try:
+        client.execute()
+    except (CellTimeoutError, _OutOfTime):
+        print("TIMEOUT", file=sys.stderr)
+        return 3
+    except DeadKernelError as exc:
+        print(f"the kernel died: {exc}", file=sys.stderr)
+        return 4
+    return 0
+
+
+def grade_notebook(learner: str, path: Path, timeout: int = 60, memory_mb: int = MEMORY_MB, seed: int = 0) -> Grade:
+    """Execute one submission outside the grader and grade it; never raises for a bad submission."""
+    try:
+        return _grade(learner, path, timeout, memory_mb, seed)
+    except Exception as exc:  # a malformed notebook must cost only its own row
+        return Grade(learner, "?", 0, 0, "crashed", f"{type(exc).__name__}: {exc}"[:DETAIL_CHARS], str(path))
+
+
+def _grade(learner: str, path: Path, timeout: int, memory_mb: int, seed: int) -> Grade:
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception as exc:  # unreadable JSON, wrong format
-        return Grade(learner, "?", 0, 0, "unreadable", f"{type(exc).__name__}: {exc}"[:200], str(path))
+        return Grade(learner, "?", 0, 0, "unreadable", f"{type(exc).__name__}: {exc}"[:DETAIL_CHARS], str(path))
     ident = _identify(nb, path)
     if ident is None:
         return Grade(learner, "?", 0, 0, "unknown_exercise", "no lessonlib metadata and no exercise id in the file name", str(path))
     exercise, function = ident
-
-    total = len(REGISTRY[exercise].cases(__import__("numpy").random.default_rng(0))) if exercise in REGISTRY else 0
+    spec = REGISTRY[exercise]
+    cases = spec.cases(np.random.default_rng(seed))
+    total = len(cases)
     with tempfile.TemporaryDirectory(prefix="lessonlib-grade-") as tmp:
-        results = Path(tmp) / "results.json"
-        grader_cell = nbformat.v4.new_code_cell(
-            "import os as _os, json as _json\n"
-            f"_p = {str(results)!r}\n"
-            "if _os.path.exists(_p): _os.remove(_p)\n"
-            "from lessonlib.workbook.checks import check as _grader_check\n"
-            f"_grader_check({exercise!r}, {function}, verbose=False)\n"
-        )
-        nb.cells = [c for c in nb.cells if c.get("cell_type") in ("code", "markdown")] + [grader_cell]
-        env_before = os.environ.get("LESSONLIB_CHECK_RESULTS")
-        os.environ["LESSONLIB_CHECK_RESULTS"] = str(results)
-        status, detail = "ok", ""
+        work, stub = Path(tmp) / "work", Path(tmp) / "stub"
+        work.mkdir()
+        for name, text in STUB.items():
+            (stub / name).parent.mkdir(parents=True, exist_ok=True)
+            (stub / name).write_text(text)
+        cases_file = work / "cases.json"
+        cases_file.write_text(json.dumps(wire.encode(cases)))
+        outputs_file = work / f"out-{secrets.token_hex(8)}.json"
+        pid_file = Path(tmp) / "kernel.pid"  # outside the kernel's folder
+        nb.cells = [c for c in nb.cells if c.get("cell_type") in ("code", "markdown")]
+        # first: the kernel says who it is (it runs in a session of its own: the grader ends it below)
+        nb.cells.insert(0, nbformat.v4.new_code_cell(f"import os as _grader_os\nopen({str(pid_file)!r}, 'w').write(str(_grader_os.getpid()))\ndel _grader_os"))
+        nb.cells.append(nbformat.v4.new_code_cell(_grader_cell(function, cases_file.name, outputs_file.name)))
+        notebook = Path(tmp) / "submission.ipynb"  # outside the kernel's folder: the appended cells stay unseen
+        nbformat.write(nb, notebook)
         try:
-            client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                                    resources={"metadata": {"path": str(path.parent)}})
-            client.execute()
-        except Exception as exc:  # timeouts, dead kernels
-            status = "timeout" if "timed out" in str(exc).lower() or "Timeout" in type(exc).__name__ else "crashed"
-            detail = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"[:200]
+            status, detail = _run_worker(notebook, work, stub, timeout, memory_mb)
         finally:
-            if env_before is None:
-                os.environ.pop("LESSONLIB_CHECK_RESULTS", None)
-            else:
-                os.environ["LESSONLIB_CHECK_RESULTS"] = env_before
-        recorded = {}
-        if results.exists():
+            _end_kernel(pid_file)
+        outputs = None
+        if outputs_file.exists():
             try:
-                recorded = json.loads(results.read_text()).get(exercise, {})
-            except json.JSONDecodeError:
-                recorded = {}
-    if recorded:
-        passed, total = int(recorded["passed"]), int(recorded["total"])
-        check_status = recorded["status"]
-        status = check_status if status == "ok" else status
-        detail = detail or recorded.get("first_failure", "")
+                raw = json.loads(outputs_file.read_text(encoding="utf-8"))
+                outputs = [{"ok": bool(o["ok"]), "value": wire.decode(o["value"])} if o.get("ok") else
+                           {"ok": False, "error": str(o.get("error", ""))} for o in raw]
+            except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+                outputs = None
+    if status != "ok":
+        return Grade(learner, exercise, 0, total, status, detail, str(path))
+    if not isinstance(outputs, list) or len(outputs) != total:
+        return Grade(learner, exercise, 0, total, "error", f"the function {function}() did not run (undefined or broken notebook)", str(path))
+    passed, first_failure, raised, not_implemented = 0, "", 0, False
+    for number, (case, out) in enumerate(zip(cases, outputs), 1):
+        expected = spec.reference(**case)
+        if not isinstance(out, dict) or not out.get("ok"):
+            error = str(out.get("error", "")) if isinstance(out, dict) else "no value"
+            not_implemented = not_implemented or error == "NotImplementedError"
+            raised += 1
+            first_failure = first_failure or f"case {number}: raised {error}"
+            continue
+        got = out.get("value")
+        try:
+            ok = spec.compare(got, expected) if spec.compare else close(got, expected, spec.atol)
+        except Exception:  # an odd value the comparison cannot handle is a wrong value
+            ok = False
+        if ok:
+            passed += 1
+        else:
+            first_failure = first_failure or f"case {number}: wrong value"
+    if passed == total:
+        status = "ok"
+    elif not_implemented and passed == 0:
+        status = "not_implemented"
+    elif raised == total - passed:
+        status = "error"
     else:
-        passed = 0
-        if status == "ok":
-            errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
-            status = "error"
-            detail = f"{errors[-1]['ename']}: {errors[-1]['evalue']}"[:200] if errors else "the check did not run"
-    return Grade(learner, exercise, passed, total, status, detail, str(path))
+        status = "failed"
+    return Grade(learner, exercise, passed, total, status, first_failure[:DETAIL_CHARS], str(path))
 
 
-def grade(paths: list[str | Path], out_csv: str | Path, timeout: int = 60, progress: bool = True) -> list[Grade]:
-    """Grade every submission under ``paths``; write ``out_csv`` and ``<out_csv stem>_summary.json``."""
-    from tqdm.auto import tqdm
+def _cell(value: object) -> object:
+    """A CSV cell that a spreadsheet shows as text (OWASP's CSV-injection rule), capped in length."""
+    if not isinstance(value, str):
+        return value
+    value = value.replace("\r", " ").replace("\n", " ")[: DETAIL_CHARS + 50]
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t") else value
 
-    submissions = find_submissions(paths)
-    if not submissions:
-        raise FileNotFoundError(f"grade: no .ipynb submissions under {', '.join(map(str, paths))}")
-    grades = [grade_notebook(learner, path, timeout) for learner, path in tqdm(submissions, desc="grading", disable=not progress)]
-    out_csv = Path(out_csv)
+
+def _write(grades: list[Grade], out_csv: Path, seed: int, mtimes: dict[str, float]) -> None:
     with atomic_write(out_csv) as handle:
         writer = csv.DictWriter(handle, fieldnames=FIELDS)
         writer.writeheader()
         for g in grades:
-            writer.writerow({"learner": g.learner, "exercise": g.exercise, "passed": g.passed, "total": g.total,
-                             "score": g.score, "status": g.status, "detail": g.detail, "file": g.file})
+            writer.writerow({k: _cell(v) for k, v in {"learner": g.learner, "exercise": g.exercise, "passed": g.passed,
+                             "total": g.total, "score": g.score, "status": g.status, "detail": g.detail, "file": g.file}.items()})
+    newest: dict[tuple[str, str], Grade] = {}
+    for g in grades:  # the latest submission of each learner and exercise (by file time) counts
+        key = (g.learner, g.exercise)
+        if key not in newest or mtimes.get(g.file, 0.0) >= mtimes.get(newest[key].file, 0.0):
+            newest[key] = g
     summary: dict[str, dict] = {}
-    for g in grades:
+    for g in newest.values():
         entry = summary.setdefault(g.learner, {"exercises": 0, "score": 0.0, "statuses": {}})
         entry["exercises"] += 1
         entry["score"] = round(entry["score"] + g.score, 4)
         entry["statuses"][g.status] = entry["statuses"].get(g.status, 0) + 1
     with atomic_write(out_csv.with_name(out_csv.stem + "_summary.json")) as handle:
-        json.dump(summary, handle, indent=1)
+        json.dump({"seed": seed, "learners": summary}, handle, indent=1)
+
+
+def grade(paths: list[str | Path], out_csv: str | Path, timeout: int = 60, progress: bool = True,
+          memory_mb: int = MEMORY_MB, seed: int | None = None) -> list[Grade]:
+    """Grade every submission under ``paths``; write ``out_csv`` after each one, and ``<stem>_summary.json``.
+
+    ``timeout``: seconds per submission (all its cells together); ``memory_mb``: its memory limit;
+    ``seed``: the hidden cases' seed (default: a new random one per run, recorded in the summary).
+    Ctrl-C stops after writing the rows so far (and raises ``KeyboardInterrupt``).
+    """
+    from tqdm.auto import tqdm
+
+    if timeout < 1 or memory_mb < 256:
+        raise ValueError(f"grade(timeout={timeout}, memory_mb={memory_mb}): need timeout >= 1 s and memory >= 256 MiB")
+    submissions = find_submissions(paths)
+    if not submissions:
+        raise FileNotFoundError(f"grade: no .ipynb submissions under {', '.join(map(str, paths))}")
+    seed = secrets.randbits(32) if seed is None else int(seed)
+    out_csv = Path(out_csv)
+    mtimes = {str(p): p.stat().st_mtime for _, p in submissions}
+    grades: list[Grade] = []
+    try:
+        for learner, path in tqdm(submissions, desc="grading", disable=not progress):
+            grades.append(grade_notebook(learner, path, timeout, memory_mb, seed))
+            _write(grades, out_csv, seed, mtimes)
+    except KeyboardInterrupt:
+        _write(grades, out_csv, seed, mtimes)
+        raise
     return grades
+
+
+if __name__ == "__main__":  # the worker process: python -m lessonlib.workbook.grading NOTEBOOK WORKDIR TIMEOUT
+    sys.exit(_worker_main(sys.argv[1], sys.argv[2], sys.argv[3]))

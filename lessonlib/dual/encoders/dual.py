@@ -41,7 +41,7 @@ from lessonlib.dual.encode import encode
 from lessonlib.dual.encoders.pooling import Pooling
 from lessonlib.dual.encoders.similarity import Similarity
 from lessonlib.dual.encoders.towers import BiLSTMTower, CNNTower, TransformerTower
-from lessonlib.core.io import atomic_dir, atomic_write
+from lessonlib.core.io import atomic_dir, atomic_write, verify_folder
 
 FORMAT = "lessonlib.DualEncoder"
 _ST_SIMILARITY = {"cosine": "cosine", "dot": "dot", "l2": "euclidean"}  # euclidean ranks as -|q-d|^2
@@ -309,8 +309,10 @@ class DualEncoder(nn.Module):
     @classmethod
     def load(cls, folder: str | os.PathLike, attn_implementation: str | None = "sdpa") -> DualEncoder:
         """Load a folder written by :meth:`save`, or any sentence-transformers folder made of
-        Transformer / Pooling / (Dense) / (Normalize) modules."""
+        Transformer / Pooling / (Dense) / (Normalize) modules. A folder lessonlib saved is checked
+        against its manifest first (a corrupt file is a one-line error naming it)."""
         folder = Path(folder)
+        verify_folder(folder)
         cfg_path = folder / "dual_encoder.json"
         if cfg_path.exists():
             cfg = json.loads(cfg_path.read_text())

@@ -4,22 +4,19 @@ An exercise registers an :class:`ExerciseCheck` (cases, reference, comparison, h
 learner's notebook, ``check("ndcg_at_k", ndcg_at_k)`` runs every case — random inputs and edge
 cases (ties, empty inputs, k larger than n) — against the reference and prints a short pass line or
 the first failing case with expected vs got and a hint. The learner never sees the solution: the
-reference is library code, the cases are generated at check time.
+reference is library code, the cases are generated at check time. This is the learner's feedback;
+grading (:mod:`lessonlib.workbook.grading`) draws its own cases from a seed it chooses and compares
+in the grader's process, where nothing in the notebook can reach.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lessonlib.core.io import atomic_write
 
 
 @dataclass
@@ -125,7 +122,6 @@ def check(exercise: str, fn: Callable[..., Any], seed: int = 0, verbose: bool = 
             result.failures.append(f"case {number}: expected {_short(expected)}, got {_short(got)} | inputs: {_describe(kwargs)}")
     if result.status == "ok" and not result.ok:
         result.status = "failed"
-    _record(result)
     if verbose:
         _print(spec, result)
     return result
@@ -148,22 +144,3 @@ def _print(spec: ExerciseCheck, result: CheckResult) -> None:
     print(f"❌ {spec.id}: {result.passed}/{result.total} cases pass")
     print(f"   {result.failures[0]}")
     print(f"   hint: {spec.hint}")
-
-
-def _record(result: CheckResult) -> None:
-    """Append the result to ``$LESSONLIB_CHECK_RESULTS`` (set by the grader), if set."""
-    target = os.environ.get("LESSONLIB_CHECK_RESULTS")
-    if not target:
-        return
-    path = Path(target)
-    try:
-        existing = json.loads(path.read_text()) if path.exists() else {}
-    except (OSError, json.JSONDecodeError):
-        existing = {}
-    existing[result.exercise] = {"passed": result.passed, "total": result.total, "status": result.status,
-                                 "first_failure": result.failures[0] if result.failures else ""}
-    try:
-        with atomic_write(path) as handle:
-            json.dump(existing, handle)
-    except OSError:
-        traceback.print_exc()

@@ -11,6 +11,7 @@ from lessonlib.workbook.commands._common import (
     first_queries,
     fast_requested,
     load_cross_encoder,
+    positive_int,
 )
 from lessonlib.data import load_dataset, read_run, write_run
 from lessonlib.retrieval.rerank import interpolate_first_stage, rerank
@@ -23,8 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_arguments(parser, split="test")
     parser.add_argument("--run", required=True, help="TREC run file of the first stage")
     parser.add_argument("--model", required=True, help="cross-encoder folder (lessonlib train-cross) or model id")
-    parser.add_argument("--k", type=int, default=100, help="re-rank the top k of each query")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--k", type=positive_int, default=100, help="re-rank the top k of each query")
+    parser.add_argument("--batch-size", type=positive_int, default=64)
     parser.add_argument("--alpha", type=float, default=None,
                         help="interpolate: zscore(CE) + alpha * zscore(first stage) (default: CE alone)")
     parser.add_argument("--out", required=True, help="output TREC run file")
@@ -34,8 +35,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    if args.k < 1:
-        raise ValueError(f"rerank --k {args.k}: k must be >= 1")
     if not Path(args.run).exists():
         raise FileNotFoundError(f"rerank --run {args.run}: no such file")
     ds = load_dataset(args.data, args.split)

@@ -21,6 +21,13 @@ from pathlib import Path
 from lessonlib.core.config import DEFAULT_MODEL
 from lessonlib.data import load_dataset
 from lessonlib.dual.recipe import DUAL_LOSSES, NEGATIVES, DualRecipe
+from lessonlib.workbook.commands._common import (
+    add_output_folder_arguments,
+    check_output_folder,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+)
 
 NAME = "train-dual"
 HELP = "fine-tune a dual encoder on the train split; DIR loads with SentenceTransformer(DIR)"
@@ -29,20 +36,20 @@ HELP = "fine-tune a dual encoder on the train split; DIR loads with SentenceTran
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="dataset name (scifact, sample) or BEIR folder")
     parser.add_argument("--split", default="train", help="split to train on (default: train)")
-    parser.add_argument("--out", required=True, type=Path, help="output folder for the model")
+    add_output_folder_arguments(parser, help="output folder for the model")
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"starting model (default: {DEFAULT_MODEL}); 'bilstm' or 'cnn' from scratch")
-    parser.add_argument("--epochs", type=int, default=None, help="epochs (default 3; 1 with --fast)")
-    parser.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps")
-    parser.add_argument("--lr", type=float, default=2e-5)
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--epochs", type=positive_int, default=None, help="epochs (default 3; 1 with --fast)")
+    parser.add_argument("--max-steps", type=positive_int, default=None, help="stop after this many optimizer steps")
+    parser.add_argument("--lr", type=positive_float, default=2e-5)
+    parser.add_argument("--batch-size", type=positive_int, default=32)
     parser.add_argument("--negatives", choices=NEGATIVES, default="bm25")
-    parser.add_argument("--n-negatives", type=int, default=1)
-    parser.add_argument("--skip-top", type=int, default=0, help="skip this many top ranks when mining negatives")
+    parser.add_argument("--n-negatives", type=nonnegative_int, default=1)
+    parser.add_argument("--skip-top", type=nonnegative_int, default=0, help="skip this many top ranks when mining negatives")
     parser.add_argument("--loss", choices=DUAL_LOSSES, default="mnrl")
-    parser.add_argument("--temperature", type=float, default=0.05)
+    parser.add_argument("--temperature", type=positive_float, default=0.05)
     parser.add_argument("--pooling", choices=["mean", "cls", "max"], default="mean")
-    parser.add_argument("--max-length", type=int, default=256, help="document tokens (model and evaluation)")
-    parser.add_argument("--train-max-length", type=int, default=None, help="document tokens while training (default: --max-length)")
+    parser.add_argument("--max-length", type=positive_int, default=256, help="document tokens (model and evaluation)")
+    parser.add_argument("--train-max-length", type=positive_int, default=None, help="document tokens while training (default: --max-length)")
     parser.add_argument("--dropout", type=float, default=None, help="set every dropout layer to this p (default: the model's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="cuda | cpu (default: cuda when visible)")
@@ -58,9 +65,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.fast:
         os.environ["LESSONLIB_FAST"] = "1"
-    for name in ("lr", "batch_size", "n_negatives", "max_length"):
-        if getattr(args, name) <= 0:
-            raise ValueError(f"--{name.replace('_', '-')}={getattr(args, name)}: must be > 0")
+    check_output_folder(args)
+    if args.resume and args.checkpoint_dir is None:
+        raise ValueError("--resume needs --checkpoint-dir (where the interrupted run kept its checkpoints)")
+    if args.resume and not any((p / "trainer_state.json").is_file() for p in Path(args.checkpoint_dir).glob("step-*")):
+        raise ValueError(f"--resume: no checkpoint in {args.checkpoint_dir} (a mistyped folder?); nothing to resume")
     dataset = load_dataset(args.data, args.split)
     knobs = dict(
         model_name=args.model, loss=args.loss, negatives=args.negatives, n_negatives=args.n_negatives,

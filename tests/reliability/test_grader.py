@@ -1,0 +1,159 @@
+"""A grader that cannot be fooled: hostile submissions get 0 (or a timeout/memory status) and cost only their row."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from lessonlib.workbook import exercises, grading
+from lessonlib.workbook.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCE = ROOT / "exercises" / "source" / "ex14_reciprocal_rank_fusion.py"
+
+CHEATS = {
+    # patch the comparison the old in-kernel check used, and numpy's: the grader compares in its own process
+    "patcher": "import numpy\nnumpy.allclose = lambda *a, **k: True\nnumpy.isclose = lambda *a, **k: True\n"
+               "try:\n    import lessonlib.workbook.checks.core as c\n    c.close = lambda *a, **k: True\nexcept ImportError:\n    pass\n"
+               "def reciprocal_rank_fusion(rankings, k=60):\n    return {}\n",
+    # call the reference implementation: lessonlib cannot be imported while grading
+    "caller": "def reciprocal_rank_fusion(rankings, k=60):\n    from lessonlib.retrieval.fusion import rrf\n"
+              "    fused = rrf([{d: -r for r, d in enumerate(x)} for x in rankings], k=k)\n"
+              "    return {d: s for q in fused.values() for d, s in q.items()}\n",
+    # write the results file the old grader read: there is none, and the outputs file's name is secret
+    "forger": "import os, json, glob\np = os.environ.get('LESSONLIB_CHECK_RESULTS')\n"
+              "if p: open(p, 'w').write(json.dumps({'reciprocal_rank_fusion': {'passed': 99, 'total': 99, 'status': 'ok'}}))\n"
+              "for f in glob.glob('out-*.json') + glob.glob('../*.csv'):\n    open(f, 'w').write('[]')\n"
+              "def reciprocal_rank_fusion(rankings, k=60):\n    return {}\n",
+    # kill the process that runs the notebook
+    "killer": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n",
+    # print far more than the memory limit
+    "printer": "for _ in range(2000):\n    print('x' * (1 << 20))\n",
+}
+
+
+def _write(nb, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+
+
+def _with_code(src, code: str):
+    nb = exercises.to_notebook(src, student=True)
+    nb.cells.insert(2, nbformat.v4.new_code_cell(code))
+    return nb
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile")
+    src = exercises.parse(SOURCE)
+    _write(exercises.to_notebook(src, student=False), root / "ada" / "ex14.ipynb")  # honest and correct
+    for name, code in CHEATS.items():
+        _write(_with_code(src, code), root / name / "ex14.ipynb")
+    shadow = exercises.to_notebook(src, student=True)
+    _write(shadow, root / "shadow" / "ex14.ipynb")  # a lessonlib/ beside the notebook whose check() passes anything
+    fake = root / "shadow" / "lessonlib" / "workbook" / "checks"
+    fake.mkdir(parents=True)
+    for folder in (root / "shadow" / "lessonlib", root / "shadow" / "lessonlib" / "workbook"):
+        (folder / "__init__.py").write_text("")
+    (fake / "__init__.py").write_text("def check(*a, **k):\n    return None\n")
+    slow = exercises.to_notebook(src, student=False)
+    slow.cells += [nbformat.v4.new_code_cell("import time\ntime.sleep(0.5)") for _ in range(40)]
+    _write(slow, root / "slow" / "ex14.ipynb")  # 20 s in 40 cells: over the per-submission limit
+    odd = exercises.to_notebook(src, student=False)
+    odd.metadata["lessonlib"] = ["not", "a", "dict"]
+    _write(odd, root / "odd" / "ex14_reciprocal_rank_fusion.ipynb")  # malformed metadata: named by its file
+    _write(exercises.to_notebook(src, student=True), root / "=HYPERLINK(evil)" / "ex14.ipynb")
+    twice = root / "twice"
+    _write(exercises.to_notebook(src, student=True), twice / "old" / "ex14.ipynb")
+    time.sleep(0.05)
+    _write(exercises.to_notebook(src, student=False), twice / "new" / "ex14.ipynb")
+    os.utime(twice / "old" / "ex14.ipynb", (1, 1))
+    out = root / "grades.csv"
+    started = time.monotonic()
+    code = main(["grade", str(root), "--out", str(out), "--timeout", "8", "--memory-mb", "1500"])
+    elapsed = time.monotonic() - started
+    with open(out, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return code, rows, json.loads(out.with_name("grades_summary.json").read_text()), elapsed
+
+
+def _row(rows, learner):
+    found = [r for r in rows if r["learner"] == learner]
+    assert len(found) == 1, (learner, rows)
+    return found[0]
+
+
+def test_the_honest_learner_keeps_full_marks_whatever_the_others_do(graded):
+    code, rows, summary, _ = graded
+    assert code == 0
+    assert _row(rows, "ada")["score"] == "1.0" and _row(rows, "ada")["status"] == "ok"
+
+
+@pytest.mark.parametrize("learner", ["patcher", "caller", "forger", "shadow"])
+def test_cheats_get_zero(graded, learner):
+    _, rows, _, _ = graded
+    assert _row(rows, learner)["score"] == "0.0", _row(rows, learner)
+
+
+def test_a_submission_that_kills_its_parent_costs_only_its_row(graded):
+    _, rows, _, _ = graded
+    row = _row(rows, "killer")
+    assert row["score"] == "0.0" and row["status"] in {"crashed", "error"}, row
+
+
+def test_printing_a_gigabyte_hits_the_memory_or_time_limit(graded):
+    _, rows, _, _ = graded
+    row = _row(rows, "printer")
+    assert row["score"] == "0.0" and row["status"] in {"memory", "timeout", "crashed"}, row
+
+
+def test_the_time_limit_is_per_submission_not_per_cell(graded):
+    _, rows, _, elapsed = graded
+    assert _row(rows, "slow")["status"] == "timeout"
+
+
+def test_malformed_metadata_is_graded_by_the_file_name(graded):
+    _, rows, _, _ = graded
+    assert _row(rows, "odd")["score"] == "1.0"
+
+
+def test_csv_cells_cannot_start_a_formula(graded, tmp_path):
+    code, rows, _, _ = graded
+    assert any(r["learner"] == "'=HYPERLINK(evil)" for r in rows)
+    assert all(not r[f][:1] in "=+-@" for r in rows for f in ("learner", "detail", "exercise") if r[f])
+
+
+def test_the_summary_counts_the_latest_submission_once(graded):
+    _, rows, summary, _ = graded
+    assert summary["learners"]["twice"]["exercises"] == 1 and summary["learners"]["twice"]["score"] == 1.0
+
+
+def test_ctrl_c_keeps_the_rows_so_far_and_stops_non_zero(tmp_path, monkeypatch, capsys):
+    src = exercises.parse(SOURCE)
+    for name in ("a", "b", "c"):
+        _write(exercises.to_notebook(src, student=True), tmp_path / "subs" / name / "ex14.ipynb")
+    calls = []
+
+    def fake(learner, path, timeout, memory_mb, seed):
+        calls.append(learner)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return grading.Grade(learner, "reciprocal_rank_fusion", 0, 1, "not_implemented", "", str(path))
+
+    monkeypatch.setattr(grading, "grade_notebook", fake)
+    assert main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "g.csv")]) == 130
+    with open(tmp_path / "g.csv", newline="") as handle:
+        assert [r["learner"] for r in csv.DictReader(handle)] == ["a"]
+
+
+@pytest.mark.parametrize("flag", [["--timeout", "0"], ["--timeout", "-3"], ["--memory-mb", "0"]])
+def test_limits_must_be_positive(tmp_path, flag):
+    with pytest.raises(SystemExit):
+        main(["grade", str(tmp_path), *flag])
