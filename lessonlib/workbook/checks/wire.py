@@ -14,7 +14,7 @@ kernel where lessonlib is not importable (:mod:`lessonlib.workbook.grading`).
 from __future__ import annotations
 
 import base64
-import json
+import json  # noqa: F401  (the grader's cell uses this namespace's json)
 from typing import Any
 
 import numpy as np
