@@ -199,7 +199,7 @@ def main(argv=None) -> int:
 
     dev = config.device()
     config.seed_everything(0)
-    from lessonlib.cross.model import resolve
+    from lessonlib.core.hub import resolve_model as resolve
 
     model_path = resolve(args.model)
     say(f"# bench_cross  device={dev} torch={torch.__version__} fast={args.fast} args={vars(args)}")

@@ -129,7 +129,7 @@ def main(argv=None) -> int:
     p.add_argument("--firsts", default="bm25,hybrid", help="first stages whose top-k the CPU variants re-rank")
     p.add_argument("--out", default=None)
     args = p.parse_args(argv)
-    from lessonlib.cross.model import resolve
+    from lessonlib.core.hub import resolve_model as resolve
 
     model_path = resolve(args.model)
     config.seed_everything(0)
