@@ -94,7 +94,7 @@ def test_run_round_trip_is_exact_and_ranked(tmp_path):
 
 
 @pytest.mark.parametrize("run, what", [({"q 1": {"a": 1.0}}, "whitespace"), ({"q1": {"d\t2": 1.0}}, "whitespace"),
-                                       ({"q1": {"": 1.0}}, "empty"), ({"q1": {"a": float("nan")}}, "finite")])
+                                       ({"q1": {"": 1.0}}, "empty"), ({"q1": {"a": float("nan")}}, "NaN")])
 def test_write_run_refuses_ids_trec_eval_cannot_read_and_writes_nothing(tmp_path, run, what):
     with pytest.raises(ValueError, match=what):
         write_run(run, tmp_path / "bad.trec")

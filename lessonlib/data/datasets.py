@@ -190,7 +190,7 @@ def _open_lines(path: str | os.PathLike) -> tuple[Path, list[str]]:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: file not found")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Windows editors) is not part of the data
     except UnicodeDecodeError as exc:
         raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     return path, text.splitlines()
@@ -217,7 +217,7 @@ def _read_jsonl(path: str | os.PathLike, kind: str) -> dict[str, tuple[int, dict
             raise _bad(path, lineno, f'{kind} {doc_id!r}: "text" must be a string, got {type(text).__name__}')
         rows[doc_id] = (lineno, row)
     if not rows:
-        raise ValueError(f"{path}: no {kind}s in the file")
+        raise ValueError(f"{path}: no {'queries' if kind == 'query' else kind + 's'} in the file")
     return rows
 
 
@@ -333,7 +333,7 @@ def read_run(path: str | os.PathLike) -> dict[str, dict[str, float]]:
 def write_run(run: dict[str, dict[str, float]], path: str | os.PathLike, tag: str = "lessonlib", k: int | None = None) -> Path:
     """Write ``run`` as a TREC run file in trec_eval's order (score descending, then doc id descending),
     optionally only the top ``k``. Ids must be non-empty and free of whitespace (a run line has six
-    space-separated columns); scores must be finite."""
+    space-separated columns); scores must be numbers (NaN has no rank)."""
     if k is not None and k < 1:
         raise ValueError(f"write_run(k={k}): k must be >= 1")
     if not tag or any(c.isspace() for c in tag):
@@ -343,8 +343,8 @@ def write_run(run: dict[str, dict[str, float]], path: str | os.PathLike, tag: st
             if not name or any(c.isspace() for c in str(name)):
                 raise ValueError(f"write_run: id {str(name)!r} is empty or holds whitespace; a TREC run line has six "
                                  "space-separated columns")
-        if not all(math.isfinite(float(v)) for v in docs.values()):
-            raise ValueError(f"write_run: query {qid!r} has a score that is not a finite number")
+        if any(math.isnan(float(v)) for v in docs.values()):
+            raise ValueError(f"write_run: query {qid!r} has a score that is not a number (NaN)")
     path = Path(path)
     with atomic_write(path) as handle:
         for qid, docs in run.items():
