@@ -163,7 +163,7 @@ def finetuned_dual_runs(train, test, tr_q, val_fraction: float, k: int, device: 
     if set(part.qrels) != set(tr_q):
         raise SystemExit("bench_cross: the dual encoder's training queries differ from the cross-encoder's")
     t0 = time.perf_counter()
-    _, _, dual = train_dual(part, model_name=model, out_dir=None, return_model=True, device=device, progress=False,
+    _, _, dual = train_dual(part, model_name=model, out_dir=None, device=device, progress=False,
                             negatives="dynamic", n_negatives=3, skip_top=3, depth=30, epochs=8)
     say(f"dual encoder fine-tuned on {len(part.qrels)} train queries in {time.perf_counter() - t0:.1f}s "
         "(dynamic negatives x3, skip 3, 8 epochs)")

@@ -110,7 +110,7 @@ def main() -> int:
     def finetune(name, note="", keep=False, **kw):
         base = dict(model_name=args.model, epochs=args.epochs, device=device, progress=False)
         base.update(kw)
-        _, hist, model = train_dual(train, out_dir=None, return_model=True, **base)
+        _, hist, model = train_dual(train, out_dir=None, **base)
         done = hist[-1]
         run, m, _ = score(model)
         row(name, m, done["seconds"], note or json.dumps({k: v for k, v in kw.items()}))
@@ -141,7 +141,7 @@ def main() -> int:
         tr, va = train.split_validation(0.15, seed=0)
         best_val = (-1.0, None, None)
         for cname, kw in VAL_CANDIDATES.items():
-            _, hist = train_dual(tr, model_name=args.model, out_dir=None, val_dataset=va, epochs=VAL_EPOCHS,
+            _, hist, _ = train_dual(tr, model_name=args.model, out_dir=None, val_dataset=va, epochs=VAL_EPOCHS,
                                  device=device, progress=False, **kw)  # fmt: skip
             evals = [h for h in hist if "eval" in h]
             steps_per_epoch = evals[0]["step"]
@@ -211,7 +211,7 @@ def _peer(args, train, test, device, emit) -> None:
     from lessonlib.core.runs import scores_to_run
 
     folder = tempfile.mkdtemp(prefix="ft-")
-    _, _, model = train_dual(train, model_name=args.model, out_dir=folder, epochs=1, device=device, progress=False, return_model=True)
+    _, _, model = train_dual(train, model_name=args.model, out_dir=folder, epochs=1, device=device, progress=False)
     t0 = time.perf_counter()
     ours = dense_candidates(model, test, TokenCache(model).add(test), 256, 256, depth=100, batch_size=256)
     t_ours = time.perf_counter() - t0

@@ -59,7 +59,7 @@ def test_distillation_with_ema_and_consistency_runs_and_logs_every_term(kd_loss)
     _, history, model = train_distilled(
         ds, teacher=teacher, kd_loss=kd_loss, ema_momentum=0.9, ema_weight=0.5, consistency_weight=0.5,
         negatives="bm25", n_negatives=1, batch_size=4, max_steps=2, max_length=32, query_max_length=16,
-        progress=False, device="cpu", return_model=True,
+        progress=False, device="cpu",
     )  # fmt: skip
     steps = [h for h in history if "loss" in h]
     assert len(steps) == 2

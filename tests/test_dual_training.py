@@ -95,7 +95,7 @@ def test_short_finetuning_run_saves_a_sentence_transformers_folder(tiny, tmp_pat
 
     out, history, model = train_dual(
         tiny, out_dir=tmp_path / "ft", negatives="bm25", n_negatives=1, batch_size=4, max_steps=3,
-        max_length=48, query_max_length=24, lr=5e-5, progress=False, device="cpu", return_model=True,
+        max_length=48, query_max_length=24, lr=5e-5, progress=False, device="cpu",
     )  # fmt: skip
     losses = [h["loss"] for h in history if "loss" in h]
     assert len(losses) == 3 and all(np.isfinite(losses))
@@ -121,7 +121,7 @@ def test_killed_run_resumes_to_the_same_model_and_metrics(tiny, tmp_path):
     from lessonlib.evaluation.metrics import evaluate
 
     knobs = dict(negatives="bm25", n_negatives=1, batch_size=4, max_steps=5, max_length=48, query_max_length=24,
-                 lr=5e-5, progress=False, device="cpu", return_model=True)  # fmt: skip
+                 lr=5e-5, progress=False, device="cpu")  # fmt: skip
 
     def kill_at_4(trainer):
         if trainer.state.step == 4:
@@ -148,7 +148,7 @@ def test_killed_run_resumes_to_the_same_model_and_metrics(tiny, tmp_path):
 
 
 def test_cnn_tower_from_scratch_learns_on_the_training_pairs(tiny):
-    _, history = train_dual(
+    _, history, _ = train_dual(
         tiny, model_name="cnn", negatives="none", batch_size=8, epochs=25, lr=3e-3, max_length=64,
         weight_decay=0.0, warmup=0.0, progress=False, device="cpu",
     )  # fmt: skip

@@ -194,13 +194,12 @@ def train_distilled(
     (student cosine margins regress the teacher's) or ``"kl"`` (KL between softmaxes over
     [positive, negatives], temperature ``kd_temperature``). Other keyword arguments are
     :func:`lessonlib.dual.train.train_dual` knobs (negatives, n_negatives, epochs, lr...).
-    Returns ``(model_dir, history)`` like ``train_dual`` (``return_model=True`` adds the model).
+    Returns a :class:`lessonlib.dual.train.TrainedDual` ``(model_dir, history, model)`` like ``train_dual``.
     """
     if kd_loss not in {"margin_mse", "kl"}:
         raise ValueError(f"train_distilled(kd_loss={kd_loss!r}): expected 'margin_mse' or 'kl'")
     if ema_weight and ema_momentum is None:
         ema_momentum = 0.99
-    return_model = kwargs.pop("return_model", False)
     device = kwargs.pop("device", None)
     progress = kwargs.pop("progress", True)
     kwargs.pop("teacher_name", None)
@@ -293,6 +292,4 @@ def train_distilled(
                     "teacher": getattr(teacher, "name", None), "kd_loss": kd_loss if use_kd else None,
                     "ema_momentum": ema_momentum, "consistency_weight": consistency_weight})  # fmt: skip
     folder = dt.save_dual(model, out_dir, recipe, history) if out_dir is not None else None
-    if return_model:
-        return folder, history, model
-    return folder, history
+    return dt.TrainedDual(folder, history, model)

@@ -35,7 +35,7 @@ import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -296,6 +296,14 @@ def model_for(recipe: DualRecipe, device: str | None = None):
     return model.to(device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
 
+class TrainedDual(NamedTuple):
+    """What :func:`train_dual` and :func:`lessonlib.dual.distill.train_distilled` return."""
+
+    model_dir: Path | None  # where the model was saved (None without ``out_dir``)
+    history: list[dict]  # one entry per logged step and evaluation, then a summary
+    model: DualEncoder  # the trained model (the best validation epoch's weights when validated)
+
+
 def train_dual(
     train_dataset: Dataset,
     recipe: DualRecipe | None = None,
@@ -308,9 +316,8 @@ def train_dual(
     checkpoint_every: int | None = None,
     resume: bool = False,
     callbacks: Sequence = (),
-    return_model: bool = False,
     **changes: Any,
-):
+) -> TrainedDual:
     """Fine-tune a dual encoder on ``train_dataset`` with ``recipe``; returns ``(model_dir, history)``.
 
     Loss (default): InfoNCE over the in-batch positives and every hard negative of the batch,
@@ -325,11 +332,12 @@ def train_dual(
     weights as an uninterrupted run. ``callbacks`` are :class:`lessonlib.core.trainer.Trainer` callbacks.
     With ``val_dataset`` the model is evaluated at the end of each epoch (or every ``eval_every`` steps)
     and the best validation nDCG@10 is kept. ``model`` trains an already-built dual encoder instead of
-    loading ``recipe.model_name``. ``out_dir=None`` skips saving; ``return_model=True`` returns
-    ``(model_dir, history, model)``.
+    loading ``recipe.model_name``. ``out_dir=None`` skips saving (``model_dir`` is then None).
+
+    Returns a :class:`TrainedDual` ``(model_dir, history, model)``.
 
     Example:
-        >>> d, hist = train_dual(ds_train, DualRecipe.CPU, out_dir="ft", negatives="dense", skip_top=3)  # doctest: +SKIP
+        >>> folder, history, model = train_dual(ds_train, DualRecipe.CPU, out_dir="ft", negatives="dense")  # doctest: +SKIP
     """
     recipe = (recipe or DualRecipe()).replace(**changes)
     if not isinstance(recipe.model_name, str):
@@ -419,9 +427,7 @@ def train_dual(
     if out_dir is not None and D.is_main():
         model_dir = Path(out_dir)
         save_dual(model, model_dir, recipe, history)
-    if return_model:
-        return model_dir, history, model  # type: ignore[return-value]
-    return model_dir, history
+    return TrainedDual(model_dir, history, model)
 
 
 def save_dual(model, folder: str | os.PathLike, recipe: DualRecipe, history: list[dict]) -> Path:

@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     if say:
         print(f"lessonlib train-dual: {len(dataset.queries)} queries, {len(dataset.corpus)} documents -> {args.out}", file=sys.stderr)
     try:
-        out, history = train_dual(dataset, out_dir=args.out, device=args.device, checkpoint_dir=args.checkpoint_dir,
+        out, history, _ = train_dual(dataset, out_dir=args.out, device=args.device, checkpoint_dir=args.checkpoint_dir,
                                   resume=args.resume, **knobs)
     finally:
         if D.is_distributed():
