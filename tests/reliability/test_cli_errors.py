@@ -57,3 +57,30 @@ def test_a_huge_cutoff_is_evaluated_without_allocating_it():
     exact = evaluate(qrels, run, ["ndcg@1000", "recall@1000", "map@1000"])
     assert huge["ndcg@1000000000"] == exact["ndcg@1000"] and huge["recall@1000000000"] == exact["recall@1000"]
     assert huge["map@1000000000"] == exact["map@1000"] and huge["p@1000000000"] == pytest.approx(1e-9)
+
+
+def test_a_corrupt_model_folder_not_saved_by_lessonlib_is_one_line(tmp_path, capsys):
+    """A truncated model.safetensors in a plain folder (no manifest): safetensors' error, as one line."""
+    import shutil
+
+    from lessonlib.core.hub import resolve_model
+
+    folder = tmp_path / "model"
+    shutil.copytree(resolve_model("sentence-transformers/all-MiniLM-L6-v2"), folder)
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    run = tmp_path / "r.trec"
+    run.write_text("1 Q0 d1 1 1.0 t\n")
+    code = main(["rerank", "--data", "sample", "--run", str(run), "--model", str(folder), "--out", str(tmp_path / "o.trec")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err[-1].startswith("lessonlib rerank: error:") and "Traceback" not in "\n".join(err)
+    assert not (tmp_path / "o.trec").exists()
+
+
+def test_non_finite_loss_and_memory_errors_are_expected_failures():
+    from lessonlib.core.trainer import NonFiniteLossError
+    from lessonlib.workbook import cli
+
+    assert cli._expected(NonFiniteLossError("loss is nan at step 3")) and cli._expected(MemoryError())
+    assert cli._one_line(MemoryError()) == "out of memory"
+    assert not cli._expected(AssertionError("a bug")), "a bug keeps its traceback"

@@ -124,10 +124,22 @@ def test_malformed_metadata_is_graded_by_the_file_name(graded):
     assert _row(rows, "odd")["score"] == "1.0"
 
 
-def test_csv_cells_cannot_start_a_formula(graded, tmp_path):
+def test_csv_cells_cannot_start_a_formula_and_details_are_capped(graded, tmp_path):
     code, rows, _, _ = graded
     assert any(r["learner"] == "'=HYPERLINK(evil)" for r in rows)
     assert all(not r[f][:1] in "=+-@" for r in rows for f in ("learner", "detail", "exercise") if r[f])
+    assert all(len(r["detail"]) <= grading.DETAIL_CHARS + 51 for r in rows)
+
+
+def test_hidden_cases_come_from_a_new_seed_each_run(graded, tmp_path):
+    _, _, summary, _ = graded
+    src = exercises.parse(SOURCE)
+    _write(exercises.to_notebook(src, student=True), tmp_path / "x" / "ex14.ipynb")
+    seeds = set()
+    for n in range(2):
+        main(["grade", str(tmp_path / "x"), "--out", str(tmp_path / f"g{n}.csv"), "--timeout", "10"])
+        seeds.add(json.loads((tmp_path / f"g{n}_summary.json").read_text())["seed"])
+    assert len(seeds | {summary["seed"]}) == 3, "cases drawn with seed 0 every time could be precomputed"
 
 
 def test_the_summary_counts_the_latest_submission_once(graded):
