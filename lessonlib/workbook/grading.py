@@ -51,9 +51,30 @@ DETAIL_CHARS = 200
 MEMORY_MB = 3072
 KERNEL_START_S = 20  # allowed on top of the time limit for starting the worker and its kernel
 # The only lessonlib a submission sees while graded: ``check`` (imported by every exercise notebook) does
-# nothing; every other module (the references, the solutions) does not exist.
+# nothing; every other module (the references, the solutions) cannot be imported. The package's __init__
+# also drops an editable install's import finder (``pip install -e``, which would otherwise find the real
+# submodules behind the stub) and puts a blocker first on ``sys.meta_path``.
+_STUB_INIT = '''"""lessonlib while grading: only workbook.checks.check, which does nothing."""
+import sys as _sys
+
+
+class _Blocked:
+    allowed = ("lessonlib.workbook", "lessonlib.workbook.checks")
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name.startswith("lessonlib.") and name not in cls.allowed:
+            raise ModuleNotFoundError(f"{name} is not available while grading", name=name)
+        return None
+
+
+_sys.meta_path[:] = [_Blocked] + [f for f in _sys.meta_path if "lessonlib" not in getattr(f, "__module__", "")
+                                  and "lessonlib" not in getattr(type(f), "__module__", "")]
+for _name in [m for m in _sys.modules if m.startswith("__editable__") and "lessonlib" in m]:
+    del _sys.modules[_name]
+'''
 STUB = {
-    "lessonlib/__init__.py": '"""lessonlib while grading: only workbook.checks.check, which does nothing."""\n',
+    "lessonlib/__init__.py": _STUB_INIT,
     "lessonlib/workbook/__init__.py": "",
     "lessonlib/workbook/checks/__init__.py": "def check(*args, **kwargs):\n"
                                              "    print('(graded by the grader: check() does nothing here)')\n",

@@ -24,8 +24,8 @@ CHEATS = {
                "def reciprocal_rank_fusion(rankings, k=60):\n    return {}\n",
     # call the reference implementation: lessonlib cannot be imported while grading
     "caller": "def reciprocal_rank_fusion(rankings, k=60):\n    from lessonlib.retrieval.fusion import rrf\n"
-              "    fused = rrf([{d: -r for r, d in enumerate(x)} for x in rankings], k=k)\n"
-              "    return {d: s for q in fused.values() for d, s in q.items()}\n",
+              "    runs = [{'q': {d: float(len(x) - i) for i, d in enumerate(x)}} for x in rankings]\n"
+              "    return rrf(runs, k=k).get('q', {})\n",
     # write the results file the old grader read: there is none, and the outputs file's name is secret
     "forger": "import os, json, glob\np = os.environ.get('LESSONLIB_CHECK_RESULTS')\n"
               "if p: open(p, 'w').write(json.dumps({'reciprocal_rank_fusion': {'passed': 99, 'total': 99, 'status': 'ok'}}))\n"
@@ -100,6 +100,17 @@ def test_the_honest_learner_keeps_full_marks_whatever_the_others_do(graded):
 def test_cheats_get_zero(graded, learner):
     _, rows, _, _ = graded
     assert _row(rows, learner)["score"] == "0.0", _row(rows, learner)
+    if learner == "caller":
+        assert "not available while grading" in _row(rows, learner)["detail"]
+
+
+def test_the_callers_cheat_would_pass_if_lessonlib_were_importable():
+    """So that its 0 above means 'blocked', not 'wrong code'."""
+    from lessonlib.workbook.checks import check
+
+    scope: dict = {}
+    exec(CHEATS["caller"], scope)
+    assert check("reciprocal_rank_fusion", scope["reciprocal_rank_fusion"], verbose=False).ok
 
 
 def test_a_submission_that_kills_its_parent_costs_only_its_row(graded):
