@@ -296,7 +296,7 @@ def _grade(learner: str, path: Path, timeout: int, memory_mb: int, seed: int) ->
     if status != "ok":
         return Grade(learner, exercise, 0, total, status, detail, str(path))
     if not isinstance(outputs, list) or len(outputs) != total:
-        return Grade(learner, exercise, 0, total, "error", f"the function {function}() did not run (undefined or broken notebook)", str(path))
+        return Grade(learner, exercise, 0, total, "error", f"the grader's cell did not finish: {function}() undefined, or the kernel died (out of memory?)", str(path))
     passed, first_failure, raised, not_implemented = 0, "", 0, False
     for number, (case, out) in enumerate(zip(cases, outputs), 1):
         expected = spec.reference(**case)
