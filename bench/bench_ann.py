@@ -119,7 +119,8 @@ def section_compress(x, q, truth, ds, args) -> str:
         pts.append((name, full / nbytes, recall_at_k(ids, truth, 10), nd))
         lines.append(f"{name:<24}{nbytes:>9}{full / nbytes:>6.0f}x{pts[-1][2]:>7.3f}{nd:>9.4f}{nd - exact_ndcg:>+8.4f}")
         log(lines[-1])
-    from lessonlib.index.reduce import PCA, l2_normalize
+    from lessonlib.core.vectors import l2_normalize
+    from lessonlib.index.reduce import PCA
 
     for m in (192, 96, 48):
         pca = PCA(m).fit(x)

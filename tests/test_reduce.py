@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lessonlib.index.reduce import PCA, LearnedProjection, RandomProjection, l2_normalize
+from lessonlib.core.vectors import l2_normalize
+
+from lessonlib.index.reduce import PCA, LearnedProjection, RandomProjection
 from lessonlib.data.synthetic import clustered_vectors
 
 

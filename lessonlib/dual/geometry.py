@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from lessonlib.core.vectors import l2_normalize
+
 
 def _matrix(x: np.ndarray, where: str, min_rows: int = 2) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
@@ -36,14 +38,6 @@ def _matrix(x: np.ndarray, where: str, min_rows: int = 2) -> np.ndarray:
     if not np.isfinite(x).all():
         raise ValueError(f"{where}(x): contains NaN or inf")
     return x
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    """Rows of ``x`` (n, dim) scaled to unit L2 norm, as float64 (zero rows stay zero). -> (n, dim)."""
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2:
-        raise ValueError(f"expected a (n, d) matrix, got shape {x.shape}")
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def singular_values(x: np.ndarray, center: bool = True) -> np.ndarray:
@@ -93,7 +87,7 @@ def anisotropy(x: np.ndarray, n_pairs: int = 20000, seed: int = 0) -> float:
 
     All pairs are used when there are fewer than ``n_pairs`` of them.
     """
-    u = _unit(_matrix(x, "anisotropy"))
+    u = l2_normalize(_matrix(x, "anisotropy"), np.float64)
     n = len(u)
     if n * (n - 1) // 2 <= n_pairs:
         sims = u @ u.T
@@ -118,7 +112,7 @@ def alignment(a: np.ndarray, b: np.ndarray, alpha: float = 2.0) -> float:
     if a.shape != b.shape:
         raise ValueError(f"alignment: a and b must have one shape (the same shape: aligned pairs), "
                          f"got {a.shape} and {b.shape}")
-    return float((np.linalg.norm(_unit(a) - _unit(b), axis=1) ** alpha).mean())
+    return float((np.linalg.norm(l2_normalize(a, np.float64) - l2_normalize(b, np.float64), axis=1) ** alpha).mean())
 
 
 def uniformity(x: np.ndarray, t: float = 2.0, n_pairs: int | None = 20000, seed: int = 0,
@@ -134,7 +128,7 @@ def uniformity(x: np.ndarray, t: float = 2.0, n_pairs: int | None = 20000, seed:
     >>> uniformity(np.ones((5, 3)))
     0.0
     """
-    u = _unit(_matrix(x, "uniformity"))
+    u = l2_normalize(_matrix(x, "uniformity"), np.float64)
     rng = np.random.default_rng(seed)
     if max_points is not None and len(u) > max_points:
         u = u[rng.choice(len(u), max_points, replace=False)]

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lessonlib.dual.geometry import _unit
+from lessonlib.core.vectors import l2_normalize
 
 
 # --------------------------------------------------------------------------- InfoNCE theory
@@ -58,8 +58,8 @@ def infonce_profile(q: np.ndarray, pos: np.ndarray, neg: np.ndarray | None = Non
 
     Shapes: q, pos (B, d); neg (m, d) or None. Rows are L2-normalised.
     """
-    qn, pn = _unit(q), _unit(pos)
-    cands = pn if neg is None else np.concatenate([pn, _unit(neg)])
+    qn, pn = l2_normalize(q, np.float64), l2_normalize(pos, np.float64)
+    cands = pn if neg is None else np.concatenate([pn, l2_normalize(neg, np.float64)])
     s = qn @ cands.T  # (B, C)
     b, c = s.shape
     eye = np.zeros_like(s, dtype=bool)

@@ -132,7 +132,3 @@ def _infonce(temperature: float):
 
     return InfoNCELoss(temperature=temperature)
 
-
-def l2_normalize(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit L2 norm (so inner product = cosine after a projection)."""
-    return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float32)

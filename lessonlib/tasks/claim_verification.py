@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lessonlib.core import config
+from lessonlib.core.vectors import l2_normalize
 from lessonlib.data.augment import split_sentences
 from lessonlib.data import Dataset
 from lessonlib.core.runs import Run, rank_documents, topk
@@ -384,11 +385,6 @@ class SentenceStore:
         self._claim: dict[str, np.ndarray] = {}
         self._claim_text: dict[str, str] = {}
 
-    @staticmethod
-    def _unit(x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float32)
-        return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
-
     def encode_docs(self, doc_ids: Iterable[str]) -> int:
         """Encode the sentences of these abstracts (those not yet encoded); returns how many sentences."""
         todo = [d for d in dict.fromkeys(doc_ids) if d not in self._sent]
@@ -398,7 +394,7 @@ class SentenceStore:
         texts = [s for d in todo for s in self.abstracts[d].sentences]
         if not texts:
             return 0
-        vecs = self._unit(self.embed(texts))
+        vecs = l2_normalize(self.embed(texts))
         if vecs.shape[0] != len(texts):
             raise ValueError(f"SentenceStore: embed returned {vecs.shape[0]} vectors for {len(texts)} sentences")
         start = 0
@@ -412,7 +408,7 @@ class SentenceStore:
         """Encode claims ``{claim_id: text}`` (those not yet encoded)."""
         todo = [c for c in texts if c not in self._claim]
         if todo:
-            vecs = self._unit(self.embed_queries([texts[c] for c in todo]))
+            vecs = l2_normalize(self.embed_queries([texts[c] for c in todo]))
             for c, v in zip(todo, vecs):
                 self._claim[c] = v
                 self._claim_text[c] = texts[c]

@@ -139,10 +139,10 @@ def _grader_cell(function: str, cases_file: str, outputs_file: str) -> str:
         f"exec(compile({inspect.getsource(wire)!r}, '<grader-wire>', 'exec'), _grader)\n"
         "_grader['out'] = []\n"
         f"with open({cases_file!r}, encoding='utf-8') as _grader_f:\n"
-        "    _grader['cases'] = _grader['decode'](_grader['json'].loads(_grader_f.read()))\n"
+        "    _grader['cases'] = _grader['from_wire'](_grader['json'].loads(_grader_f.read()))\n"
         "for _grader_case in _grader['cases']:\n"
         "    try:\n"
-        f"        _grader['out'].append({{'ok': True, 'value': _grader['encode']({function}(**_grader_case))}})\n"
+        f"        _grader['out'].append({{'ok': True, 'value': _grader['to_wire']({function}(**_grader_case))}})\n"
         "    except NotImplementedError:\n"
         "        _grader['out'].append({'ok': False, 'error': 'NotImplementedError'})\n"
         "    except Exception as _grader_exc:\n"
@@ -272,7 +272,7 @@ def _grade(learner: str, path: Path, timeout: int, memory_mb: int, seed: int) ->
             (stub / name).parent.mkdir(parents=True, exist_ok=True)
             (stub / name).write_text(text)
         cases_file = work / "cases.json"
-        cases_file.write_text(json.dumps(wire.encode(cases)))
+        cases_file.write_text(json.dumps(wire.to_wire(cases)))
         outputs_file = work / f"out-{secrets.token_hex(8)}.json"
         pid_file = Path(tmp) / "kernel.pid"  # outside the kernel's folder
         nb.cells = [c for c in nb.cells if c.get("cell_type") in ("code", "markdown")]
@@ -289,7 +289,7 @@ def _grade(learner: str, path: Path, timeout: int, memory_mb: int, seed: int) ->
         if outputs_file.exists():
             try:
                 raw = json.loads(outputs_file.read_text(encoding="utf-8"))
-                outputs = [{"ok": bool(o["ok"]), "value": wire.decode(o["value"])} if o.get("ok") else
+                outputs = [{"ok": bool(o["ok"]), "value": wire.from_wire(o["value"])} if o.get("ok") else
                            {"ok": False, "error": str(o.get("error", ""))} for o in raw]
             except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
                 outputs = None

@@ -1,13 +1,13 @@
 """Values across the grader's process boundary as JSON: no pickle, nothing executable.
 
 The grader sends the hidden cases to a submission's kernel and reads back what the learner's
-function returned; both travel as JSON made by :func:`encode` and read by :func:`decode`.
+function returned; both travel as JSON made by :func:`to_wire` and read by :func:`from_wire`.
 Supported: None, bool, int, float (NaN and inf too), str, list, tuple, dict, numpy arrays and
-scalars, torch tensors (sent as numpy, rebuilt as torch). Anything else is refused on encode.
+scalars, torch tensors (sent as numpy, rebuilt as torch). Anything else is refused by :func:`to_wire`.
 This module imports only the standard library and numpy, so the grader can run its source inside a
 kernel where lessonlib is not importable (:mod:`lessonlib.workbook.grading`).
 
->>> decode(json.loads(json.dumps(encode({"q": np.arange(3, dtype=np.float32), "k": (1, "a")}))))["k"]
+>>> from_wire(json.loads(json.dumps(to_wire({"q": np.arange(3, dtype=np.float32), "k": (1, "a")}))))["k"]
 (1, 'a')
 """
 
@@ -22,35 +22,35 @@ import numpy as np
 MAX_DEPTH = 32
 
 
-def encode(value: Any, depth: int = 0) -> Any:
+def to_wire(value: Any, depth: int = 0) -> Any:
     """A JSON-able form of ``value`` (see the module docstring for the types)."""
     if depth > MAX_DEPTH:
-        raise ValueError("wire.encode: nested too deeply")
+        raise ValueError("wire.to_wire: nested too deeply")
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value if isinstance(value, int) or np.isfinite(value) else {"__float__": repr(float(value))}
     if isinstance(value, np.generic):
-        return encode(value.item(), depth + 1)
+        return to_wire(value.item(), depth + 1)
     if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
         array = value.detach().cpu().numpy()
         return {"__torch__": _array(array)}
     if isinstance(value, np.ndarray):
         return {"__ndarray__": _array(value)}
     if isinstance(value, tuple):
-        return {"__tuple__": [encode(v, depth + 1) for v in value]}
+        return {"__tuple__": [to_wire(v, depth + 1) for v in value]}
     if isinstance(value, list):
-        return [encode(v, depth + 1) for v in value]
+        return [to_wire(v, depth + 1) for v in value]
     if isinstance(value, dict):
-        return {"__dict__": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in value.items()]}
-    raise TypeError(f"wire.encode: cannot send a {type(value).__name__}")
+        return {"__dict__": [[to_wire(k, depth + 1), to_wire(v, depth + 1)] for k, v in value.items()]}
+    raise TypeError(f"wire.to_wire: cannot send a {type(value).__name__}")
 
 
 def _array(array: np.ndarray) -> dict:
     if array.dtype.kind not in "biuf":
         if array.dtype.kind in "US":
             return {"dtype": "str", "shape": list(array.shape), "items": [str(x) for x in array.ravel()]}
-        raise TypeError(f"wire.encode: cannot send an array of dtype {array.dtype}")
+        raise TypeError(f"wire.to_wire: cannot send an array of dtype {array.dtype}")
     data = np.array(array, order="C", copy=True)  # (np.ascontiguousarray would turn a 0-d array into 1-d)
     return {"dtype": data.dtype.str, "shape": list(data.shape), "b64": base64.b64encode(data.tobytes()).decode("ascii")}
 
@@ -61,19 +61,19 @@ def _unarray(blob: dict) -> np.ndarray:
         return np.array(blob["items"], dtype=str).reshape(shape)
     dtype = np.dtype(blob["dtype"])
     if dtype.kind not in "biuf":
-        raise ValueError(f"wire.decode: refused dtype {dtype}")
+        raise ValueError(f"wire.from_wire: refused dtype {dtype}")
     raw = base64.b64decode(blob["b64"], validate=True)
     if len(raw) != dtype.itemsize * int(np.prod(shape, dtype=np.int64)):
-        raise ValueError("wire.decode: array bytes do not match its shape")
+        raise ValueError("wire.from_wire: array bytes do not match its shape")
     return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
 
 
-def decode(value: Any, depth: int = 0) -> Any:
-    """The value :func:`encode` was given (torch tensors come back as torch if torch is installed)."""
+def from_wire(value: Any, depth: int = 0) -> Any:
+    """The value :func:`to_wire` was given (torch tensors come back as torch if torch is installed)."""
     if depth > MAX_DEPTH:
-        raise ValueError("wire.decode: nested too deeply")
+        raise ValueError("wire.from_wire: nested too deeply")
     if isinstance(value, list):
-        return [decode(v, depth + 1) for v in value]
+        return [from_wire(v, depth + 1) for v in value]
     if not isinstance(value, dict):
         return value
     if "__float__" in value:
@@ -88,11 +88,11 @@ def decode(value: Any, depth: int = 0) -> Any:
             return array
         return torch.from_numpy(array)
     if "__tuple__" in value:
-        return tuple(decode(v, depth + 1) for v in value["__tuple__"])
+        return tuple(from_wire(v, depth + 1) for v in value["__tuple__"])
     if "__dict__" in value:
         out = {}
         for k, v in value["__dict__"]:
-            key = decode(k, depth + 1)
-            out[tuple(key) if isinstance(key, list) else key] = decode(v, depth + 1)
+            key = from_wire(k, depth + 1)
+            out[tuple(key) if isinstance(key, list) else key] = from_wire(v, depth + 1)
         return out
-    raise ValueError(f"wire.decode: unknown object with keys {sorted(value)[:5]}")
+    raise ValueError(f"wire.from_wire: unknown object with keys {sorted(value)[:5]}")
