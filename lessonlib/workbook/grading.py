@@ -64,7 +64,7 @@ class _Blocked:
     @classmethod
     def find_spec(cls, name, path=None, target=None):
         if name.startswith("lessonlib.") and name not in cls.allowed:
-            raise ModuleNotFoundError(f"{name} is not available while grading", name=name)
+            raise ModuleNotFoundError(f"{name} is not available while grading: this exercise asks you to write it yourself", name=name)
         return None
 
 
