@@ -16,17 +16,41 @@ import sys
 from pathlib import Path
 
 
-def measure(root: Path) -> dict:
-    mods = {}
+def modules(root: Path) -> dict[str, Path]:
+    """Dotted module name -> file, for every .py file under ``root`` (the lessonlib folder)."""
+    out = {}
     for p in root.rglob("*.py"):
         name = ".".join(("lessonlib",) + p.relative_to(root).with_suffix("").parts)
-        mods[name.removesuffix(".__init__")] = p
+        out[name.removesuffix(".__init__")] = p
+    return out
 
+
+def lessonlib_imports(tree: ast.Module, mods: dict[str, Path], importer: str):
+    """(import statement, at module level?, modules it names) for every lessonlib import of ``importer``;
+    imports under ``if TYPE_CHECKING:`` are skipped and a package's own ``__init__`` is not an edge."""
     def resolve(n):
         while n and n not in mods:
             n = n.rpartition(".")[0]
         return n or None
 
+    at_top = {id(n) for b in tree.body for n in ([b] + (b.body if isinstance(b, (ast.If, ast.Try)) else []))}
+    typing_only = {id(n) for b in tree.body if isinstance(b, ast.If) and "TYPE_CHECKING" in ast.unparse(b.test)
+                   for n in ast.walk(b)}
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").startswith("lessonlib"):
+            targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import) and any(a.name.startswith("lessonlib") for a in node.names):
+            targets = [a.name for a in node.names if a.name.startswith("lessonlib")]
+        else:
+            continue
+        found = {r for r in map(resolve, targets) if r and r != importer and not importer.startswith(r + ".")}
+        yield node, id(node) in at_top, found
+
+
+def measure(root: Path) -> dict:
+    mods = modules(root)
     top, every = collections.defaultdict(set), collections.defaultdict(set)
     fn_imports, lines, longest = 0, 0, (0, "")
     defs = collections.defaultdict(list)
@@ -46,25 +70,14 @@ def measure(root: Path) -> dict:
                 for n in names:
                     if not n.startswith("_") and n not in {"NAME", "HELP", "add_arguments", "run", "register"}:
                         defs[n].append(name)
-        at_top = {id(n) for b in tree.body for n in ([b] + (b.body if isinstance(b, (ast.If, ast.Try)) else []))}
-        typing_only = {id(n) for b in tree.body if isinstance(b, ast.If) and "TYPE_CHECKING" in ast.unparse(b.test)
-                       for n in ast.walk(b)}
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 n = node.end_lineno - node.lineno + 1
                 if n > longest[0]:
                     longest = (n, f"{name}.{node.name}")
-            if id(node) in typing_only:
-                continue
-            if isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").startswith("lessonlib"):
-                targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
-            elif isinstance(node, ast.Import) and any(a.name.startswith("lessonlib") for a in node.names):
-                targets = [a.name for a in node.names if a.name.startswith("lessonlib")]
-            else:
-                continue
-            found = {r for r in map(resolve, targets) if r and r != name and not name.startswith(r + ".")}
+        for _, module_level, found in lessonlib_imports(tree, mods, name):
             every[name] |= found
-            if id(node) in at_top:
+            if module_level:
                 top[name] |= found
             else:
                 fn_imports += 1
@@ -73,8 +86,8 @@ def measure(root: Path) -> dict:
         "modules (.py files)": len(mods),
         "lines": lines,
         "import floors": _floors(mods, top),
-        "import circles (module-level imports)": len(_circles(mods, top)),
-        "import circles (counting imports inside functions)": len(_circles(mods, every)),
+        "import circles (module-level imports)": len(circles(mods, top)),
+        "import circles (counting imports inside functions)": len(circles(mods, every)),
         "function-level lessonlib imports": fn_imports,
         "public names defined in more than one module": sum(1 for v in defs.values() if len(v) > 1),
         "longest function": f"{longest[0]} lines ({longest[1]})",
@@ -95,7 +108,7 @@ def _floors(mods, edges) -> int:
     return max(depth(n) for n in mods)
 
 
-def _circles(mods, edges) -> list[list[str]]:
+def circles(mods, edges) -> list[list[str]]:
     """Strongly connected groups of more than one module (Tarjan)."""
     index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
     sys.setrecursionlimit(10_000)
