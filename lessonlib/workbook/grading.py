@@ -49,7 +49,7 @@ from lessonlib.workbook.checks.core import close
 FIELDS = ["learner", "exercise", "passed", "total", "score", "status", "detail", "file"]
 DETAIL_CHARS = 200
 MEMORY_MB = 3072
-KERNEL_START_S = 20  # allowed on top of the time limit for starting the worker and its kernel
+KERNEL_START_S = 60  # allowed on top of the time limit for starting the worker and its kernel (a busy machine)
 # The only lessonlib a submission sees while graded: ``check`` (imported by every exercise notebook) does
 # nothing; every other module (the references, the solutions) cannot be imported. The package's __init__
 # also drops an editable install's import finder (``pip install -e``, which would otherwise find the real
