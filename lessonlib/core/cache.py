@@ -55,10 +55,11 @@ def namespace(**settings) -> str:
 _PARTS = ("vecs", "lens", "keys")
 
 
-def _digest(folder: Path, chunk: str) -> str:
+def _digest(paths: Sequence[Path]) -> str:
+    """SHA-256 over the bytes of a chunk's files, in order (vecs, lens, keys)."""
     h = hashlib.sha256()
-    for part in _PARTS:
-        h.update((folder / f"{chunk}.{part}.npy").read_bytes())
+    for path in paths:
+        h.update(path.read_bytes())
     return h.hexdigest()
 
 
@@ -106,7 +107,7 @@ class EmbeddingCache:
             vecs = np.load(self.folder / f"{chunk}.vecs.npy", mmap_mode="r", allow_pickle=False)
             lens = np.load(self.folder / f"{chunk}.lens.npy", allow_pickle=False)
             whole = vecs.ndim == 2 and len(vecs) == len(keys) == len(lens)
-            digest = _digest(self.folder, chunk) if whole else ""
+            digest = _digest([self.folder / f"{chunk}.{part}.npy" for part in _PARTS]) if whole else ""
             sum_file = self.folder / f"{chunk}.sum.json"
             if whole and sum_file.exists():
                 whole = json.loads(sum_file.read_text()).get("sha256") == digest
@@ -176,11 +177,9 @@ class EmbeddingCache:
             keys_tmp = self.folder / f".{chunk}.keys.pending.npy"  # the checksum covers the keys' bytes
             with atomic_write(keys_tmp, "wb") as handle:
                 np.save(handle, keys, allow_pickle=False)
-            h = hashlib.sha256()
-            for path in (self.folder / f"{chunk}.vecs.npy", self.folder / f"{chunk}.lens.npy", keys_tmp):
-                h.update(path.read_bytes())
+            digest = _digest([self.folder / f"{chunk}.vecs.npy", self.folder / f"{chunk}.lens.npy", keys_tmp])
             with atomic_write(self.folder / f"{chunk}.sum.json") as handle:
-                json.dump({"sha256": h.hexdigest(), "rows": len(texts)}, handle)
+                json.dump({"sha256": digest, "rows": len(texts)}, handle)
             os.replace(keys_tmp, self.folder / f"{chunk}.keys.npy")  # last: the chunk now exists
         except OSError:  # pragma: no cover - full or read-only disk: caching is best effort
             return

@@ -30,15 +30,6 @@ class ChecksumError(ValueError):
     """The downloaded bytes do not match the published checksum."""
 
 
-def file_digest(path: str | os.PathLike, algorithm: str = "md5") -> str:
-    """Hex digest of a file, read in chunks."""
-    h = hashlib.new(algorithm)
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def download(
     url: str,
     dest: str | os.PathLike,

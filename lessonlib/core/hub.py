@@ -25,7 +25,7 @@ import os
 from pathlib import Path
 
 from lessonlib.core import config
-from lessonlib.core.io import atomic_write
+from lessonlib.core.io import atomic_write, sha256_file
 
 MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
@@ -34,15 +34,6 @@ _ALIASES = {MINILM_ID.lower(), "all-minilm-l6-v2"}
 
 # Files that make a folder a loadable model (any one is enough).
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")
-
-
-def sha256_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
-    """SHA-256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(chunk_size), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _hash_cache_path() -> Path:

@@ -34,13 +34,13 @@ def _default_mode(path: Path, directory: bool) -> None:
     os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
 
 
-def file_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 of a file's bytes, read in 1 MiB blocks."""
-    h = hashlib.sha256()
+def sha256_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
+    """SHA-256 of a file, read in 1 MiB chunks (manifests here, model checksums in ``lessonlib.core.hub``)."""
+    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        for block in iter(lambda: handle.read(chunk_size), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def verify_folder(path: str | os.PathLike) -> None:
@@ -57,7 +57,7 @@ def verify_folder(path: str | os.PathLike) -> None:
         target = path / name
         if not target.is_file():
             raise ValueError(f"{target}: missing (the folder was saved with it)")
-        if file_sha256(target) != digest:
+        if sha256_file(target) != digest:
             raise ValueError(f"{target}: corrupt or changed since it was saved (SHA-256 does not match); save it again")
 
 
@@ -127,7 +127,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     _default_mode(tmp, directory=True)
     try:
         yield tmp
-        files = {p.relative_to(tmp).as_posix(): file_sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+        files = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
         with atomic_write(tmp / MARKER) as handle:
             json.dump({"written_by": "lessonlib", "files": files}, handle, indent=1)
         if path.exists():

@@ -25,8 +25,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from lessonlib.workbook.grading import grade  # deferred: pulls in nbformat
 
-    if args.memory_mb < 256:
-        raise ValueError(f"--memory-mb {args.memory_mb}: a kernel needs at least 256 MiB")
     grades = grade(args.paths, args.out, timeout=args.timeout, memory_mb=args.memory_mb, seed=args.seed,
                    progress=sys.stderr.isatty())
     for g in grades:

@@ -47,8 +47,6 @@ def run(args: argparse.Namespace) -> int:
 
     get_loss(args.loss)  # fail early on a bad name
     check_output_folder(args)
-    if args.epochs < 1:
-        raise ValueError(f"train-cross --epochs {args.epochs}: must be >= 1")
     fast = fast_requested(args)
     ds = load_dataset(args.data, args.split)
     queries = first_queries(ds.queries, fast)
