@@ -3,7 +3,8 @@
 For each index and each setting of its search knob: recall@k against exact search, queries per
 second (one batched call), latency percentiles p50/p95/p99 (one query per call), build time and
 memory; then the Pareto frontier of (recall, QPS). Plus helpers for SciFact embeddings, nDCG@10
-of an index's results, and query-thread scaling.
+of an index's results (mean and per query, also after a dimensionality reduction), what a compressed
+index costs (``compression_row``), and query-thread scaling.
 
 >>> truth = exact_neighbors(x, q, 10)
 >>> rows = sweep("IVF", lambda: IVFIndex(384, nlist=64).train(x).add(x), q, truth, knob="nprobe", values=[1, 4, 16])
@@ -20,9 +21,11 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from lessonlib.core import config
+from lessonlib.core.runs import hits_to_run
+from lessonlib.core.vectors import l2_normalize
 from lessonlib.data import course_dataset
 from lessonlib.dual.encode import encode
-from lessonlib.evaluation.metrics import evaluate
+from lessonlib.evaluation.metrics import evaluate, per_query_array
 
 
 @dataclass
@@ -185,14 +188,61 @@ def scifact_embeddings(dataset=None, model: str = config.DEFAULT_MODEL) -> tuple
     return docs.astype(np.float32), queries.astype(np.float32), dataset
 
 
+def _positions_run(dataset, ids: np.ndarray, scores: np.ndarray | None = None) -> dict[str, dict[str, float]]:
+    """Row i of ``ids`` (corpus positions, -1 = no hit) as the run of the i-th query of ``dataset.queries``;
+    without ``scores`` a row's documents score k, k-1, ..., 1 (their rank order)."""
+    if scores is None:
+        scores = np.broadcast_to(np.arange(ids.shape[1], 0, -1, dtype=np.float64), ids.shape)
+    return hits_to_run(list(dataset.queries), dataset.doc_ids, scores, ids)
+
+
 def ndcg_at_10(dataset, ids: np.ndarray, scores: np.ndarray | None = None) -> float:
     """nDCG@10 (trec_eval definition, lessonlib.evaluation.metrics) of an index's (nq, k) results on ``dataset``;
     row i of ``ids`` answers the i-th query of ``dataset.queries``, ids are corpus positions."""
-    doc_ids = dataset.doc_ids
-    run = {}
-    for qi, qid in enumerate(dataset.queries):
-        row = ids[qi]
-        n = len(row)
-        run[qid] = {doc_ids[d]: (float(scores[qi, j]) if scores is not None else float(n - j))
-                    for j, d in enumerate(row) if d >= 0}
-    return float(evaluate(dataset.qrels, run, ["ndcg@10"])["ndcg@10"])
+    return float(evaluate(dataset.qrels, _positions_run(dataset, ids, scores), ["ndcg@10"])["ndcg@10"])
+
+
+def ndcg_per_query(dataset, ids: np.ndarray, scores: np.ndarray | None = None) -> np.ndarray:
+    """nDCG@10 of each query (nq,), in ``dataset.queries`` order, of an index's (nq, k) results ``ids``
+    (corpus positions, as :func:`ndcg_at_10` takes them): the per-query values a paired test compares.
+
+    A query with no judgments scores 0. Introduced in notebook 06.
+
+    >>> ndcg_per_query(ds, FlatIndex(384).add(docs).search(queries, 10)[1]).shape  # (nq,)
+    """
+    return per_query_array(dataset.qrels, _positions_run(dataset, ids, scores), "ndcg@10", list(dataset.queries))
+
+
+def projected_ndcg_per_query(projection, docs: np.ndarray, queries: np.ndarray, dataset, k: int = 10) -> np.ndarray:
+    """nDCG@10 per query (nq,) of exact inner-product search after a dimensionality reduction: documents
+    and queries mapped by ``projection.transform`` (PCA, RandomProjection, LearnedProjection: D -> m) and
+    unit-normalised, so the score is the cosine in the reduced space. Introduced in notebook 06.
+
+    >>> projected_ndcg_per_query(PCA(64).fit(docs), docs, queries, ds).mean()  # nDCG@10 at 64 dimensions
+    """
+    from lessonlib.index.flat import FlatIndex  # deferred: pulls in tqdm
+
+    d, q = l2_normalize(projection.transform(docs)), l2_normalize(projection.transform(queries))
+    return ndcg_per_query(dataset, FlatIndex(d.shape[1]).add(d).search(q, k)[1])
+
+
+def compression_row(name: str, index, docs: np.ndarray, queries: np.ndarray, truth: np.ndarray, dataset,
+                    nbytes: float, k: int = 10) -> dict:
+    """Train and fill ``index`` with ``docs`` (n, D), search ``queries`` (nq, D), and measure what compressing
+    each vector to ``nbytes`` bytes cost. Introduced in notebook 06.
+
+    Returns a dict: ``method`` (= ``name``), ``bytes`` (= ``nbytes``), ``ratio`` = 4·D / nbytes (float32 over
+    stored bytes), ``errs`` (n,) = ‖x̂_i − x_i‖² with x̂ = ``index.reconstruct(x)`` (NaN where the index cannot
+    reconstruct), ``recon_err`` = mean of ``errs``, ``recall`` = recall@k against ``truth`` (exact neighbours,
+    :func:`recall_at_k`), ``ndcg_q`` (nq,) = nDCG@10 per query on ``dataset`` (:func:`ndcg_per_query`) and
+    ``ndcg`` = its mean.
+
+    >>> row = compression_row("SQ8", SQIndex(384, nbits=8), docs, queries, truth, ds, nbytes=384)
+    >>> row["ratio"], row["recall"]  # (4.0, ...)
+    """
+    index.train(docs).add(docs)
+    ids = index.search(queries, k)[1]
+    errs = ((index.reconstruct(docs) - docs) ** 2).sum(1) if hasattr(index, "reconstruct") else np.full(len(docs), np.nan)
+    per_q = ndcg_per_query(dataset, ids)
+    return dict(method=name, bytes=nbytes, ratio=4 * docs.shape[1] / nbytes, recon_err=float(errs.mean()),
+                recall=recall_at_k(ids, truth, k), ndcg=float(per_q.mean()), errs=errs, ndcg_q=per_q)

@@ -60,6 +60,11 @@ class SQIndex(Index):
         levels = 1 << self.nbits
         return self.vmin_ + (codes.astype(np.float32) + 0.5) / levels * self.vdiff_
 
+    def reconstruct(self, x: np.ndarray) -> np.ndarray:
+        """x -> decode(encode(x)): each coordinate moved to the centre of its quantization step (to measure
+        reconstruction error, as ``PQIndex.reconstruct``)."""
+        return self.decode(self.encode(x))
+
     def _add(self, x: np.ndarray) -> None:
         self.codes_ = np.concatenate([self.codes_, self.encode(x)])
 
