@@ -345,3 +345,50 @@ def test_torch_threads_sets_and_restores_the_thread_count():
     assert torch.get_num_threads() == before
     with torch_threads(None):
         assert torch.get_num_threads() == before
+
+
+def _tiny_setup():
+    """A Setup with a hand-made test split: q1 judges d1 relevant (and d0 not), q2 judges d3; q3 is not judged."""
+    from lessonlib.data import Dataset
+    from lessonlib.interaction.train import Setup
+
+    test = Dataset("tiny", {f"d{i}": {"text": ""} for i in range(4)}, {"q1": "", "q2": "", "q3": ""},
+                   {"q2": {"d3": 1}, "q1": {"d0": 0, "d1": 2}})
+    test_run = {"q1": {"d0": 3.0, "d1": 2.0, "d2": 1.0}, "q2": {"d2": 2.0, "d3": 1.0}, "q3": {"d0": 1.0}}
+    return Setup(None, test, None, None, None, {}, test_run, [], [])
+
+
+def test_per_query_ndcg10_are_the_runs_behind_evaluate_models_means():
+    from lessonlib.evaluation.metrics import ndcg10
+    from lessonlib.interaction.train import per_query_ndcg10
+    from lessonlib.retrieval.rerank import interpolate_first_stage
+
+    setup = _tiny_setup()
+    model_run = {"q1": {"d0": 0.0, "d1": 5.0, "d2": 1.0}, "q2": {"d2": 0.0, "d3": 1.0}, "q3": {"d0": 0.0}}
+    result = {"run": model_run, "w": 4.0}
+    pq = per_query_ndcg10(setup, result)
+    assert set(pq) == {"bm25", "model", "interpolated"} and all(v.shape == (2,) for v in pq.values())  # q1, q2: judged only
+    np.testing.assert_allclose(pq["bm25"], [1 / math.log2(3), 1 / math.log2(3)])  # BM25 ranks each relevant document 2nd
+    np.testing.assert_allclose(pq["model"], [1.0, 1.0])
+    base = {q: setup.test_run[q] for q in model_run}
+    for key, run in (("bm25", base), ("model", model_run), ("interpolated", interpolate_first_stage(model_run, base, 4.0))):
+        assert pq[key].mean() == pytest.approx(ndcg10(setup.test.qrels, run))  # the means evaluate_model reports
+
+
+def test_example_pair_is_the_first_judged_query_and_its_first_relevant_document():
+    setup = _tiny_setup()
+    assert setup.example_pair() == ("q1", "d1")  # sorted ids; d0 is judged but not relevant
+    assert setup.example_pair(1) == ("q2", "d3")
+
+
+def test_course_setup_is_prepare_with_the_modes_sizes():
+    from lessonlib.data import course_dataset
+    from lessonlib.interaction.train import course_setup, prepare
+
+    setup = course_setup(fast=True, fast_train_queries=5)
+    assert setup.meta == {"k": 30, "max_doc_len": 96, "fast": True}
+    assert max(len(r) for r in setup.test_run.values()) <= 30
+    assert max(len(setup.docs.ids(d)) for run in setup.test_run.values() for d in run) <= 96
+    ref = prepare(course_dataset("train"), course_dataset("test"), max_doc_len=96, k=30, seed=0, tokenizer=setup.tokenizer)
+    assert setup.train_qids == ref.train_qids[:5] and setup.val_qids == ref.val_qids and setup.test_run == ref.test_run
+    assert setup.describe() == f"train 5 queries, validation {len(ref.val_qids)}, test {len(ref.test_run)}; rerank BM25 top-30; fast=True"

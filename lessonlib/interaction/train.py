@@ -18,6 +18,7 @@ The recipe (the same for every model in ``lessonlib.interaction``):
    ``w`` is chosen on a validation split carved from train (``choose_weight``); test is only reported.
 
 >>> setup = prepare(train_ds, test_ds)                 # tokenise + BM25 (seconds)
+>>> setup = course_setup()                             # or: the course collection, as notebooks 16-18 use it
 >>> model = build_model("knrm", setup.embedding)
 >>> fit_ranker(model, setup, epochs=2)
 >>> run = rerank_candidates(model, setup, setup.test_run)
@@ -36,14 +37,15 @@ from torch import nn
 
 from lessonlib.cross.data import bm25_run
 from lessonlib.losses.ranking import get_loss
-from lessonlib.data import Dataset, split_queries
+from lessonlib.core import config
+from lessonlib.data import Dataset, course_dataset, split_queries
 from lessonlib.interaction.coattention import CoAttentionRanker
 from lessonlib.interaction.conv_knrm import ConvKNRM
 from lessonlib.interaction.hierarchical import HierarchicalAttentionRanker
 from lessonlib.interaction.knrm import KNRM
 from lessonlib.interaction.matrix import TokenEmbedding, count_parameters, load_tokenizer, load_word_embeddings
 from lessonlib.interaction.ntn import NTNRanker
-from lessonlib.evaluation.metrics import ndcg10
+from lessonlib.evaluation.metrics import ndcg10, per_query_array
 from lessonlib.retrieval.rerank import choose_alpha, interpolate_first_stage
 from lessonlib.core.runs import Run, rank_documents
 from lessonlib.core.trainer import Trainer, TrainerConfig
@@ -124,6 +126,17 @@ class Setup:
             self.embedding_weight = load_word_embeddings()
         return TokenEmbedding(self.embedding_weight, freeze=freeze)
 
+    def describe(self) -> str:
+        """One line: queries in the train / validation / test parts, the BM25 depth re-ranked, the mode."""
+        return (f"train {len(self.train_qids)} queries, validation {len(self.val_qids)}, test {len(self.test_run)}; "
+                f"rerank BM25 top-{self.meta.get('k')}; fast={self.meta.get('fast')}")
+
+    def example_pair(self, index: int = 0) -> tuple[str, str]:
+        """(query id, doc id): the ``index``-th judged test query (ids sorted) and its first relevant document,
+        the example pair the notebooks look at."""
+        qid = sorted(self.test.qrels)[index]
+        return qid, next(d for d, g in self.test.qrels[qid].items() if g > 0)
+
 
 def prepare(
     train: Dataset,
@@ -149,7 +162,29 @@ def prepare(
     docs.add(ids, [f"{corpus[d].get('title', '')} {corpus[d].get('text', '')}".strip() for d in ids])
     positives = [q for q in train.queries if any(g > 0 for g in train.qrels.get(q, {}).values())]
     train_qids, val_qids = split_queries(positives, val_fraction, seed)
-    return Setup(train, test, tokenizer, queries, docs, train_run, test_run, train_qids, val_qids)
+    return Setup(train, test, tokenizer, queries, docs, train_run, test_run, train_qids, val_qids,
+                 meta={"k": k, "max_doc_len": max_doc_len})
+
+
+def course_setup(fast: bool | None = None, seed: int = 0, fast_train_queries: int = 100) -> Setup:
+    """The course collection prepared for the interaction notebooks: :func:`prepare` on
+    ``course_dataset("train")`` and ``course_dataset("test")``.
+
+    Fast mode (``fast``, default ``LESSONLIB_FAST``): documents cut to 96 tokens, BM25's top-30 re-ranked,
+    and only the first ``fast_train_queries`` training queries of the split kept; full mode: 200 tokens
+    and the top-100, every training query. ``meta`` records ``k`` and ``fast``; ``describe()`` prints them.
+    Introduced in notebook 16 (the same set-up serves 17 and 18).
+
+    >>> setup = course_setup(); print(setup.describe())
+    train 100 queries, validation ..., test ...; rerank BM25 top-30; fast=True
+    """
+    fast = config.is_fast() if fast is None else fast
+    setup = prepare(course_dataset("train"), course_dataset("test"), max_doc_len=96 if fast else 200,
+                    k=30 if fast else 100, seed=seed)
+    if fast:
+        setup.train_qids = setup.train_qids[:fast_train_queries]
+    setup.meta["fast"] = fast
+    return setup
 
 
 def build_model(name: str, embedding: TokenEmbedding, seed: int = 0, **kwargs) -> nn.Module:
@@ -340,3 +375,21 @@ def evaluate_model(model: nn.Module, setup: Setup, test_qids: Sequence[str] | No
         "rerank_seconds": seconds,
         "run": test_run,
     }
+
+
+def per_query_ndcg10(setup: Setup, result: dict) -> dict[str, np.ndarray]:
+    """Test nDCG@10 query by query behind one :func:`evaluate_model` ``result``, for paired tests.
+
+    ``"bm25"`` (the candidates in BM25's order), ``"model"`` (the model alone) and ``"interpolated"``
+    (z(model) + w·z(BM25) with the result's validation-chosen w), each (n,) over the test queries the
+    model re-ranked that have judgments, in sorted id order; their means are the result's ``bm25``,
+    ``model`` and ``interpolated``. Introduced in notebook 16.
+
+    >>> pq = per_query_ndcg10(setup, evaluate_model(model, setup))
+    >>> compare_paired(pq["model"], pq["bm25"], "K-NRM", "BM25").verdict()
+    """
+    run = result["run"]
+    qids = sorted(q for q in run if q in setup.test.qrels)
+    base = {q: setup.test_run[q] for q in run}
+    runs = {"bm25": base, "model": run, "interpolated": interpolate_first_stage(run, base, result["w"], norm="zscore")}
+    return {name: per_query_array(setup.test.qrels, r, "ndcg@10", qids) for name, r in runs.items()}
