@@ -12,7 +12,9 @@
 * Cascade with early termination (:func:`lessonlib.evaluation.cost.cascade_run` over
   :func:`lessonlib.retrieval.cascade.cascade`): a cheap stage scores everything; only the documents
   it is not confident about go on to the next, dearer stage (Wang et al. 2011, "A cascade ranking
-  model"; Matsubara et al. 2020).
+  model"; Matsubara et al. 2020). ``early_termination`` runs one setting of either kind over window
+  scores computed once (a cascade FirstP -> MaxP, or ``maxp_early_exit``), and
+  ``early_termination_settings`` lists the settings a validation split chooses among.
 
 Windows are cut by character offsets of the tokenizer, so every window is exact original text.
 """
@@ -22,6 +24,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+
+from lessonlib.core.runs import Run
+from lessonlib.evaluation.cost import cascade_run
 
 TRUNCATIONS = ("head", "tail", "head+tail")
 
@@ -156,3 +161,48 @@ def maxp_early_exit(scores: np.ndarray, owner: np.ndarray, n: int, threshold: fl
         out[i] = max(out[i], s)
         done[i] = s >= threshold
     return out, read
+
+
+def early_termination(candidates, scores: np.ndarray, owner: np.ndarray, keep: int | None = None,
+                      stop_at: float | None = None) -> tuple[Run, float]:
+    """One early-termination setting over window scores computed once, and what it would have read.
+
+    ``scores`` (m,) are the (query, window) scores of ``candidates`` (a
+    ``lessonlib.retrieval.candidates.Candidates`` of n pairs) and ``owner`` (m,) the pair of each window,
+    as ``split_pairs`` returns them. Exactly one of:
+
+    * ``keep``: a cascade (Wang et al. 2011). Stage 1 reads every candidate's first window (FirstP,
+      1 forward pass each); the ``keep`` best of each query go on to stage 2, which reads the rest of
+      their windows (MaxP, n_windows_i - 1 more passes); the others keep their stage-1 order below.
+    * ``stop_at``: early exit (``maxp_early_exit``): read a document's windows in order and stop at the
+      first scoring >= ``stop_at``; ``stop_at=inf`` reads every window (MaxP).
+
+    Returns (run, forward passes per candidate) — the passes a system scoring windows on demand would
+    spend. Introduced in notebook 19.
+
+    >>> run, passes = early_termination(cand, window_scores, owner, keep=2)
+    """
+    if (keep is None) == (stop_at is None):
+        raise ValueError(f"early_termination(keep={keep}, stop_at={stop_at}): give exactly one of keep and stop_at")
+    n = len(candidates)
+    if keep is not None:
+        stages = [aggregate(scores, owner, n, "firstp"), aggregate(scores, owner, n, "maxp")]
+        windows_per_pair = np.bincount(owner, minlength=n)
+        run, spent = cascade_run(candidates, stages, [np.ones(n), windows_per_pair - 1], keep=[keep])
+        return run, sum(spent) / n
+    out, read = maxp_early_exit(scores, owner, n, stop_at)
+    return candidates.to_run(out), float(read.mean())
+
+
+def early_termination_settings(scores: np.ndarray, depth: int, keeps: Sequence[int] = (1, 2, 3),
+                               quantiles: Sequence[float] = (0.75, 0.9, 0.97)) -> list[tuple[str, float]]:
+    """The early-termination settings to choose among on a validation split, as ``(kind, value)`` for
+    :func:`early_termination` (``kind`` is ``"keep"`` or ``"stop_at"``): a cascade for each of ``keeps``
+    below ``depth`` (the candidates per query), an early exit at each of ``quantiles`` of the validation
+    window ``scores``, and last ``("stop_at", inf)``, MaxP reading everything. Introduced in notebook 19.
+
+    >>> early_termination_settings(np.arange(101.0), depth=3, quantiles=(0.9,))
+    [('keep', 1), ('keep', 2), ('stop_at', 90.0), ('stop_at', inf)]
+    """
+    return ([("keep", k) for k in keeps if k < depth] + [("stop_at", float(t)) for t in np.quantile(scores, list(quantiles))]
+            + [("stop_at", np.inf)])
