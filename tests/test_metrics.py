@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lessonlib.evaluation.metrics import evaluate, parse_measure, per_query_array
+from lessonlib.evaluation.metrics import evaluate, measure_correlation, parse_measure, per_query_array
 
 pytrec_eval = pytest.importorskip("pytrec_eval")
 
@@ -151,3 +151,16 @@ def test_compare_and_markdown_table():
     assert table == {"good": {"mrr": 1.0}, "bad": {"mrr": 0.5}}
     md = to_markdown(table)
     assert md.splitlines()[2] == "| good | 1.0000 |"
+
+
+def test_measure_correlation_is_pearson_over_the_per_query_values():
+    qrels = {"q1": {"a": 1}, "q2": {"b": 1}, "q3": {"c": 1}, "q4": {"d": 1, "e": 1}}
+    run = {"q1": {"a": 3.0, "b": 2.0}, "q2": {"a": 3.0, "b": 2.0}, "q3": {"a": 3.0, "b": 2.0, "c": 1.0}, "q4": {"d": 1.0, "e": 0.5}}
+    corr, n = measure_correlation(qrels, run, ["ndcg@10", "mrr", "recall@100", "P@1"])
+    assert n == 4 and corr.shape == (4, 4)
+    ndcg = per_query_array(qrels, run, "ndcg@10", ["q1", "q2", "q3", "q4"])
+    mrr = per_query_array(qrels, run, "mrr", ["q1", "q2", "q3", "q4"])
+    assert corr[0, 1] == pytest.approx(np.corrcoef(ndcg, mrr)[0, 1])
+    assert np.diag(corr)[[0, 1, 3]] == pytest.approx([1.0, 1.0, 1.0])
+    assert np.isnan(corr[2]).all()  # recall@100 is 1 for every query here: constant, no correlation
+

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from lessonlib.evaluation.significance import bootstrap_interval, compare_groups, compare_paired, paired_t_test, randomization_test
+from lessonlib.evaluation.significance import (bootstrap_interval, compare_groups, compare_paired, correlation_interval, paired_t_test,
+                                              randomization_test)
 
 
 def test_paired_t_test_matches_scipy():
@@ -105,3 +106,18 @@ def test_compare_groups_matches_an_exact_two_sample_permutation_test_and_names_t
     assert clear.higher() == "x" and clear.low > 0 and clear.verdict().startswith("On this collection nDCG@10 is higher on x")
     same = compare_groups(rng.random(50), rng.random(50), "x", "y")
     assert same.higher() is None and same.verdict().startswith("No significant difference")
+
+
+def test_correlation_interval_is_fishers_z_and_covers_r():
+    r, n = 0.6, 50
+    low, high = correlation_interval(r, n)
+    half = stats.norm.ppf(0.975) / np.sqrt(n - 3)
+    assert (low, high) == pytest.approx((np.tanh(np.arctanh(r) - half), np.tanh(np.arctanh(r) + half)))
+    assert low < r < high and high - r < r - low  # asymmetric: squeezed towards +1
+    assert correlation_interval(r, 500)[1] - correlation_interval(r, 500)[0] < high - low  # more queries, narrower
+    assert correlation_interval(-0.3, 40) == pytest.approx(tuple(-x for x in reversed(correlation_interval(0.3, 40))))
+    low1, high1 = correlation_interval(1.0, 30)  # clipped: finite
+    assert np.isfinite(low1) and high1 <= 1.0
+    with pytest.raises(ValueError, match="at least 4"):
+        correlation_interval(0.5, 3)
+

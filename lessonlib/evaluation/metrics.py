@@ -257,6 +257,23 @@ def per_query_array(qrels: Qrels, run: Run, measure: str, qids: list[str] | None
     return np.array([scores[q][name] if q in scores else 0.0 for q in qids])
 
 
+def measure_correlation(qrels: Qrels, run: Run, measures: Iterable[str]) -> tuple[np.ndarray, int]:
+    """How strongly measures agree query by query: the Pearson correlation matrix (m, m) of ``measures``
+    over the evaluated queries of ``run`` (per-query values, :func:`evaluate` with ``per_query=True``), and
+    the number of queries n. A measure that is constant over the queries (e.g. recall@100 = 1 on a small
+    corpus) has no correlation: its row and column are NaN. Introduced in notebook 11.
+
+    >>> corr, n = measure_correlation(qrels, run, ["ndcg@10", "mrr"]); corr[0, 1]   # r(nDCG@10, MRR)
+    """
+    measures = list(measures)
+    values = evaluate(qrels, run, measures, per_query=True)
+    names = [parse_measure(m).name for m in measures]
+    matrix = np.array([[values[q][m] for m in names] for q in values])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.corrcoef(matrix.T)
+    return np.atleast_2d(corr), len(matrix)
+
+
 def compare(qrels: Qrels, runs: Mapping[str, Run], measures: Iterable[str]) -> dict[str, dict[str, float]]:
     """``{system: {measure: mean}}`` for several named runs over the same qrels."""
     measures = list(measures)

@@ -8,6 +8,7 @@ Both tests take two arrays of one measure per query (same queries, same order; s
   Carterette, 2007): under the null the labels A/B of each query are exchangeable, so flip the
   sign of each d_i at random; ``p = (1 + #{|mean(flipped)| >= |mean(d)|}) / (1 + R)``. With
   ``2**n <= n_resamples`` every sign pattern is enumerated and p is exact.
+- Fisher's z interval for a correlation between two measures over queries (``correlation_interval``).
 
 >>> paired_t_test([0.5, 0.6, 0.7], [0.4, 0.5, 0.5]).p_value < 0.1
 True
@@ -16,6 +17,7 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
@@ -100,6 +102,26 @@ def bootstrap_interval(d, level: float = 0.95, n_resamples: int = 10_000, seed: 
     res = stats.bootstrap((d,), np.mean, confidence_level=level, n_resamples=n_resamples,
                           method="percentile", random_state=np.random.default_rng(seed))
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def correlation_interval(r: float, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Confidence interval of a Pearson correlation ``r`` measured on ``n`` pairs (e.g. queries), by Fisher's
+    z-transform (Fisher, 1915): artanh(r) is about normal with standard error 1 / sqrt(n - 3), so
+
+        (low, high) = tanh(artanh(r) -/+ z / sqrt(n - 3)),  z = the normal quantile at (1 + level) / 2 (1.96 at 0.95).
+
+    ``r`` is clipped to +-0.9999 first (artanh(+-1) is infinite). Introduced in notebook 11.
+
+    >>> [round(x, 3) for x in correlation_interval(0.5, 103)]
+    [0.339, 0.632]
+    """
+    if n < 4:
+        raise ValueError(f"correlation_interval(n={n}): need at least 4 pairs")
+    if not 0 < level < 1:
+        raise ValueError(f"correlation_interval(level={level}): must be in (0, 1)")
+    half = NormalDist().inv_cdf((1 + level) / 2) / np.sqrt(n - 3)
+    z = np.arctanh(np.clip(r, -0.9999, 0.9999))
+    return float(np.tanh(z - half)), float(np.tanh(z + half))
 
 
 @dataclass(frozen=True)
