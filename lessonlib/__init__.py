@@ -18,4 +18,4 @@ One package per part of the course (the notebooks that teach each are named in i
 The public contract (data shapes, names, command line) is described in the README.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

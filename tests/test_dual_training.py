@@ -10,10 +10,12 @@ import torch
 
 from lessonlib.data import Dataset, load_dataset, relevant_pairs
 from lessonlib.dual.recipe import DualRecipe
+from lessonlib.dual.samplers import BM25Negatives, DenseHardNegatives, RandomNegatives
 from lessonlib.dual.train import (
+    bm25_candidates,
+    epoch_batches_fn,
+    negative_sampler,
     no_duplicate_batches,
-    ranked_candidates,
-    sample_negatives,
     train_dual,
     weak_supervision_dataset,
 )
@@ -56,17 +58,36 @@ def test_no_duplicate_batches_cover_everything_once_without_repeats():
         assert len({q for q, _ in batch}) == len(batch) == len({d for _, d in batch}) <= 4
 
 
-def test_sample_negatives_never_returns_a_positive_and_skips_top_ranks():
-    qrels = {"q": {"d0": 1, "d3": 1, "d5": 0}}
+def _ten_docs() -> Dataset:
+    corpus = {f"d{i}": {"title": "", "text": f"document {i}"} for i in range(10)}
+    return Dataset("ten", corpus, {"q": "a query"}, {"q": {"d0": 1, "d3": 1, "d5": 0}}, "train")
+
+
+def test_training_negatives_come_from_the_taught_samplers_after_removing_positives():
+    data = _ten_docs()
     ranking = {"q": {f"d{i}": 10.0 - i for i in range(10)}}
-    cands = ranked_candidates(ranking)
-    rng = np.random.default_rng(0)
-    negs = sample_negatives(cands, qrels, [("q", "d0")] * 50, 2, rng, [f"d{i}" for i in range(10)], skip_top=2, depth=6)
-    flat = {d for row in negs for d in row}
-    assert all(len(row) == 2 and len(set(row)) == 2 for row in negs)
-    assert flat <= {"d2", "d4", "d5"}  # ranks 2..5 minus the positive d3 (d5 is judged 0: a true negative)
-    rand = sample_negatives(None, qrels, [("q", "d0")] * 50, 3, rng, [f"d{i}" for i in range(10)])
-    assert not {d for row in rand for d in row} & {"d0", "d3"}
+    recipe = DualRecipe(negatives="bm25", n_negatives=2, skip_top=2, depth=6)
+    sampler = negative_sampler(recipe, data, ranking, seed=0)
+    assert isinstance(sampler, BM25Negatives)
+    negs = sampler.sample(["q"] * 50, [["d0"]] * 50, 2)
+    # top 6 = d0..d5; positives d0, d3 removed -> d1 d2 d4 d5; skip 2 -> d4, d5 (d5 is judged 0: a true negative)
+    assert all(sorted(row) == ["d4", "d5"] for row in negs)
+    dense = negative_sampler(recipe.replace(negatives="dense"), data, ranking, seed=0)
+    assert isinstance(dense, DenseHardNegatives)
+    rand = negative_sampler(recipe.replace(negatives="random", n_negatives=3), data, None, seed=0)
+    assert isinstance(rand, RandomNegatives)
+    assert not {d for row in rand.sample(["q"] * 50, [["d0"]] * 50, 3) for d in row} & {"d0", "d3"}
+
+
+def test_epoch_batches_are_a_function_of_seed_and_epoch(tiny):
+    recipe = DualRecipe(negatives="bm25", n_negatives=2, batch_size=4, depth=20)
+    run = bm25_candidates(tiny, depth=20)
+    make = epoch_batches_fn(None, tiny, recipe, None, run)
+    first, again, second = make(0), make(0), make(1)
+    assert first == again and first != second  # a resumed run sees the interrupted run's batches
+    for batch in first:
+        for q, p, negs in batch:
+            assert len(negs) == 2 and not set(negs) & {d for d, g in tiny.qrels[q].items() if g > 0}
 
 
 def test_weak_supervision_pairs_need_no_labels(tiny):

@@ -35,8 +35,9 @@ import os
 import random
 import re
 import shutil
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -484,6 +485,51 @@ class Trainer:
             self.save_checkpoint()
         if bar is not None:
             bar.close()
+
+
+@dataclass
+class Fitted:
+    """What :func:`fit` returns: the trainer's history and the run's counters."""
+
+    history: list[dict]  # one dict per logged step (+ ``eval`` dicts), see :attr:`Trainer.history`
+    steps: int  # optimizer steps taken
+    best_step: int | None  # the step whose weights were kept (None without ``select_metric``)
+    seconds: float  # wall time of the loop
+    peak_memory_mib: float | None  # peak CUDA memory of the loop (None on CPU)
+
+
+def trainer_config(recipe: Any = None, **knobs: Any) -> TrainerConfig:
+    """The :class:`TrainerConfig` a recipe implies: its fields named like the config's, then ``knobs``.
+
+    A recipe (:class:`lessonlib.core.recipe.Recipe`) names its optimisation knobs as the trainer does
+    (``lr``, ``epochs``, ``max_steps``, ``warmup``, ``weight_decay``...), so the recipe is the one place
+    they are set; ``knobs`` are what the caller decides (device, progress, evaluation, checkpoints).
+    """
+    names = {f.name for f in fields(TrainerConfig)}
+    given = {f.name: getattr(recipe, f.name) for f in fields(recipe) if f.name in names} if recipe is not None else {}
+    return TrainerConfig(**{**given, **knobs})
+
+
+def fit(model: torch.nn.Module, data, loss_fn: LossFn, recipe: Any = None, eval_fn: EvalFn | None = None,
+        callbacks: Sequence[Callable[[Trainer], None]] = (), collate: Callable[[list], Any] | None = None,
+        resume: bool | str | os.PathLike = False, **knobs: Any) -> Fitted:
+    """The course's one training loop: ``Trainer(model, loss_fn, trainer_config(recipe, **knobs)).train(data)``.
+
+    Every trainer of the workbook ends here (:func:`lessonlib.dual.train.train_dual`,
+    :func:`lessonlib.dual.distill.train_distilled`, :func:`lessonlib.cross.train.train_cross_encoder`
+    and through it :func:`lessonlib.cross.recipe.train_monobert`); they differ only in their data,
+    their ``loss_fn(model, batch)`` and their recipe. ``data`` is a list of examples or a callable
+    ``epoch -> batches`` (see :class:`Trainer`). Introduced in notebook 02.
+    """
+    trainer = Trainer(model, loss_fn, trainer_config(recipe, **knobs), eval_fn=eval_fn, callbacks=callbacks,
+                      collate=collate)
+    cuda = trainer.device.startswith("cuda")
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(trainer.device)
+    started = time.perf_counter()
+    trainer.train(data, resume=resume)
+    return Fitted(trainer.history, trainer.state.step, trainer.state.best_step, time.perf_counter() - started,
+                  torch.cuda.max_memory_allocated(trainer.device) / 2**20 if cuda else None)
 
 
 def fit_shuffled(model: torch.nn.Module, n: int, batch_loss: Callable[[torch.Tensor], torch.Tensor], epochs: int,

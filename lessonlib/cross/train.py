@@ -19,7 +19,7 @@ import torch
 
 from lessonlib.cross.data import Group
 from lessonlib.losses.ranking import get_loss, margin_mse, mix
-from lessonlib.core.trainer import Trainer, TrainerConfig
+from lessonlib.core.trainer import fit
 
 
 def make_loss_fn(loss: str | Mapping[str, float] = "softmax_ce", label_smoothing: float = 0.0,
@@ -75,23 +75,18 @@ def train_cross_encoder(
     progress: bool = True,
     bf16: bool = True,
 ) -> list[dict]:
-    """Fine-tune ``model`` (a ``CrossEncoder``) on ``groups``; returns the Trainer's history.
+    """Fine-tune ``model`` (a ``CrossEncoder``) on ``groups`` through :func:`lessonlib.core.trainer.fit`;
+    returns the history. Introduced in notebook 15.
 
     ``eval_fn(model) -> {"ndcg@10": ...}`` on a validation split, every ``eval_every`` steps, with
     ``select_metric`` restores the best weights at the end (early stopping).
     """
     if not groups:
         raise ValueError("train_cross_encoder(groups=[]): nothing to train on")
-    cfg = TrainerConfig(
-        lr=lr, weight_decay=weight_decay, warmup=warmup, epochs=epochs, max_steps=max_steps,
-        batch_size=batch_size, grad_accum=grad_accum, max_grad_norm=max_grad_norm, layer_decay=layer_decay,
-        seed=seed, progress=progress, bf16=bf16, eval_every=eval_every, select_metric=select_metric,
-        device=str(model.device), deterministic=False,
-    )
-    wrapped = None
-    if eval_fn is not None:
-        def wrapped(m):
-            return eval_fn(model)
-    trainer = Trainer(model, make_loss_fn(loss, label_smoothing, distill_weight), cfg, eval_fn=wrapped,
-                      collate=lambda items: items)
-    return trainer.train(list(groups))
+    fitted = fit(model, list(groups), make_loss_fn(loss, label_smoothing, distill_weight),
+                 eval_fn=(lambda m: eval_fn(model)) if eval_fn is not None else None, collate=lambda items: items,
+                 lr=lr, weight_decay=weight_decay, warmup=warmup, epochs=epochs, max_steps=max_steps,
+                 batch_size=batch_size, grad_accum=grad_accum, max_grad_norm=max_grad_norm, layer_decay=layer_decay,
+                 seed=seed, progress=progress, bf16=bf16, eval_every=eval_every, select_metric=select_metric,
+                 device=str(model.device), deterministic=False)  # fmt: skip
+    return fitted.history

@@ -18,7 +18,7 @@ with C the batch's candidate documents (in-batch positives + hard negatives).
 * Consistency regularisation (Xie et al. 2020, UDA; Sohn et al. 2020): two augmented views of a
   query (``lessonlib.data.augment``: word deletion, reordering) should rank the batch's documents alike.
 
->>> folder, history = train_distilled(train, teacher=BiEncoderTeacher(max_length=512),
+>>> folder, history, model = train_distilled(train, teacher=BiEncoderTeacher(max_length=512),
 ...                                   kd_loss="margin_mse", out_dir="models/kd")   # doctest: +SKIP
 """
 
@@ -43,7 +43,7 @@ from lessonlib.data import Dataset
 from lessonlib.dual.encoders import DualEncoder
 from lessonlib.dual.encoders.dual import embed_tokens, encode_token_ids, towers
 from lessonlib.losses import KLDistillationLoss, MarginMSELoss
-from lessonlib.core.trainer import Trainer, TrainerConfig
+from lessonlib.core.trainer import fit
 from lessonlib.core.scoring import ScoreFn
 
 # --------------------------------------------------------------------------- teachers
@@ -172,6 +172,79 @@ def default_views(seed: int = 0) -> Callable[[str, int], str]:
     return view
 
 
+class DistillationObjective:
+    """``loss_fn(model, batch)`` for the trainer: the weighted sum of the module docstring's four terms.
+
+    A batch is a list of ``[qid, positive, [negatives]]`` (:func:`lessonlib.dual.train.epoch_batches_fn`);
+    ``weights`` maps ``"nce" | "kd" | "ema" | "consistency"`` to its weight (0 or missing: off).
+    """
+
+    def __init__(self, dataset: Dataset, recipe: DualRecipe, tokens: dt.TokenCache, weights: dict[str, float],
+                 teacher: PairTeacher | None = None, kd_loss: str = "margin_mse", kd_temperature: float = 1.0,
+                 ema: EMATeacher | None = None, views: Callable[[str, int], str] | None = None) -> None:
+        self.dataset, self.recipe, self.tokens, self.teacher, self.ema, self.views = dataset, recipe, tokens, teacher, ema, views
+        self.weights = {k: w for k, w in weights.items() if w}
+        self.kd_loss = kd_loss
+        self.nce = dt.build_loss(recipe.replace(loss="infonce"))
+        self.kd = MarginMSELoss(similarity="cosine") if kd_loss == "margin_mse" else KLDistillationLoss(temperature=kd_temperature)
+        self.tau = recipe.temperature
+        self.step = 0
+        self._view_tokens: dict[tuple[str, int], list[int]] = {}
+
+    def embed(self, model, qids: Sequence[str], docs: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        r = self.recipe
+        q = embed_tokens(model, "query", [self.tokens.queries[i] for i in qids], r.query_max_length).float()
+        d = embed_tokens(model, "doc", [self.tokens.docs[i] for i in docs], r.train_max_length or r.max_length).float()
+        return q, d
+
+    def __call__(self, model, batch) -> tuple[torch.Tensor, dict]:
+        b, n = len(batch), len(batch[0][2])
+        qids = [ex[0] for ex in batch]
+        docs = [ex[1] for ex in batch] + [d for ex in batch for d in ex[2]]
+        q, d = self.embed(model, qids, docs)
+        pos, neg = d[:b], d[b:].reshape(b, n, -1) if n else None
+        terms = {}
+        if "nce" in self.weights:
+            terms["nce"] = self.nce(q, pos, neg)
+        if "kd" in self.weights:
+            terms["kd"] = self.distillation(batch, q, pos, neg)
+        if "ema" in self.weights:
+            terms["ema"] = self.momentum(qids, docs, q @ d.T / self.tau)
+        if "consistency" in self.weights:
+            terms["consistency"] = self.consistency(model, qids, d)
+        self.step += 1
+        total = sum((self.weights[k] * v for k, v in terms.items()), q.new_zeros(()))
+        return total, {k: float(v) for k, v in terms.items()}
+
+    def distillation(self, batch, q, pos, neg) -> torch.Tensor:
+        """Margin-MSE or KL against the teacher's scores of [positive, negatives]."""
+        t = torch.as_tensor(self.teacher.scores(self.dataset, [ex[0] for ex in batch], [[ex[1]] + ex[2] for ex in batch]),
+                            device=q.device)
+        if self.kd_loss == "margin_mse":
+            return self.kd(q, pos, neg, t)
+        student = torch.einsum("bd,bkd->bk", q, torch.cat([pos.unsqueeze(1), neg], dim=1)) / self.tau  # (B, 1+n)
+        return self.kd(student, t / (getattr(self.teacher, "temperature", None) or self.tau))
+
+    def momentum(self, qids, docs, logits: torch.Tensor) -> torch.Tensor:
+        """KL from the EMA teacher's softmax over the batch's candidates to the student's."""
+        with torch.no_grad():
+            tq, td = self.embed(self.ema.model, qids, docs)
+        return F.kl_div(F.log_softmax(logits, -1), F.log_softmax(tq @ td.T / self.tau, -1), log_target=True,
+                        reduction="batchmean")
+
+    def consistency(self, model, qids, d: torch.Tensor) -> torch.Tensor:
+        """Symmetric KL between two augmented views of each query (views 2k and 2k+1 at step k)."""
+        qa = embed_tokens(model, "query", [self.view_ids(i, 2 * self.step) for i in qids], self.recipe.query_max_length).float()
+        qb = embed_tokens(model, "query", [self.view_ids(i, 2 * self.step + 1) for i in qids], self.recipe.query_max_length).float()
+        return consistency_loss(qa @ d.T / self.tau, qb @ d.T / self.tau)
+
+    def view_ids(self, qid: str, k: int) -> list[int]:
+        if (qid, k) not in self._view_tokens:
+            q_tower = towers(self.tokens.model)[0]
+            self._view_tokens[qid, k] = q_tower.pretokenize([self.views(self.dataset.queries[qid], k)])[0]
+        return self._view_tokens[qid, k]
+
+
 def train_distilled(
     train_dataset: Dataset,
     out_dir=None,
@@ -185,111 +258,55 @@ def train_distilled(
     views: Callable[[str, int], str] | None = None,
     kd_temperature: float = 1.0,
     model=None,
-    **kwargs: Any,
-):
-    """Train a dual encoder with any mix of the four terms of the module docstring.
+    device: str | None = None,
+    progress: bool = True,
+    **changes: Any,
+) -> dt.TrainedDual:
+    """Train a dual encoder with any mix of the four terms of the module docstring. Introduced in notebook 04.
 
     ``teacher``: a :class:`PairTeacher`, ``"bi-encoder-512"`` (the zero-shot bi-encoder reading 512
     tokens), a cross-encoder folder, or None (no distillation term). ``kd_loss``: ``"margin_mse"``
     (student cosine margins regress the teacher's) or ``"kl"`` (KL between softmaxes over
-    [positive, negatives], temperature ``kd_temperature``). Other keyword arguments are
-    :func:`lessonlib.dual.train.train_dual` knobs (negatives, n_negatives, epochs, lr...).
+    [positive, negatives], temperature ``kd_temperature``). Keyword ``changes`` are
+    :class:`lessonlib.dual.recipe.DualRecipe` knobs (negatives, n_negatives, epochs, lr...).
     Returns a :class:`lessonlib.dual.train.TrainedDual` ``(model_dir, history, model)`` like ``train_dual``.
     """
     if kd_loss not in {"margin_mse", "kl"}:
         raise ValueError(f"train_distilled(kd_loss={kd_loss!r}): expected 'margin_mse' or 'kl'")
-    if ema_weight and ema_momentum is None:
-        ema_momentum = 0.99
-    device = kwargs.pop("device", None)
-    progress = kwargs.pop("progress", True)
-    kwargs.pop("teacher_name", None)
-    kwargs.setdefault("negatives", "bm25")
-    kwargs.setdefault("n_negatives", 1 if kwargs["negatives"] != "none" else 0)
-    recipe = DualRecipe(**kwargs)
+    changes.setdefault("negatives", "bm25")
+    changes.setdefault("n_negatives", 1 if changes["negatives"] != "none" else 0)
+    recipe = DualRecipe(**changes)
     seed_everything(recipe.seed)
     started = time.perf_counter()
-    if model is None:
-        model = dt.model_for(recipe, device)
+    model = dt.model_for(recipe, device) if model is None else model
     dev = str(next(model.parameters()).device)
-    if isinstance(teacher, str):
-        if teacher.startswith("bi-encoder"):
-            length = int(teacher.rsplit("-", 1)[-1]) if teacher[-1].isdigit() else 512
-            teacher = BiEncoderTeacher(recipe.model_name if recipe.model_name not in {"bilstm", "cnn"} else DEFAULT_MODEL, max_length=length, device=dev)
-        else:
-            teacher = CrossEncoderTeacher(teacher)
-    use_kd = teacher is not None and kd_weight > 0
-    if use_kd and recipe.n_negatives < 1:
+    teacher = make_teacher(teacher, recipe, dev)
+    if teacher is not None and kd_weight > 0 and recipe.n_negatives < 1:
         raise ValueError("train_distilled: distillation needs hard negatives (n_negatives >= 1, negatives != 'none')")
+    ema = EMATeacher(model, 0.99 if ema_momentum is None else ema_momentum) if ema_weight or ema_momentum is not None else None
     tokens = dt.TokenCache(model).add(train_dataset)
-    nce = dt.build_loss(recipe.replace(loss="infonce"))
-    kd = MarginMSELoss(similarity="cosine") if kd_loss == "margin_mse" else KLDistillationLoss(temperature=kd_temperature)
-    ema = EMATeacher(model, ema_momentum) if ema_momentum is not None else None
-    view_fn = views or (default_views(recipe.seed) if consistency_weight else None)
-    view_tokens: dict[tuple[str, int], list[int]] = {}
-    q_tower = towers(model)[0]
-    tau = recipe.temperature
-    counter = {"step": 0}
-
-    def view_ids(qid: str, k: int) -> list[int]:
-        key = (qid, k)
-        if key not in view_tokens:
-            view_tokens[key] = q_tower.pretokenize([view_fn(train_dataset.queries[qid], k)])[0]
-        return view_tokens[key]
-
-    def loss_fn(m, batch):
-        b = len(batch)
-        qids = [ex[0] for ex in batch]
-        negs = [ex[2] for ex in batch]
-        n = len(negs[0])
-        docs = [ex[1] for ex in batch] + [d for ng in negs for d in ng]
-        doc_len = recipe.train_max_length or recipe.max_length
-        q = embed_tokens(m, "query", [tokens.queries[i] for i in qids], recipe.query_max_length).float()
-        d = embed_tokens(m, "doc", [tokens.docs[i] for i in docs], doc_len).float()
-        pos, neg = d[:b], d[b:].reshape(b, n, -1) if n else None
-        logs, total = {}, q.new_zeros(())
-        if nce_weight:
-            l_nce = nce(q, pos, neg)
-            total, logs["nce"] = total + nce_weight * l_nce, float(l_nce)
-        if use_kd:
-            t = torch.as_tensor(teacher.scores(train_dataset, qids, [[ex[1]] + ex[2] for ex in batch]), device=q.device)
-            if kd_loss == "margin_mse":
-                l_kd = kd(q, pos, neg, t)
-            else:
-                cand = torch.cat([pos.unsqueeze(1), neg], dim=1)  # (B, 1+n, d)
-                student = torch.einsum("bd,bkd->bk", q, cand) / tau
-                l_kd = kd(student, t / (getattr(teacher, "temperature", None) or tau))
-            total, logs["kd"] = total + kd_weight * l_kd, float(l_kd)
-        logits = q @ d.T / tau  # (B, B + B n): every candidate of the batch
-        if ema is not None and ema_weight:
-            with torch.no_grad():
-                tq = embed_tokens(ema.model, "query", [tokens.queries[i] for i in qids], recipe.query_max_length).float()
-                td = embed_tokens(ema.model, "doc", [tokens.docs[i] for i in docs], doc_len).float()
-                t_logits = tq @ td.T / tau
-            l_ema = F.kl_div(F.log_softmax(logits, -1), F.log_softmax(t_logits, -1), log_target=True, reduction="batchmean")
-            total, logs["ema"] = total + ema_weight * l_ema, float(l_ema)
-        if view_fn is not None and consistency_weight:
-            k = counter["step"]
-            qa = embed_tokens(m, "query", [view_ids(i, 2 * k) for i in qids], recipe.query_max_length).float()
-            qb = embed_tokens(m, "query", [view_ids(i, 2 * k + 1) for i in qids], recipe.query_max_length).float()
-            l_cons = consistency_loss(qa @ d.T / tau, qb @ d.T / tau)
-            total, logs["consistency"] = total + consistency_weight * l_cons, float(l_cons)
-        counter["step"] += 1
-        return total, logs
-
-    initial = None
-    if recipe.negatives == "bm25":
-        initial = dt.bm25_candidates(train_dataset, depth=recipe.depth)
-    elif recipe.negatives in {"dense", "dynamic"}:
-        initial = dt.dense_candidates(model, train_dataset, tokens, recipe.max_length, recipe.query_max_length, depth=recipe.depth)
-    batches_fn = dt.epoch_batches_fn(model, train_dataset, recipe, tokens, initial)
-    cfg = TrainerConfig(lr=recipe.lr, epochs=recipe.epochs, max_steps=recipe.max_steps, warmup=recipe.warmup,
-                        weight_decay=recipe.weight_decay, schedule=recipe.schedule, seed=recipe.seed,
-                        progress=progress, device=dev)  # fmt: skip
-    trainer = Trainer(model, loss_fn, cfg, callbacks=[ema] if ema is not None else [])
-    trainer.train(batches_fn)
-    history = [dict(h, phase="train") for h in trainer.history]
-    history.append({"phase": "done", "seconds": time.perf_counter() - started, "device": dev, "steps": trainer.state.step,
-                    "teacher": getattr(teacher, "name", None), "kd_loss": kd_loss if use_kd else None,
-                    "ema_momentum": ema_momentum, "consistency_weight": consistency_weight})  # fmt: skip
+    weights = {"nce": nce_weight, "kd": kd_weight if teacher is not None else 0.0, "ema": ema_weight,
+               "consistency": consistency_weight}
+    objective = DistillationObjective(train_dataset, recipe, tokens, weights, teacher, kd_loss, kd_temperature, ema,
+                                      views or (default_views(recipe.seed) if consistency_weight else None))
+    batches = dt.epoch_batches_fn(model, train_dataset, recipe, tokens, dt.initial_candidates(model, train_dataset, tokens, recipe))
+    fitted = fit(model, batches, objective, recipe, callbacks=[ema] if ema is not None else [], device=dev,
+                 progress=progress, eval_every=None)
+    history = [dict(h, phase="train") for h in fitted.history]
+    history.append({"phase": "done", "seconds": time.perf_counter() - started, "device": dev, "steps": fitted.steps,
+                    "teacher": getattr(teacher, "name", None), "kd_loss": kd_loss if "kd" in objective.weights else None,
+                    "ema_momentum": ema.momentum if ema is not None else None,
+                    "consistency_weight": consistency_weight})  # fmt: skip
     folder = dt.save_dual(model, out_dir, recipe, history) if out_dir is not None else None
     return dt.TrainedDual(folder, history, model)
+
+
+def make_teacher(teacher: PairTeacher | str | None, recipe: DualRecipe, device: str) -> PairTeacher | None:
+    """A :class:`PairTeacher` from its name: ``"bi-encoder-<tokens>"`` or a cross-encoder folder."""
+    if not isinstance(teacher, str):
+        return teacher
+    if teacher.startswith("bi-encoder"):
+        length = int(teacher.rsplit("-", 1)[-1]) if teacher[-1].isdigit() else 512
+        name = recipe.model_name if recipe.model_name not in {"bilstm", "cnn"} else DEFAULT_MODEL
+        return BiEncoderTeacher(name, max_length=length, device=device)
+    return CrossEncoderTeacher(teacher)

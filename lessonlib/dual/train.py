@@ -7,8 +7,9 @@ The recipe (DPR, Karpukhin et al. 2020; Sentence-BERT, Reimers & Gurevych 2019):
    positive would be an in-batch *false* negative);
 3. each example gets ``n_negatives`` hard negatives — ``"none"`` (in-batch only), ``"random"``,
    ``"bm25"`` (BM25's top ranks), ``"dense"`` (the starting model's top ranks) or ``"dynamic"``
-   (re-mined from the model being trained at every epoch; ANCE, Xiong et al. 2021) — drawn from
-   ranks ``skip_top .. depth`` with every judged-relevant document removed. Skipping the very top
+   (re-mined from the model being trained at every epoch; ANCE, Xiong et al. 2021), drawn by the
+   samplers notebook 03 teaches (:func:`negative_sampler`): the top ``depth`` of the ranking with
+   every judged-relevant document removed, then the next ``skip_top`` skipped. Skipping the very top
    ranks filters likely *false negatives*: unjudged documents that are in fact relevant
    (RocketQA, Qu et al. 2021);
 4. the loss is InfoNCE over in-batch positives + all hard negatives of the batch, with
@@ -49,8 +50,9 @@ from lessonlib.dual.encoders.dual import embed_tokens, encode_token_ids, towers
 from lessonlib.core.io import atomic_write
 from lessonlib.dual.recipe import DualRecipe
 from lessonlib.evaluation.metrics import evaluate
-from lessonlib.core.runs import rank_documents, scores_to_run
-from lessonlib.core.trainer import Trainer, TrainerConfig
+from lessonlib.core.runs import Run, scores_to_run
+from lessonlib.core.trainer import fit
+from lessonlib.dual.samplers import BM25Negatives, DenseHardNegatives, NegativeSampler, RandomNegatives
 
 
 
@@ -114,43 +116,21 @@ def no_duplicate_batches(examples: Sequence, batch_size: int, rng: np.random.Gen
     return batches
 
 
-def ranked_candidates(run: dict[str, dict[str, float]]) -> dict[str, list[str]]:
-    """Doc ids of each query of a run, best first in trec_eval's order."""
-    return {q: rank_documents(docs) for q, docs in run.items()}
+def negative_sampler(recipe: DualRecipe, dataset: Dataset, run: Run | None, seed: int) -> NegativeSampler:
+    """The taught sampler (:mod:`lessonlib.dual.samplers`, notebook 03) that ``recipe.negatives`` names.
 
-
-def sample_negatives(
-    candidates: dict[str, list[str]] | None,
-    qrels: dict[str, dict[str, int]],
-    pairs: Sequence[tuple[str, str]],
-    n: int,
-    rng: np.random.Generator,
-    doc_ids: Sequence[str],
-    skip_top: int = 0,
-    depth: int = 50,
-) -> list[list[str]]:
-    """``n`` negatives for each (qid, pos) pair.
-
-    From ``candidates[qid]`` (a ranking) ranks ``skip_top .. depth`` minus every judged document
-    of the query (relevant or not judged 0 alike is kept out only when relevant: grade > 0);
-    ``candidates=None`` draws uniformly from ``doc_ids``. Too few candidates: filled at random.
+    ``"random"``: :class:`RandomNegatives`; ``"bm25"``: :class:`BM25Negatives` over ``run``;
+    ``"dense"`` / ``"dynamic"``: :class:`DenseHardNegatives` over ``run`` (the dense ranking of the
+    starting model, or of the model being trained for ``"dynamic"``). Ranked samplers take the top
+    ``recipe.depth`` of the run, remove every judged-relevant document, skip the next
+    ``recipe.skip_top`` (likely false negatives; RocketQA) and draw uniformly from the rest, filling
+    with random documents where the pool runs short.
     """
-    out = []
-    n_docs = len(doc_ids)
-    for qid, _ in pairs:
-        positives = {d for d, g in qrels.get(qid, {}).items() if g > 0}
-        chosen: list[str] = []
-        if candidates is not None:
-            pool = [d for d in candidates.get(qid, [])[skip_top:depth] if d not in positives]
-            if pool:
-                picks = rng.choice(len(pool), size=min(n, len(pool)), replace=False)
-                chosen = [pool[int(i)] for i in picks]
-        while len(chosen) < n:
-            d = doc_ids[int(rng.integers(n_docs))]
-            if d not in positives and d not in chosen:
-                chosen.append(d)
-        out.append(chosen)
-    return out
+    if recipe.negatives == "random":
+        return RandomNegatives(dataset.doc_ids, seed=seed, qrels=dataset.qrels)
+    ranked = BM25Negatives if recipe.negatives == "bm25" else DenseHardNegatives
+    return ranked(run or {}, depth=recipe.depth, skip_top=recipe.skip_top, pick="random", seed=seed,
+                  qrels=dataset.qrels, doc_ids=dataset.doc_ids)
 
 
 # --------------------------------------------------------------------------- model access
@@ -247,32 +227,40 @@ def make_eval_fn(val_dataset: Dataset, tokens: TokenCache, recipe: DualRecipe, m
     return eval_fn
 
 
-def epoch_batches_fn(model, dataset: Dataset, recipe: DualRecipe, tokens: TokenCache, initial: dict | None = None):
+def initial_candidates(model, dataset: Dataset, tokens: TokenCache, recipe: DualRecipe) -> Run | None:
+    """The ranking the first epoch's negatives come from: BM25's, the starting model's, or none."""
+    if recipe.negatives == "bm25":
+        return bm25_candidates(dataset, depth=recipe.depth)
+    if recipe.negatives in {"dense", "dynamic"}:
+        return dense_candidates(model, dataset, tokens, recipe.max_length, recipe.query_max_length, depth=recipe.depth)
+    return None
+
+
+def epoch_batches_fn(model, dataset: Dataset, recipe: DualRecipe, tokens: TokenCache, initial: Run | None = None):
     """``epoch -> batches`` for the trainer: shuffled duplicate-free batches + negatives.
 
-    ``initial`` is a precomputed candidate run (BM25 or the starting model's dense run).
+    ``initial`` is the run the negatives are taken from (:func:`initial_candidates`); with
+    ``negatives="dynamic"`` every later epoch re-mines it with the model being trained (ANCE with
+    the refresh at each epoch boundary; :class:`lessonlib.dual.samplers.DynamicHardNegatives` does
+    the same every k steps). Each epoch's batches and negatives depend only on ``(seed, epoch)``, so
+    a resumed run sees the same ones.
     """
     pairs = relevant_pairs(dataset.qrels, dataset.queries, dataset.corpus)
     if not pairs:
         raise ValueError(f"train_dual(train_dataset={dataset.name!r}): no relevant (query, document) pairs")
-    doc_ids = dataset.doc_ids
-    ranked = ranked_candidates(initial) if initial is not None else None
 
     def make(epoch: int) -> list:
         rng = np.random.default_rng([recipe.seed, epoch])
         batches = no_duplicate_batches(pairs, recipe.batch_size, rng)
         if recipe.negatives == "none" or recipe.n_negatives == 0:
             return [[[q, p, []] for q, p in batch] for batch in batches]
-        cands = ranked
+        run = initial
         if recipe.negatives == "dynamic" and epoch > 0:
-            cands = ranked_candidates(dense_candidates(model, dataset, tokens, recipe.max_length, recipe.query_max_length, depth=recipe.depth))
-        if recipe.negatives == "random":
-            cands = None
-        out = []
-        for batch in batches:
-            negs = sample_negatives(cands, dataset.qrels, batch, recipe.n_negatives, rng, doc_ids, recipe.skip_top, recipe.depth)
-            out.append([[q, p, ng] for (q, p), ng in zip(batch, negs)])
-        return out
+            run = dense_candidates(model, dataset, tokens, recipe.max_length, recipe.query_max_length, depth=recipe.depth)
+        sampler = negative_sampler(recipe, dataset, run, seed=int(rng.integers(2**31)))
+        return [[[q, p, negs] for (q, p), negs in
+                 zip(batch, sampler.sample([q for q, _ in batch], [[p] for _, p in batch], recipe.n_negatives))]
+                for batch in batches]
 
     return make
 
@@ -294,6 +282,42 @@ def model_for(recipe: DualRecipe, device: str | None = None):
         model = DualEncoder.from_pretrained(name, pooling=recipe.pooling, max_length=recipe.max_length,
                                             query_max_length=recipe.query_max_length, seed=recipe.seed)
     return model.to(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+
+def set_dropout(model: torch.nn.Module, p: float | None) -> None:
+    """Set the probability of every ``nn.Dropout`` of ``model`` to ``p`` (None: leave them)."""
+    if p is not None:
+        for module in model.modules():
+            if isinstance(module, torch.nn.Dropout):
+                module.p = float(p)
+
+
+def scratch_tower(recipe: DualRecipe) -> bool:
+    """A small tower trained from scratch (BiLSTM / CNN): trained in fp32, without bf16 autocast."""
+    return recipe.model_name in {"bilstm", "cnn"}
+
+
+def weak_pretraining(model, dataset: Dataset, recipe: DualRecipe, device: str, progress: bool) -> list[dict]:
+    """Stage 1 of a recipe with ``pretrain``: in-batch InfoNCE on :func:`weak_supervision_dataset` pairs."""
+    weak = weak_supervision_dataset(dataset, recipe.pretrain, seed=recipe.seed)
+    if recipe.pretrain_max_pairs and len(weak.queries) > recipe.pretrain_max_pairs:
+        keep = list(weak.queries)[: recipe.pretrain_max_pairs]
+        weak = Dataset(weak.name, weak.corpus, {q: weak.queries[q] for q in keep}, {q: weak.qrels[q] for q in keep},
+                       weak.split, weak.meta)
+    tokens = TokenCache(model).add(weak)
+    weak_recipe = recipe.replace(negatives="none", n_negatives=0, loss="infonce", epochs=recipe.pretrain_epochs,
+                                 max_steps=None, eval_every=None)
+    fitted = fit(model, epoch_batches_fn(model, weak, weak_recipe, tokens), dual_loss_fn(weak_recipe, tokens, build_loss(weak_recipe)),
+                 weak_recipe, device=device, progress=progress, bf16=not scratch_tower(recipe))
+    return [dict(h, phase=f"pretrain-{recipe.pretrain}") for h in fitted.history]
+
+
+def validation_fn(val_dataset: Dataset, tokens: TokenCache, recipe: DualRecipe, distributed: bool):
+    """``eval_fn`` on the validation split; under torchrun rank 0 evaluates and broadcasts the figures
+    (every rank then keeps the same best step)."""
+    tokens.add(val_dataset)
+    local = make_eval_fn(val_dataset, tokens, recipe)
+    return (lambda m: D.broadcast_from_main(lambda: local(m))) if distributed else local
 
 
 class TrainedDual(NamedTuple):
@@ -318,7 +342,7 @@ def train_dual(
     callbacks: Sequence = (),
     **changes: Any,
 ) -> TrainedDual:
-    """Fine-tune a dual encoder on ``train_dataset`` with ``recipe``; returns ``(model_dir, history)``.
+    """Fine-tune a dual encoder on ``train_dataset`` with ``recipe``. Introduced in notebook 02.
 
     Loss (default): InfoNCE over the in-batch positives and every hard negative of the batch,
         L = -1/B Σ_i log softmax_j(cos(q_i, c_j) / τ)[i],  c = (p_1..p_B, n_11..n_Bk).
@@ -340,94 +364,46 @@ def train_dual(
         >>> folder, history, model = train_dual(ds_train, DualRecipe.CPU, out_dir="ft", negatives="dense")  # doctest: +SKIP
     """
     recipe = (recipe or DualRecipe()).replace(**changes)
-    if not isinstance(recipe.model_name, str):
-        recipe = recipe.replace(model_name=str(recipe.model_name))
-    seed, eval_every = recipe.seed, recipe.eval_every
-    if resume and checkpoint_dir is None:
-        raise ValueError("train_dual(resume=True): needs checkpoint_dir (where the killed run kept its checkpoints)")
-
+    recipe = recipe.replace(model_name=str(recipe.model_name))  # a folder may come as a Path
     distributed = D.launched_by_torchrun()
-    if resume and distributed:
-        raise ValueError("train_dual(resume=True): not supported under torchrun")
+    check_launch(recipe, resume, checkpoint_dir, distributed)
     if distributed:
-        if recipe.symmetric:
-            raise ValueError("train_dual(symmetric=True): not supported under torchrun (gathered negatives are one-way)")
-        device = str(D.init_from_env())
-        progress = progress and D.is_main()
-    seed_everything(seed)
+        device, progress = str(D.init_from_env()), progress and D.is_main()
+    seed_everything(recipe.seed)
     started = time.perf_counter()
-    if model is None:
-        model = model_for(recipe, device)
-    elif device:
-        model = model.to(device)
-    if recipe.dropout is not None:
-        for module in model.modules():
-            if isinstance(module, torch.nn.Dropout):
-                module.p = float(recipe.dropout)
+    model = model_for(recipe, device) if model is None else model.to(device) if device else model
+    set_dropout(model, recipe.dropout)
     dev = str(next(model.parameters()).device)
     tokens = TokenCache(model).add(train_dataset)
-    history: list[dict] = []
-
-    if recipe.pretrain:
-        weak = weak_supervision_dataset(train_dataset, recipe.pretrain, seed=seed)
-        if recipe.pretrain_max_pairs and len(weak.queries) > recipe.pretrain_max_pairs:
-            keep = list(weak.queries)[: recipe.pretrain_max_pairs]
-            weak = Dataset(weak.name, weak.corpus, {q: weak.queries[q] for q in keep}, {q: weak.qrels[q] for q in keep}, weak.split, weak.meta)
-        weak_tokens = TokenCache(model).add(weak)
-        weak_recipe = recipe.replace(negatives="none", n_negatives=0, loss="infonce", epochs=recipe.pretrain_epochs, max_steps=None)
-        cfg = TrainerConfig(lr=recipe.lr, epochs=recipe.pretrain_epochs, warmup=recipe.warmup, weight_decay=recipe.weight_decay,
-                            seed=seed, progress=progress, device=dev, schedule=recipe.schedule)  # fmt: skip
-        trainer = Trainer(model, dual_loss_fn(weak_recipe, weak_tokens, build_loss(weak_recipe)), cfg)
-        trainer.train(epoch_batches_fn(model, weak, weak_recipe, weak_tokens))
-        history += [dict(h, phase=f"pretrain-{recipe.pretrain}") for h in trainer.history]
-
-    initial = None
-    if recipe.negatives == "bm25":
-        initial = bm25_candidates(train_dataset, depth=recipe.depth)
-    elif recipe.negatives in {"dense", "dynamic"}:
-        initial = dense_candidates(model, train_dataset, tokens, recipe.max_length, recipe.query_max_length, depth=recipe.depth)
-    batches_fn = epoch_batches_fn(model, train_dataset, recipe, tokens, initial)
+    history = weak_pretraining(model, train_dataset, recipe, dev, progress) if recipe.pretrain else []
+    batches_fn = epoch_batches_fn(model, train_dataset, recipe, tokens, initial_candidates(model, train_dataset, tokens, recipe))
     ddp_pair = None
     if distributed:
         batches_fn = D.shard_batches(batches_fn)
         ddp_pair = D.wrap_ddp(D.TowerPair(model, recipe.query_max_length, recipe.train_max_length or recipe.max_length), dev)
     n_batches = len(batches_fn(0))
-    eval_fn = None
-    if val_dataset is not None:
-        tokens.add(val_dataset)
-        eval_fn = make_eval_fn(val_dataset, tokens, recipe)
-        if distributed:  # rank 0 evaluates; every rank gets the same figures (same best step kept)
-            local_eval = eval_fn
-            eval_fn = lambda m: D.broadcast_from_main(lambda: local_eval(m))  # noqa: E731
-    scratch = recipe.model_name in {"bilstm", "cnn"}  # small from-scratch towers: fp32 (no bf16 autocast)
-    cfg = TrainerConfig(
-        bf16=not scratch,
-        lr=recipe.lr, epochs=recipe.epochs, max_steps=recipe.max_steps, warmup=recipe.warmup,
-        weight_decay=recipe.weight_decay, schedule=recipe.schedule, seed=seed, progress=progress, device=dev,
-        eval_every=eval_every or (n_batches if eval_fn else None), select_metric="ndcg@10" if eval_fn else None,
-        checkpoint_dir=str(checkpoint_dir) if checkpoint_dir else None,
-        checkpoint_every=(checkpoint_every or n_batches) if checkpoint_dir else None,
-    )  # fmt: skip
-    trainer = Trainer(model, dual_loss_fn(recipe, tokens, build_loss(recipe), ddp_pair), cfg, eval_fn=eval_fn,
-                      callbacks=callbacks)
-    if dev.startswith("cuda"):
-        torch.cuda.reset_peak_memory_stats(dev)
-    loop_started = time.perf_counter()
-    trainer.train(batches_fn, resume=bool(resume))
-    train_seconds = time.perf_counter() - loop_started
-    history += [dict(h, phase="train") for h in trainer.history]
-    seconds = time.perf_counter() - started
-    history.append({
-        "phase": "done", "seconds": seconds, "train_seconds": train_seconds, "device": dev,
-        "best_step": trainer.state.best_step, "steps": trainer.state.step, "world_size": D.world_size(),
-        "peak_memory_mib": torch.cuda.max_memory_allocated(dev) / 2**20 if dev.startswith("cuda") else None,
-    })  # fmt: skip
-
-    model_dir = None
-    if out_dir is not None and D.is_main():
-        model_dir = Path(out_dir)
-        save_dual(model, model_dir, recipe, history)
+    eval_fn = validation_fn(val_dataset, tokens, recipe, distributed) if val_dataset is not None else None
+    fitted = fit(model, batches_fn, dual_loss_fn(recipe, tokens, build_loss(recipe), ddp_pair), recipe, eval_fn=eval_fn,
+                 callbacks=callbacks, resume=bool(resume), device=dev, progress=progress, bf16=not scratch_tower(recipe),
+                 eval_every=recipe.eval_every or (n_batches if eval_fn else None), select_metric="ndcg@10" if eval_fn else None,
+                 checkpoint_dir=str(checkpoint_dir) if checkpoint_dir else None,
+                 checkpoint_every=(checkpoint_every or n_batches) if checkpoint_dir else None)  # fmt: skip
+    history += [dict(h, phase="train") for h in fitted.history]
+    history.append({"phase": "done", "seconds": time.perf_counter() - started, "train_seconds": fitted.seconds, "device": dev,
+                    "best_step": fitted.best_step, "steps": fitted.steps, "world_size": D.world_size(),
+                    "peak_memory_mib": fitted.peak_memory_mib})  # fmt: skip
+    model_dir = save_dual(model, out_dir, recipe, history) if out_dir is not None and D.is_main() else None
     return TrainedDual(model_dir, history, model)
+
+
+def check_launch(recipe: DualRecipe, resume: bool, checkpoint_dir, distributed: bool) -> None:
+    """Refuse the combinations :func:`train_dual` cannot honour, before any work."""
+    if resume and checkpoint_dir is None:
+        raise ValueError("train_dual(resume=True): needs checkpoint_dir (where the killed run kept its checkpoints)")
+    if resume and distributed:
+        raise ValueError("train_dual(resume=True): not supported under torchrun")
+    if distributed and recipe.symmetric:
+        raise ValueError("train_dual(symmetric=True): not supported under torchrun (gathered negatives are one-way)")
 
 
 def save_dual(model, folder: str | os.PathLike, recipe: DualRecipe, history: list[dict]) -> Path:
