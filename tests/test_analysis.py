@@ -81,14 +81,14 @@ def test_infonce_profile_concentrates_on_the_hardest_negative_at_low_temperature
 def test_dot_product_cannot_realise_a_sign_rank_two_pattern_in_one_dimension():
     # [[+,+],[+,-]]: sign(u1 v1) = sign(u1 v2) = sign(u2 v1) = + forces sign(u2 v2) = +
     target = np.array([[1.0, 1.0], [1.0, -1.0]])
-    assert A.fit_sign_pattern(target, 1, "dot", steps=300).accuracy <= 0.75
-    assert A.fit_sign_pattern(target, 2, "dot", steps=300).accuracy == 1.0
+    assert A.fit_sign_pattern(target, 1, "ip", steps=300).accuracy <= 0.75
+    assert A.fit_sign_pattern(target, 2, "ip", steps=300).accuracy == 1.0
     assert A.fit_sign_pattern(target, 1, "mlp", steps=600, hidden=16, lr=0.02).accuracy == 1.0
 
 
 def test_any_pattern_is_realisable_by_a_dot_product_at_full_dimension():
     target = A.random_sign_pattern(8, 8, seed=0)
-    fit = A.fit_sign_pattern(target, 8, "dot", steps=800)
+    fit = A.fit_sign_pattern(target, 8, "ip", steps=800)
     assert fit.accuracy == 1.0 and fit.queries_perfect == 1.0
     assert fit.n_parameters == 2 * 8 * 8
     with pytest.raises(ValueError, match="\\+1 / -1"):

@@ -76,21 +76,21 @@ def test_bad_pooling_mode_is_named():
 def test_similarities_match_their_formulas():
     g = torch.Generator().manual_seed(1)
     q, d = torch.randn(4, 5, generator=g), torch.randn(7, 5, generator=g)
-    assert torch.allclose(Similarity("dot")(q, d), q @ d.T)
+    assert torch.allclose(Similarity("ip")(q, d), q @ d.T)
     assert torch.allclose(Similarity("l2")(q, d), -torch.cdist(q, d) ** 2, atol=1e-4)
     cos = torch.nn.functional.cosine_similarity(q[:, None], d[None], dim=-1)
     assert torch.allclose(Similarity("cosine")(q, d), cos, atol=1e-6)
     bil = Similarity("bilinear", dim=5)
     assert torch.allclose(bil(q, d), q @ d.T, atol=1e-6)  # identity start
-    for kind in ("cosine", "dot", "l2"):
+    for kind in ("cosine", "ip", "l2"):
         assert np.allclose(similarity_matrix(q.numpy(), d.numpy(), kind), Similarity(kind)(q, d).numpy(), atol=1e-4)
 
 
-def test_on_unit_vectors_cosine_dot_and_l2_rank_identically():
+def test_on_unit_vectors_cosine_ip_and_l2_rank_identically():
     g = torch.Generator().manual_seed(2)
     q = torch.nn.functional.normalize(torch.randn(3, 16, generator=g), dim=-1)
     d = torch.nn.functional.normalize(torch.randn(50, 16, generator=g), dim=-1)
-    ranks = [Similarity(k)(q, d).argsort(dim=1, descending=True) for k in ("cosine", "dot", "l2")]
+    ranks = [Similarity(k)(q, d).argsort(dim=1, descending=True) for k in ("cosine", "ip", "l2")]
     assert torch.equal(ranks[0], ranks[1]) and torch.equal(ranks[0], ranks[2])
 
 
@@ -109,7 +109,7 @@ def test_embed_has_gradients_and_score_uses_similarity(model):
     assert q.requires_grad and q.shape == (1, 384)
     s = model.score(q, d)
     assert s.shape == (1, 2)
-    assert torch.allclose(s, q @ d.T, atol=1e-6)  # normalised: cosine == dot
+    assert torch.allclose(s, q @ d.T, atol=1e-6)  # normalised: cosine == ip
     s.sum().backward()
     assert model.query_tower.model.embeddings.word_embeddings.weight.grad is not None
     model.zero_grad()
@@ -126,8 +126,9 @@ def test_query_max_length_truncates_queries_only():
 
 @pytest.mark.parametrize(
     "kwargs",
-    [dict(pooling="mean"), dict(pooling="cls", projection_dim=32), dict(pooling="max", normalize=False, similarity="dot")],
-    ids=["mean", "cls+projection", "max-unnormalised-dot"],
+    [dict(pooling="mean"), dict(pooling="cls", projection_dim=32), dict(pooling="max", normalize=False, similarity="ip"),
+     dict(pooling="mean", normalize=False, similarity="l2")],
+    ids=["mean", "cls+projection", "max-unnormalised-ip", "mean-unnormalised-l2"],
 )
 def test_saved_folder_loads_in_sentence_transformers_identically(kwargs, tmp_path):
     from sentence_transformers import SentenceTransformer
@@ -141,8 +142,10 @@ def test_saved_folder_loads_in_sentence_transformers_identically(kwargs, tmp_pat
         ours = m.embed_docs(TEXTS).numpy()
     assert np.abs(st.encode(TEXTS) - ours).max() < 1e-5
     assert st.max_seq_length == 256
-    assert st.similarity_fn_name == ("dot" if kwargs.get("similarity") == "dot" else "cosine")
+    similarity = kwargs.get("similarity", "cosine")
+    assert st.similarity_fn_name == {"cosine": "cosine", "ip": "dot", "l2": "euclidean"}[similarity]
     again = DualEncoder.load(folder).eval()
+    assert again.similarity.kind == similarity  # translated back from ST's name
     with torch.no_grad():
         assert np.abs(again.embed_docs(TEXTS).numpy() - ours).max() < 1e-6
 

@@ -33,7 +33,7 @@ def batch():
 def test_infonce_matches_hand_computation_on_orthogonal_vectors():
     q = t([[1.0, 0.0], [0.0, 1.0]])
     # logits = identity: each row is -log(e / (e + 1)) = log(1 + e^-1)
-    loss = L.InfoNCELoss(temperature=1.0, similarity="dot")(q, q.clone())
+    loss = L.InfoNCELoss(temperature=1.0, similarity="ip")(q, q.clone())
     assert loss.item() == pytest.approx(math.log(1 + math.exp(-1)), abs=1e-12)
 
 
@@ -42,16 +42,16 @@ def test_infonce_hard_negatives_enter_every_denominator_when_shared():
     neg = t([[[-1.0, 0.0]], [[0.0, -1.0]]])
     # query 0: candidates pos0=1, pos1=0, neg0=-1, neg1=0
     expected = -math.log(math.e / (math.e + 1 + math.exp(-1) + 1))
-    assert L.InfoNCELoss(1.0, similarity="dot")(q, q.clone(), neg).item() == pytest.approx(expected, abs=1e-12)
+    assert L.InfoNCELoss(1.0, similarity="ip")(q, q.clone(), neg).item() == pytest.approx(expected, abs=1e-12)
     # not shared: query 0 sees pos0, pos1 and only its own negative
     expected_own = -math.log(math.e / (math.e + 1 + math.exp(-1)))
-    loss = L.InfoNCELoss(1.0, similarity="dot", share_negatives=False)(q, q.clone(), neg)
+    loss = L.InfoNCELoss(1.0, similarity="ip", share_negatives=False)(q, q.clone(), neg)
     assert loss.item() == pytest.approx(expected_own, abs=1e-12)
 
 
 def test_infonce_temperature_divides_logits():
     q = t([[1.0, 0.0], [0.0, 1.0]])
-    loss = L.InfoNCELoss(temperature=0.5, similarity="dot")(q, q.clone())
+    loss = L.InfoNCELoss(temperature=0.5, similarity="ip")(q, q.clone())
     assert loss.item() == pytest.approx(math.log(1 + math.exp(-2)), abs=1e-12)
 
 
@@ -61,7 +61,7 @@ def test_infonce_symmetric_averages_both_directions():
     # q->d logits [[1,0],[1,1]]; d->q logits = transpose [[1,1],[0,1]]
     fwd = (-math.log(math.e / (math.e + 1)) - math.log(math.e / (2 * math.e))) / 2
     bwd = (-math.log(math.e / (2 * math.e)) - math.log(math.e / (math.e + 1))) / 2
-    loss = L.InfoNCELoss(1.0, symmetric=True, similarity="dot")(q, p)
+    loss = L.InfoNCELoss(1.0, symmetric=True, similarity="ip")(q, p)
     assert loss.item() == pytest.approx((fwd + bwd) / 2, abs=1e-12)
 
 
@@ -117,12 +117,12 @@ def test_batch_hard_picks_farthest_positive_and_closest_negative():
 
 def test_margin_ranking_hand_value_and_torch_equivalence():
     q, pos, neg = t([[1.0, 0.0]]), t([[0.5, 0.0]]), t([[0.3, 0.0]])
-    assert L.MarginRankingLoss(0.5, similarity="dot")(q, pos, neg).item() == pytest.approx(0.3, abs=1e-12)
+    assert L.MarginRankingLoss(0.5, similarity="ip")(q, pos, neg).item() == pytest.approx(0.3, abs=1e-12)
     g = torch.Generator().manual_seed(1)
     q, pos, neg = torch.randn(5, 4, generator=g), torch.randn(5, 4, generator=g), torch.randn(5, 4, generator=g)
     s_pos, s_neg = (q * pos).sum(-1), (q * neg).sum(-1)
     ref = torch.nn.MarginRankingLoss(margin=0.3)(s_pos, s_neg, torch.ones(5))
-    assert L.MarginRankingLoss(0.3, "dot")(q, pos, neg).item() == pytest.approx(ref.item(), abs=1e-6)
+    assert L.MarginRankingLoss(0.3, "ip")(q, pos, neg).item() == pytest.approx(ref.item(), abs=1e-6)
 
 
 def test_margin_mse_hand_value():
@@ -157,6 +157,38 @@ def test_mnrl_equals_sentence_transformers(batch, scale):
     assert L.InfoNCELoss(temperature=1 / scale)(q, pos, neg).item() == pytest.approx(ours(q, pos, neg).item(), abs=1e-6)
 
 
+@pytest.mark.parametrize("similarity, st_fn", [("ip", "dot_score"), ("cosine", "cos_sim")])
+def test_infonce_similarities_equal_sentence_transformers(batch, similarity, st_fn):
+    from sentence_transformers import util
+
+    q, pos, neg = batch
+    cols = [neg[:, j] for j in range(neg.shape[1])]
+    ref = ST.MultipleNegativesRankingLoss(None, scale=2.0, similarity_fct=getattr(util, st_fn))
+    expected = ref.compute_loss_from_embeddings([q, pos, *cols], None).item()
+    assert L.InfoNCELoss(0.5, similarity=similarity)(q, pos, neg).item() == pytest.approx(expected, abs=1e-6)
+
+
+def test_l2_similarity_is_minus_squared_distance_and_ranks_as_st_euclidean(batch):
+    """lessonlib's "l2" is -||a-b||² (FAISS); ST's "euclidean" is -||a-b||: other values, same ranking."""
+    from sentence_transformers import util
+
+    from lessonlib.losses._similarity import pairwise_similarity, score_matrix
+
+    q, pos, neg = batch
+    docs = torch.cat([pos, neg.reshape(-1, neg.shape[-1])])  # (B + B*n, d)
+    ours = score_matrix(q, docs, "l2")
+    st = util.euclidean_sim(q, docs)
+    assert torch.allclose(ours, -(st ** 2), atol=1e-4)
+    assert not torch.allclose(ours, st, atol=1e-2)  # not ST's euclidean itself
+    assert torch.equal(ours.argsort(dim=1, descending=True), st.argsort(dim=1, descending=True))
+    assert torch.allclose(pairwise_similarity(q, pos, "l2"), -((q - pos) ** 2).sum(-1), atol=1e-5)
+    # the loss with "l2" is ST's MNRL with -||a-b||² as its similarity function
+    cols = [neg[:, j] for j in range(neg.shape[1])]
+    ref = ST.MultipleNegativesRankingLoss(None, scale=0.1, similarity_fct=lambda a, b: -torch.cdist(a, b) ** 2)
+    expected = ref.compute_loss_from_embeddings([q, pos, *cols], None).item()
+    assert L.InfoNCELoss(10.0, similarity="l2")(q, pos, neg).item() == pytest.approx(expected, rel=1e-5, abs=1e-5)
+
+
 def test_symmetric_infonce_equals_sentence_transformers(batch):
     q, pos, _ = batch
     ref = ST.MultipleNegativesRankingLoss(None, directions=("query_to_doc", "doc_to_query"), partition_mode="per_direction")
@@ -164,7 +196,7 @@ def test_symmetric_infonce_equals_sentence_transformers(batch):
     assert L.InfoNCELoss(0.05, symmetric=True)(q, pos).item() == pytest.approx(expected, abs=1e-6)
 
 
-@pytest.mark.parametrize("distance, st_metric", [("cosine", "COSINE_DISTANCE"), ("euclidean", "EUCLIDEAN")])
+@pytest.mark.parametrize("distance, st_metric", [("cosine", "COSINE_DISTANCE"), ("l2", "EUCLIDEAN")])
 def test_contrastive_equals_sentence_transformers(batch, distance, st_metric):
     a, b, _ = batch
     labels = torch.tensor([1, 0, 1, 0, 0, 1])
@@ -178,11 +210,11 @@ def test_contrastive_equals_sentence_transformers(batch, distance, st_metric):
     assert L.OnlineContrastiveLoss(margin, distance)(a, b, labels).item() == pytest.approx(expected, rel=1e-6, abs=1e-6)
 
 
-@pytest.mark.parametrize("distance, st_metric", [("euclidean", "EUCLIDEAN"), ("cosine", "COSINE")])
+@pytest.mark.parametrize("distance, st_metric", [("l2", "EUCLIDEAN"), ("cosine", "COSINE")])
 def test_triplet_equals_sentence_transformers(batch, distance, st_metric):
     a, p, negs = batch
     n = negs[:, 0]
-    margin = 5.0 if distance == "euclidean" else 0.3
+    margin = 5.0 if distance == "l2" else 0.3
     ref = ST.TripletLoss(None, distance_metric=getattr(ST.TripletDistanceMetric, st_metric), triplet_margin=margin)
     expected = ref.compute_loss_from_embeddings([a, p, n], None).item()
     assert L.TripletLoss(margin, distance=distance)(a, p, n).item() == pytest.approx(expected, abs=1e-6)
@@ -197,13 +229,13 @@ def test_triplet_equals_sentence_transformers(batch, distance, st_metric):
     ],
 )
 @pytest.mark.parametrize("margin", [0.5, 5.0])
-@pytest.mark.parametrize("distance", ["euclidean", "cosine"])
+@pytest.mark.parametrize("distance", ["l2", "cosine"])
 def test_batch_triplet_mining_equals_sentence_transformers(ours_cls, st_name, margin, distance):
     g = torch.Generator().manual_seed(3)
     emb = torch.randn(16, 8, generator=g)
     labels = torch.arange(4).repeat_interleave(4)[torch.randperm(16, generator=g)]  # 4 classes x 4 rows
     fn = ST.BatchHardTripletLossDistanceFunction
-    metric = fn.euclidean_distance if distance == "euclidean" else fn.cosine_distance
+    metric = fn.euclidean_distance if distance == "l2" else fn.cosine_distance
     ref = getattr(ST, st_name)(None, distance_metric=metric, margin=margin)
     expected = ref.compute_loss_from_embeddings([emb], labels).item()
     assert ours_cls(margin, distance=distance)(emb, labels=labels).item() == pytest.approx(expected, abs=1e-6)
@@ -226,7 +258,7 @@ def test_kl_distillation_equals_sentence_transformers(batch, temperature):
     teacher = torch.randn(q.shape[0], docs.shape[1], generator=torch.Generator().manual_seed(6)) * 3
     ref = ST.DistillKLDivLoss(None, temperature=temperature)
     expected = ref.compute_loss_from_embeddings([q, *docs.unbind(1)], teacher.clone()).item()
-    student = L.candidate_scores(q, docs, "dot")
+    student = L.candidate_scores(q, docs, "ip")
     assert L.KLDistillationLoss(temperature)(student, teacher).item() == pytest.approx(expected, rel=1e-6, abs=1e-6)
 
 
@@ -248,7 +280,7 @@ def _inputs(*shapes, seed=0):
     return [torch.randn(*s, generator=g, dtype=torch.float64, requires_grad=True) for s in shapes]
 
 
-@pytest.mark.parametrize("similarity", ["cosine", "dot", "euclidean"])
+@pytest.mark.parametrize("similarity", ["cosine", "ip", "l2"])
 @pytest.mark.parametrize("symmetric", [False, True])
 def test_infonce_gradcheck(similarity, symmetric):
     q, p, n = _inputs((3, 4), (3, 4), (3, 2, 4))
@@ -259,14 +291,14 @@ def test_infonce_gradcheck(similarity, symmetric):
 @pytest.mark.parametrize(
     "make, shapes",
     [
-        (lambda: (lambda a, b: L.ContrastiveLoss(1.5, "euclidean")(a, b, torch.tensor([1, 0, 0]))), [(3, 4), (3, 4)]),
+        (lambda: (lambda a, b: L.ContrastiveLoss(1.5, "l2")(a, b, torch.tensor([1, 0, 0]))), [(3, 4), (3, 4)]),
         (lambda: (lambda a, b: L.ContrastiveLoss(0.9, "cosine")(a, b, torch.tensor([1, 0, 0]))), [(3, 4), (3, 4)]),
         (lambda: L.TripletLoss(2.0), [(3, 4), (3, 4), (3, 4)]),
-        (lambda: L.MarginRankingLoss(3.0, "dot"), [(3, 4), (3, 4), (3, 2, 4)]),
+        (lambda: L.MarginRankingLoss(3.0, "ip"), [(3, 4), (3, 4), (3, 2, 4)]),
         (lambda: (lambda q, p, n: L.MarginMSELoss()(q, p, n, torch.ones(3, 2, dtype=torch.float64))), [(3, 4), (3, 4), (3, 2, 4)]),
         (lambda: (lambda s: L.KLDistillationLoss(2.0)(s, torch.arange(12.0, dtype=torch.float64).reshape(3, 4))), [(3, 4)]),
     ],
-    ids=["contrastive-euclid", "contrastive-cos", "triplet", "margin_ranking", "margin_mse", "kl"],
+    ids=["contrastive-l2", "contrastive-cos", "triplet", "margin_ranking", "margin_mse", "kl"],
 )
 def test_pair_losses_gradcheck(make, shapes):
     assert torch.autograd.gradcheck(make(), tuple(_inputs(*shapes, seed=2)))
@@ -336,7 +368,7 @@ def test_mining_without_valid_triplets_gives_zero_with_gradient():
 def test_infonce_mask_removes_a_false_negative_from_the_softmax():
     q = t([[1.0, 0.0], [0.0, 1.0]])
     keep = torch.tensor([[True, False], [True, True]])  # query 0 must not be pushed from pos 1
-    loss = L.InfoNCELoss(1.0, similarity="dot")(q, q.clone(), mask=keep)
+    loss = L.InfoNCELoss(1.0, similarity="ip")(q, q.clone(), mask=keep)
     assert loss.item() == pytest.approx((0.0 + math.log(1 + math.exp(-1))) / 2, abs=1e-12)
     with pytest.raises(ValueError, match="mask"):
         L.InfoNCELoss(1.0)(q, q.clone(), mask=~torch.eye(2, dtype=torch.bool))

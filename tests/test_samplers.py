@@ -143,7 +143,7 @@ def test_dense_from_embeddings_matches_brute_force():
     rng = np.random.default_rng(0)
     q, d = rng.normal(size=(4, 8)).astype(np.float32), rng.normal(size=(30, 8)).astype(np.float32)
     qids, dids = [f"q{i}" for i in range(4)], [f"d{i}" for i in range(30)]
-    s = S.DenseHardNegatives.from_embeddings(qids, q, dids, d, "dot", depth=10)
+    s = S.DenseHardNegatives.from_embeddings(qids, q, dids, d, "ip", depth=10)
     pos = [["d0"], ["d1"], ["d2"], ["d3"]]
     negs = s.sample(qids, pos, n=3)
     scores = q @ d.T
@@ -151,10 +151,26 @@ def test_dense_from_embeddings_matches_brute_force():
         order = [dids[j] for j in np.argsort(-scores[i]) if dids[j] != pos[i][0]]
         assert ns == order[:3]
     # positives out of the top-10 are scored from the embeddings: the margin filter applies
-    s2 = S.DenseHardNegatives.from_embeddings(qids, q, dids, d, "dot", depth=10, margin=0.0)
+    s2 = S.DenseHardNegatives.from_embeddings(qids, q, dids, d, "ip", depth=10, margin=0.0)
     for i, ns in enumerate(s2.sample(qids, pos, n=10)):
         assert all(scores[i, dids.index(x)] <= scores[i, i] + 1e-5 for x in ns)
     assert s2.stats_["unknown_positive_score"] == 0
+
+
+@pytest.mark.parametrize("similarity", ["ip", "cosine", "l2"])
+def test_dense_from_embeddings_scores_with_each_similarity(similarity):
+    rng = np.random.default_rng(1)
+    q, d = rng.normal(size=(3, 8)).astype(np.float32), rng.normal(size=(25, 8)).astype(np.float32)
+    d *= rng.uniform(0.2, 3.0, size=(25, 1)).astype(np.float32)  # unequal norms: the three rank differently
+    qids, dids = [f"q{i}" for i in range(3)], [f"d{i}" for i in range(25)]
+    unit = lambda x: x / np.linalg.norm(x, axis=1, keepdims=True)  # noqa: E731
+    expected = {"ip": q @ d.T, "cosine": unit(q) @ unit(d).T,
+                "l2": -((q[:, None, :] - d[None, :, :]) ** 2).sum(-1)}[similarity]
+    s = S.DenseHardNegatives.from_embeddings(qids, q, dids, d, similarity, depth=25)
+    for i, qid in enumerate(qids):
+        np.testing.assert_allclose([s.run[qid][x] for x in dids], expected[i], rtol=1e-4, atol=1e-4)
+        order = [dids[j] for j in np.argsort(-expected[i], kind="stable")]
+        assert s.sample([qid], [[order[-1]]], n=5)[0] == order[:5]
 
 
 # ---------------------------------------------------------------- in-batch
@@ -169,8 +185,8 @@ def test_in_batch_negatives_and_mask():
     # plugged into InfoNCE: the masked (false-negative) column no longer enters the softmax
     emb = torch.eye(3)
     pos_emb = torch.stack([emb[0], emb[1], emb[0]])
-    masked = InfoNCELoss(1.0, similarity="dot")(emb[[0, 1, 0]], pos_emb, mask=torch.as_tensor(mask))
-    unmasked = InfoNCELoss(1.0, similarity="dot")(emb[[0, 1, 0]], pos_emb)
+    masked = InfoNCELoss(1.0, similarity="ip")(emb[[0, 1, 0]], pos_emb, mask=torch.as_tensor(mask))
+    unmasked = InfoNCELoss(1.0, similarity="ip")(emb[[0, 1, 0]], pos_emb)
     assert masked < unmasked
 
 
@@ -253,7 +269,7 @@ def test_dynamic_hard_negatives_follow_the_current_model():
         return np.eye(20, dtype=np.float32) + 0.01
 
     initial = S.RandomNegatives(doc_ids, seed=0)
-    s = S.DynamicHardNegatives(queries, doc_ids, texts, refresh_every=2, initial=initial, similarity="dot")
+    s = S.DynamicHardNegatives(queries, doc_ids, texts, refresh_every=2, initial=initial, similarity="ip")
     before = s.sample(["q0"], [["d0"]], n=1)
     assert before == S.RandomNegatives(doc_ids, seed=0).sample(["q0"], [["d0"]], n=1)  # initial sampler
     s.step(0, encode_fn)

@@ -40,6 +40,7 @@ from lessonlib.core.cache import EmbeddingCache, namespace
 from lessonlib.retrieval.fusion import rrf
 from lessonlib.core.hub import model_identity, resolve_model
 from lessonlib.core.runs import Run, scores_to_run
+from lessonlib.core.similarity import check_similarity, from_sentence_transformers
 
 if TYPE_CHECKING:  # pragma: no cover
     from lessonlib.data import Dataset
@@ -360,8 +361,9 @@ def _similarity_of(model) -> str:
 
 
 def load_model_similarity(name: str | os.PathLike) -> str:
-    """The similarity a saved model declares (``config_sentence_transformers.json`` /
-    ``dual_encoder.json``), default cosine."""
+    """The similarity a saved model declares (``dual_encoder.json``, or
+    ``config_sentence_transformers.json`` translated to lessonlib's names: ``"dot"`` -> ``"ip"``,
+    ``"euclidean"`` -> ``"l2"``), default cosine."""
     import json
 
     folder = resolve_model(name)
@@ -370,13 +372,14 @@ def load_model_similarity(name: str | os.PathLike) -> str:
         return json.loads(own.read_text())["similarity"]
     st = folder / "config_sentence_transformers.json"
     if st.exists():
-        fn = json.loads(st.read_text()).get("similarity_fn_name") or "cosine"
-        return {"cosine": "cosine", "dot": "dot", "euclidean": "l2"}.get(fn, "cosine")
+        return from_sentence_transformers(json.loads(st.read_text()).get("similarity_fn_name"))
     return "cosine"
 
 
 def dense_scores(q_emb: np.ndarray, d_emb: np.ndarray, similarity: str = "cosine", weight: np.ndarray | None = None) -> np.ndarray:
-    """Score matrix (nq, nd) of query and document embeddings under ``similarity``."""
+    """Score matrix (nq, nd) of query and document embeddings under ``similarity`` (``"ip"`` |
+    ``"cosine"`` | ``"l2"`` | ``"bilinear"`` with its ``weight``; :mod:`lessonlib.core.similarity`)."""
+    check_similarity("dense_scores", similarity)
     from lessonlib.dual.encoders.similarity import similarity_matrix  # deferred: pulls in torch
 
     return similarity_matrix(q_emb, d_emb, similarity, weight)

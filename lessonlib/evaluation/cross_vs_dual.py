@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lessonlib.core.similarity import check_similarity
 from lessonlib.core.vectors import l2_normalize
 
 
@@ -100,11 +101,11 @@ class SignFit:
     n_parameters: int = 0
 
 
-def fit_sign_pattern(target: np.ndarray, dim: int, scorer: str = "dot", steps: int = 600, lr: float = 0.05,
+def fit_sign_pattern(target: np.ndarray, dim: int, scorer: str = "ip", steps: int = 600, lr: float = 0.05,
                      hidden: int = 64, seed: int = 0) -> SignFit:
     """Fit free query vectors u_i and document vectors v_j in R^dim so that score(i, j) has the sign of ``target``.
 
-    ``scorer="dot"`` (a dual encoder): score = u_i · v_j, a rank-``dim`` score matrix.
+    ``scorer="ip"`` (a dual encoder, inner product): score = u_i · v_j, a rank-``dim`` score matrix.
     ``scorer="mlp"`` (a cross-encoder on the same vectors): score = MLP([u_i; v_j; u_i ⊙ v_j]),
     any function of the pair. Loss: logistic, mean log(1 + exp(−target · score)), full-batch Adam.
     A dot product realises every pattern once dim ≥ min(nq, nd) (u_i = e_i, v_j = target[:, j]);
@@ -122,8 +123,7 @@ def fit_sign_pattern(target: np.ndarray, dim: int, scorer: str = "dot", steps: i
         raise ValueError("fit_sign_pattern(target=...): expected a 2-D matrix of +1 / -1")
     if dim < 1:
         raise ValueError(f"fit_sign_pattern(dim={dim}): dim must be >= 1")
-    if scorer not in ("dot", "mlp"):
-        raise ValueError(f"fit_sign_pattern(scorer={scorer!r}): expected 'dot' or 'mlp'")
+    check_similarity("fit_sign_pattern", scorer, ("ip", "mlp"), param="scorer")
     gen = torch.Generator().manual_seed(seed)
     nq, nd = t.shape
     u = torch.nn.Parameter(torch.randn(nq, dim, generator=gen))

@@ -1,7 +1,8 @@
 """The one protocol every index follows, teaching or production, and the checks they share.
 
 An index is configured in ``__init__`` (FAISS knob names: ``nlist``, ``nprobe``, ``M``,
-``efConstruction``, ``efSearch``, ``nbits``; ``metric`` is ``"ip"`` or ``"l2"``), trained by
+``efConstruction``, ``efSearch``, ``nbits``; ``metric`` is ``"ip"`` or ``"l2"``, names from
+:mod:`lessonlib.core.similarity`; for cosine, L2-normalise the vectors and use ``"ip"``), trained by
 ``train(vectors)`` where it learns something (centroids, codebooks, a rotation), filled by
 ``add(vectors, ids=None)`` and queried by ``search(queries, k) -> (scores, ids)``:
 
@@ -30,14 +31,13 @@ import numpy as np
 
 from lessonlib.core.io import atomic_write
 from lessonlib.core.runs import topk
+from lessonlib.core.similarity import INDEX_METRICS, check_similarity
 
-METRICS = ("ip", "l2")
+METRICS = INDEX_METRICS  # the similarities an index computes on the vectors as stored
 
 
-def check_metric(metric: str) -> str:
-    if metric not in METRICS:
-        raise ValueError(f"metric={metric!r}: expected one of {METRICS}")
-    return metric
+def check_metric(metric: str, owner: str = "Index") -> str:
+    return check_similarity(owner, metric, METRICS, param="metric")
 
 
 def as_matrix(x: Any, dim: int | None, name: str = "vectors", where: str = "add") -> np.ndarray:
@@ -119,7 +119,7 @@ class Index:
         if not isinstance(dim, (int, np.integer)) or dim < 1:
             raise ValueError(f"dim={dim!r}: expected an integer >= 1")
         self.dim = int(dim)
-        self.metric = check_metric(metric)
+        self.metric = check_metric(metric, type(self).__name__)
         self.is_trained = not self.needs_training
         self._ids = np.zeros(0, dtype=np.int64)  # external id of each internal position
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from lessonlib.index.base import Index, as_matrix, check_k, check_metric, pad_results
 from lessonlib.core.io import atomic_dir, verify_folder
+from lessonlib.core.similarity import faiss_metric
 
 
 def _unwrap(index):
@@ -44,19 +45,19 @@ class FaissIndex(Index):
                  efSearch: int | None = None, efConstruction: int | None = None, threads: int | None = None) -> None:
         import faiss
 
-        Index.__init__(self, dim, check_metric(metric))
+        Index.__init__(self, dim, check_metric(metric, "FaissIndex"))
         self.factory, self.nprobe, self.efSearch, self.efConstruction, self.threads = factory, nprobe, efSearch, efConstruction, threads
-        faiss_metric = faiss.METRIC_INNER_PRODUCT if metric == "ip" else faiss.METRIC_L2
+        metric_id = faiss_metric(metric, "FaissIndex")  # "ip" -> METRIC_INNER_PRODUCT, "l2" -> METRIC_L2
         # IndexLSH ranks by Hamming distance whatever the metric; FAISS only accepts METRIC_L2 for it
         self._distances = metric == "l2" or factory.split(",")[-1].startswith("LSH")
         if factory.split(",")[-1].startswith("LSH"):
-            faiss_metric = faiss.METRIC_L2
+            metric_id = faiss.METRIC_L2
         lsh = re.fullmatch(r"LSH(\d*)", factory)
         try:
             if lsh:  # FAISS's factory only knows nbits = dim; "LSH256" = 256 random rotated hyperplanes
                 base = faiss.IndexLSH(self.dim, int(lsh.group(1) or self.dim), True, False)
             else:
-                base = faiss.index_factory(self.dim, factory, faiss_metric)
+                base = faiss.index_factory(self.dim, factory, metric_id)
         except RuntimeError as exc:
             raise ValueError(f"FaissIndex(factory={factory!r}): FAISS cannot build it: {str(exc).splitlines()[0]}") from exc
         for sub in _unwrap(base):

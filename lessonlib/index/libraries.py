@@ -16,6 +16,11 @@ import numpy as np
 
 from lessonlib.index.base import Index, pad_results
 
+# lessonlib's index metrics (lessonlib.core.similarity.INDEX_METRICS) in each library's own words
+_ANNOY_METRICS = {"ip": "dot", "l2": "euclidean"}  # Annoy's euclidean is |q - x|, not squared
+_HNSWLIB_SPACES = {"ip": "ip", "l2": "l2"}  # hnswlib: 1 - q.x and |q - x|^2
+_SCANN_MEASURES = {"ip": "dot_product", "l2": "squared_l2"}
+
 
 def scann_available() -> bool:
     try:
@@ -61,7 +66,7 @@ class AnnoyIndex(_Rebuilding):
     """Annoy (Bernhardsson 2015): a forest of ``n_trees`` random-projection trees; each split is the
     hyperplane equidistant from two random points. A query walks all trees with a shared priority
     queue and inspects ``search_k`` leaves' points (default n_trees * k). ``"ip"`` uses Annoy's
-    ``"dot"`` metric, ``"l2"`` its ``"euclidean"``.
+    ``"dot"`` metric, ``"l2"`` its ``"euclidean"`` (|q - x|, squared and negated into lessonlib's ``"l2"``).
     """
 
     def __init__(self, dim: int, metric: str = "ip", n_trees: int = 50, search_k: int = -1, seed: int = 0) -> None:
@@ -74,7 +79,7 @@ class AnnoyIndex(_Rebuilding):
     def _build(self):
         from annoy import AnnoyIndex as _Annoy
 
-        a = _Annoy(self.dim, "dot" if self.metric == "ip" else "euclidean")
+        a = _Annoy(self.dim, _ANNOY_METRICS[self.metric])
         a.set_seed(self.seed)
         for i, v in enumerate(self.vectors_):
             a.add_item(i, v)
@@ -114,7 +119,7 @@ class HnswlibIndex(Index):
 
         super().__init__(dim, metric)
         self.M, self.efConstruction, self.efSearch, self.seed, self.threads = M, efConstruction, efSearch, seed, threads
-        self.h = hnswlib.Index(space=metric, dim=dim)
+        self.h = hnswlib.Index(space=_HNSWLIB_SPACES[self.metric], dim=dim)
         self.h.init_index(max_elements=1024, M=M, ef_construction=efConstruction, random_seed=seed, allow_replace_deleted=False)
         self.h.set_ef(efSearch)
         self.h.set_num_threads(threads)
@@ -187,7 +192,7 @@ class ScannIndex(_Rebuilding):
         import scann
 
         n = len(self.vectors_)
-        b = scann.scann_ops_pybind.builder(self.vectors_, 10, "dot_product" if self.metric == "ip" else "squared_l2")
+        b = scann.scann_ops_pybind.builder(self.vectors_, 10, _SCANN_MEASURES[self.metric])
         leaves = max(1, min(self.num_leaves, n // 4))
         b = b.tree(num_leaves=leaves, num_leaves_to_search=min(self.num_leaves_to_search, leaves), training_sample_size=n)
         if self.metric == "ip":

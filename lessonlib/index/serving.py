@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lessonlib.index.base import as_matrix, check_k, merge_topk, pad_results
+from lessonlib.core.similarity import faiss_metric
+from lessonlib.index.base import as_matrix, check_k, check_metric, merge_topk, pad_results
 
 
 class ShardUnavailable(RuntimeError):
@@ -136,11 +137,12 @@ def faiss_shards(x: np.ndarray, n_shards: int, factory: str = "Flat", metric: st
     (ids are global because ``successive_ids`` offsets each shard). Returns the FAISS object."""
     import faiss
 
+    metric_id = faiss_metric(check_metric(metric, "faiss_shards"))
     d = x.shape[1]
     shards = faiss.IndexShards(d, True, True)  # threaded, successive_ids
     subs = []
     for part in np.array_split(np.arange(len(x)), n_shards):
-        sub = faiss.index_factory(d, factory, faiss.METRIC_INNER_PRODUCT if metric == "ip" else faiss.METRIC_L2)
+        sub = faiss.index_factory(d, factory, metric_id)
         if not sub.is_trained:
             sub.train(np.ascontiguousarray(x[part]))
         sub.add(np.ascontiguousarray(x[part]))

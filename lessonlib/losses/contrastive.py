@@ -33,7 +33,7 @@ class ContrastiveLoss(nn.Module):
 
     Args:
         margin: m, the distance beyond which negatives cost nothing.
-        distance: ``"cosine"`` (1 − cos) | ``"euclidean"`` | ``"squared_euclidean"``.
+        distance: ``"cosine"`` (1 − cos) | ``"l2"`` (||a − b||) | ``"squared_l2"`` (||a − b||²).
         reduction: ``"mean"`` | ``"sum"``.
 
     Inputs: ``a`` (B, d), ``b`` (B, d), ``label`` (B,) of 0/1. Output: scalar.

@@ -19,10 +19,11 @@ class MarginMSELoss(nn.Module):
     another scale. Teacher margins are computed once, offline.
 
     Paper: Hofstätter et al. 2020, "Improving Efficient Neural Ranking Models with Cross-Architecture
-    Knowledge Distillation". Equals ``sentence_transformers.losses.MarginMSELoss`` (dot product).
+    Knowledge Distillation". Equals ``sentence_transformers.losses.MarginMSELoss`` (inner product).
 
     Args:
-        similarity: the student score; ``"dot"`` (default, as in the paper and ST) | ``"cosine"``.
+        similarity: the student score; ``"ip"`` (inner product: default, as in the paper and ST) |
+            ``"cosine"`` | ``"l2"`` (see :mod:`lessonlib.core.similarity`).
 
     Inputs: ``q`` (B, d), ``pos`` (B, d), ``neg`` (B, d) or (B, n, d), ``teacher_margin`` (B,) or
     (B, n), or teacher scores (B, n + 1) [positive first] from which the margins are taken.
@@ -33,7 +34,7 @@ class MarginMSELoss(nn.Module):
         0
     """
 
-    def __init__(self, similarity: str = "dot") -> None:
+    def __init__(self, similarity: str = "ip") -> None:
         super().__init__()
         self.similarity = check_similarity(type(self).__name__, similarity)
 
@@ -117,7 +118,7 @@ class EmbeddingMSELoss(nn.Module):
         return F.mse_loss(student, teacher)
 
 
-def candidate_scores(q: Tensor, docs: Tensor, similarity: str = "dot") -> Tensor:
+def candidate_scores(q: Tensor, docs: Tensor, similarity: str = "ip") -> Tensor:
     """Student scores of each query against its own candidates: q (B, d), docs (B, N, d) -> (B, N)."""
     check_similarity("candidate_scores", similarity)
     return pairwise_similarity(q.unsqueeze(1), docs, similarity)

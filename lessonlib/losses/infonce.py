@@ -43,7 +43,8 @@ class InfoNCELoss(nn.Module):
     Args:
         temperature: τ > 0; 0.05 (scale 20) is the sentence-transformers default.
         symmetric: also score doc→query and average the two directions.
-        similarity: ``"cosine"`` | ``"dot"`` | ``"euclidean"`` (minus the L2 distance).
+        similarity: ``"cosine"`` | ``"ip"`` (inner product) | ``"l2"`` (-||a - b||², the negative squared
+            L2 distance); names of :mod:`lessonlib.core.similarity`.
         share_negatives: if True (default, like sentence-transformers), every query sees every hard
             negative of the batch; if False, query i sees only its own n hard negatives (plus the
             in-batch positives).

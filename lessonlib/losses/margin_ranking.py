@@ -19,8 +19,8 @@ class MarginRankingLoss(nn.Module):
     explicit (mined) negatives; it ignores the rest of the batch, unlike InfoNCE.
 
     Args:
-        margin: m, in units of the similarity (0.1–0.3 for cosine; larger for dot products).
-        similarity: ``"cosine"`` | ``"dot"`` | ``"euclidean"``.
+        margin: m, in units of the similarity (0.1–0.3 for cosine; larger for inner products).
+        similarity: ``"cosine"`` | ``"ip"`` | ``"l2"`` (-||a - b||²); see :mod:`lessonlib.core.similarity`.
 
     Inputs: ``q`` (B, d), ``pos`` (B, d), ``neg`` (B, d) or (B, n, d). Output: scalar.
 

@@ -93,7 +93,8 @@ class TripletLoss(nn.Module):
         margin: m (the ST default is 5 with Euclidean distances of un-normalised embeddings; for
             unit vectors, distances lie in [0, 2] and m ≈ 0.1–0.5 is sensible).
         mining: ``"none"`` | ``"batch_all"`` | ``"batch_hard"`` | ``"semi_hard"``.
-        distance: ``"euclidean"`` | ``"squared_euclidean"`` | ``"cosine"``.
+        distance: ``"l2"`` (||a - b||) | ``"squared_l2"`` (||a - b||²) | ``"cosine"`` (1 − cos); see
+            :mod:`lessonlib.core.similarity`.
 
     Inputs: ``mining="none"``: ``loss(anchor (B, d), positive (B, d), negative (B, d))``;
     otherwise ``loss(embeddings (B, d), labels=labels (B,))``. Output: scalar.
@@ -103,7 +104,7 @@ class TripletLoss(nn.Module):
         0
     """
 
-    def __init__(self, margin: float = 0.5, mining: str = "none", distance: str = "euclidean") -> None:
+    def __init__(self, margin: float = 0.5, mining: str = "none", distance: str = "l2") -> None:
         super().__init__()
         if mining not in MINING:
             raise ValueError(f"{type(self).__name__}(mining={mining!r}): expected one of {MINING}")
@@ -155,19 +156,19 @@ class TripletLoss(nn.Module):
 class BatchAllTripletLoss(TripletLoss):
     """:class:`TripletLoss` with ``mining="batch_all"`` (sentence-transformers' name)."""
 
-    def __init__(self, margin: float = 0.5, distance: str = "euclidean") -> None:
+    def __init__(self, margin: float = 0.5, distance: str = "l2") -> None:
         super().__init__(margin=margin, mining="batch_all", distance=distance)
 
 
 class BatchHardTripletLoss(TripletLoss):
     """:class:`TripletLoss` with ``mining="batch_hard"`` (sentence-transformers' name)."""
 
-    def __init__(self, margin: float = 0.5, distance: str = "euclidean") -> None:
+    def __init__(self, margin: float = 0.5, distance: str = "l2") -> None:
         super().__init__(margin=margin, mining="batch_hard", distance=distance)
 
 
 class BatchSemiHardTripletLoss(TripletLoss):
     """:class:`TripletLoss` with ``mining="semi_hard"`` (sentence-transformers' name)."""
 
-    def __init__(self, margin: float = 0.5, distance: str = "euclidean") -> None:
+    def __init__(self, margin: float = 0.5, distance: str = "l2") -> None:
         super().__init__(margin=margin, mining="semi_hard", distance=distance)

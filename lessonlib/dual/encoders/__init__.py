@@ -1,7 +1,7 @@
 """Dual-encoder models: towers, pooling, similarity functions and the two-tower model.
 
 - :mod:`~lessonlib.dual.encoders.pooling`: ``Pooling`` (cls | mean | max | attention)
-- :mod:`~lessonlib.dual.encoders.similarity`: ``Similarity`` (cosine | dot | l2 | bilinear)
+- :mod:`~lessonlib.dual.encoders.similarity`: ``Similarity`` (ip | cosine | l2 | bilinear; names from :mod:`lessonlib.core.similarity`)
 - :mod:`~lessonlib.dual.encoders.towers`: ``TransformerTower``, ``BiLSTMTower``, ``CNNTower``
 - :mod:`~lessonlib.dual.encoders.dual`: ``DualEncoder`` (shared or asymmetric towers, projection head,
   normalisation, save/load in sentence-transformers format)

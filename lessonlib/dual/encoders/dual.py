@@ -4,9 +4,10 @@ similarity function.
     e_q = norm(P_q(pool(T_q(q))))     e_d = norm(P_d(pool(T_d(d))))     s(q, d) = sim(e_q, e_d)
 
 T = tower (shared: T_q = T_d, "Siamese"; asymmetric: two towers), pool = cls | mean | max |
-attention, P = optional linear projection head, norm = optional L2 normalisation, sim = cosine |
-dot | l2 | bilinear. Documents can be encoded once, offline; a query costs one tower pass plus
-dot products (Sentence-BERT, Reimers & Gurevych 2019; DPR, Karpukhin et al. 2020).
+attention, P = optional linear projection head, norm = optional L2 normalisation, sim = ip |
+cosine | l2 | bilinear (:mod:`lessonlib.core.similarity`). Documents can be encoded once,
+offline; a query costs one tower pass plus inner products (Sentence-BERT, Reimers & Gurevych
+2019; DPR, Karpukhin et al. 2020).
 
 >>> model = DualEncoder.from_pretrained("sentence-transformers/all-MiniLM-L6-v2")
 >>> q = model.embed_queries(["what do statins do?"])          # (1, 384), with gradients
@@ -16,9 +17,11 @@ torch.Size([1, 1])
 
 Saving (``model.save(folder)``): when the model is something sentence-transformers can express
 (one shared transformer tower, cls/mean/max pooling, optional linear projection, optional
-normalisation, cosine/dot/l2 similarity) the folder is a sentence-transformers model:
-``SentenceTransformer(folder)`` loads it and encodes identically. Otherwise (attention pooling,
-bilinear similarity, BiLSTM/CNN towers, asymmetric towers) it is lessonlib's own format
+normalisation, ip/cosine/l2 similarity) the folder is a sentence-transformers model:
+``SentenceTransformer(folder)`` loads it and encodes identically; its ``similarity_fn_name`` is
+sentence-transformers' name for the similarity (``"ip"`` -> ``"dot"``, ``"l2"`` -> ``"euclidean"``,
+translated back on load). Otherwise (attention pooling, bilinear similarity, BiLSTM/CNN towers,
+asymmetric towers) it is lessonlib's own format
 (``dual_encoder.json`` + ``dual_encoder.safetensors`` + tokenizer / backbone sub-folders), loadable
 by ``DualEncoder.load(folder)`` only. ``DualEncoder.load`` also reads any sentence-transformers
 folder made of Transformer / Pooling / Dense / Normalize modules.
@@ -42,9 +45,9 @@ from lessonlib.dual.encoders.pooling import Pooling
 from lessonlib.dual.encoders.similarity import Similarity
 from lessonlib.dual.encoders.towers import BiLSTMTower, CNNTower, TransformerTower
 from lessonlib.core.io import atomic_dir, atomic_write, verify_folder
+from lessonlib.core.similarity import TO_SENTENCE_TRANSFORMERS, from_sentence_transformers, to_sentence_transformers
 
 FORMAT = "lessonlib.DualEncoder"
-_ST_SIMILARITY = {"cosine": "cosine", "dot": "dot", "l2": "euclidean"}  # euclidean ranks as -|q-d|^2
 _TOWERS = {"transformer": TransformerTower, "bilstm": BiLSTMTower, "cnn": CNNTower}
 
 
@@ -57,7 +60,7 @@ class DualEncoder(nn.Module):
         projection_dim: if set, a linear head ``tower.dim -> projection_dim`` (one per tower when
             the towers are separate).
         normalize: L2-normalise the final vectors.
-        similarity: ``cosine | dot | l2 | bilinear``.
+        similarity: ``ip | cosine | l2 | bilinear`` (:mod:`lessonlib.core.similarity`).
         query_max_length: token limit for queries (default: the tower's ``max_length``).
     """
 
@@ -206,7 +209,7 @@ class DualEncoder(nn.Module):
             self.shared
             and isinstance(self.query_tower, TransformerTower)
             and self.pooling in ("cls", "mean", "max")
-            and self.similarity.kind in _ST_SIMILARITY
+            and self.similarity.kind in TO_SENTENCE_TRANSFORMERS
         )
 
     def config(self) -> dict:
@@ -279,7 +282,7 @@ class DualEncoder(nn.Module):
         _write_json(out / "config_sentence_transformers.json", {
             "__version__": {"lessonlib": _version(), "pytorch": torch.__version__},
             "prompts": {}, "default_prompt_name": None,
-            "similarity_fn_name": _ST_SIMILARITY[self.similarity.kind],
+            "similarity_fn_name": to_sentence_transformers(self.similarity.kind),
         })
 
     def _save_own(self, out: Path) -> None:
@@ -377,11 +380,9 @@ class DualEncoder(nn.Module):
             if candidate.exists():
                 max_length = json.loads(candidate.read_text()).get("max_seq_length") or max_length
                 break
-        similarity = "cosine"
         st_cfg = folder / "config_sentence_transformers.json"
-        if st_cfg.exists():
-            name = json.loads(st_cfg.read_text()).get("similarity_fn_name") or "cosine"
-            similarity = {v: k for k, v in _ST_SIMILARITY.items()}.get(name, "cosine")
+        st_name = json.loads(st_cfg.read_text()).get("similarity_fn_name") if st_cfg.exists() else None
+        similarity = from_sentence_transformers(st_name)
         tower = TransformerTower(transformer_dir, pooling=pooling, max_length=max_length,
                                  attn_implementation=attn_implementation)
         projection_dim = None

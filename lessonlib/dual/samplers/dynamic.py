@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from lessonlib.core.similarity import FIXED_SIMILARITIES, check_similarity
 from lessonlib.dual.samplers.base import EncodeFn, NegativeSampler
 from lessonlib.dual.samplers.ranked import DenseHardNegatives
 
@@ -27,7 +28,7 @@ class DynamicHardNegatives(NegativeSampler):
         doc_ids, doc_texts: the corpus, in the same order.
         refresh_every: steps between refreshes; a refresh happens at step 0 and at every multiple.
         initial: sampler used until the first refresh (None: sampling before it raises).
-        similarity: ``"cosine"`` | ``"dot"`` (how the run is scored).
+        similarity: ``"cosine"`` | ``"ip"`` | ``"l2"`` (how the run is scored; :mod:`lessonlib.core.similarity`).
         **dense_kwargs: depth, skip_top, margin, max_ratio, pick, seed, qrels for DenseHardNegatives.
 
     Learned state: ``current_`` (the DenseHardNegatives of the last refresh), ``refresh_steps_``.
@@ -62,7 +63,7 @@ class DynamicHardNegatives(NegativeSampler):
         self.doc_texts = list(doc_texts)
         self.refresh_every = refresh_every
         self.initial = initial
-        self.similarity = similarity
+        self.similarity = check_similarity(type(self).__name__, similarity, FIXED_SIMILARITIES)
         self.dense_kwargs = dense_kwargs
         self.current_: DenseHardNegatives | None = None
         self.refresh_steps_: list[int] = []

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from lessonlib.core.runs import Run, rank_documents
+from lessonlib.core.similarity import FIXED_SIMILARITIES, check_similarity
 from lessonlib.dual.samplers.base import NegativeSampler, check_pick
 from lessonlib.dual.samplers.random_negatives import RandomNegatives
 
@@ -165,8 +166,10 @@ class DenseHardNegatives(RankedNegatives):
         depth: int = 100,
         **kwargs,
     ) -> DenseHardNegatives:
-        """Exact top-``depth`` search of ``query_emb`` (nq, d) against ``doc_emb`` (nd, d); positives are
-        scored from the embeddings too, so the margin filters always apply."""
+        """Exact top-``depth`` search of ``query_emb`` (nq, d) against ``doc_emb`` (nd, d) under
+        ``similarity`` (``"cosine"`` | ``"ip"`` | ``"l2"`` = -||q - d||², :mod:`lessonlib.core.similarity`);
+        positives are scored from the embeddings too, so the margin filters always apply."""
+        check_similarity("DenseHardNegatives.from_embeddings", similarity, FIXED_SIMILARITIES)
         q = np.asarray(query_emb, dtype=np.float32)
         d = np.asarray(doc_emb, dtype=np.float32)
         if len(q) != len(query_ids) or len(d) != len(doc_ids):
@@ -177,12 +180,15 @@ class DenseHardNegatives(RankedNegatives):
         if similarity == "cosine":
             q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
             d = d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-12)
-        elif similarity != "dot":
-            raise ValueError(f"DenseHardNegatives.from_embeddings(similarity={similarity!r}): expected 'cosine' or 'dot'")
+        # "l2": -||q - d||² = 2 q·d - ||q||² - ||d||²; "ip" / "cosine": q·d (unit vectors for cosine)
+        l2 = similarity == "l2"
+        q_sq = (q * q).sum(1) if l2 else np.zeros(len(q), np.float32)
+        d_sq = (d * d).sum(1) if l2 else np.zeros(len(d), np.float32)
+        factor = 2.0 if l2 else 1.0
         k = min(depth, len(doc_ids))
         run: Run = {}
         for start in range(0, len(q), 512):  # bounded (block, n_docs) score matrix
-            scores = q[start : start + 512] @ d.T
+            scores = factor * (q[start : start + 512] @ d.T) - q_sq[start : start + 512, None] - d_sq[None, :]
             top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
             for row, cols in enumerate(top):
                 run[query_ids[start + row]] = {doc_ids[c]: float(scores[row, c]) for c in cols}
@@ -190,7 +196,8 @@ class DenseHardNegatives(RankedNegatives):
         d_row = {did: i for i, did in enumerate(doc_ids)}
 
         def scorer(qid: str, did: str) -> float:
-            return float(q[q_row[qid]] @ d[d_row[did]])
+            i, j = q_row[qid], d_row[did]
+            return float(factor * (q[i] @ d[j]) - q_sq[i] - d_sq[j])
 
         return cls(run, depth=depth, scorer=scorer, **kwargs)
 

@@ -204,7 +204,7 @@ def _triplet_cases(rng: np.random.Generator) -> list[dict[str, Any]]:
 def _triplet_reference(embeddings, labels, margin=0.5):
     from lessonlib.losses import TripletLoss  # deferred: pulls in torch
 
-    return TripletLoss(margin=margin, mining="batch_hard", distance="euclidean")(embeddings, labels=labels)
+    return TripletLoss(margin=margin, mining="batch_hard", distance="l2")(embeddings, labels=labels)
 
 
 register(ExerciseCheck(
@@ -419,7 +419,7 @@ def _margin_reference(student_pos, student_neg, teacher_pos, teacher_neg):
     s_pos = torch.tensor(np.asarray(student_pos, np.float64)[:, None], requires_grad=True)  # (B, 1)
     s_neg = torch.tensor(np.asarray(student_neg, np.float64)[:, :, None], requires_grad=True)  # (B, n, 1)
     teacher_margin = torch.tensor(np.asarray(teacher_pos, np.float64)[:, None] - np.asarray(teacher_neg, np.float64))
-    loss = MarginMSELoss(similarity="dot")(torch.ones_like(s_pos), s_pos, s_neg, teacher_margin)
+    loss = MarginMSELoss(similarity="ip")(torch.ones_like(s_pos), s_pos, s_neg, teacher_margin)
     loss.backward()
     return {"loss": float(loss.detach()), "grad_pos": s_pos.grad[:, 0].numpy(), "grad_neg": s_neg.grad[:, :, 0].numpy()}
 
