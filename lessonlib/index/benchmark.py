@@ -22,6 +22,7 @@ import numpy as np
 
 from lessonlib.core import config
 from lessonlib.core.runs import hits_to_run
+from lessonlib.core.similarity import INDEX_METRICS, check_similarity, faiss_metric
 from lessonlib.core.vectors import l2_normalize
 from lessonlib.data import course_dataset
 from lessonlib.dual.encode import encode
@@ -54,12 +55,13 @@ def exact_neighbors(x: np.ndarray, q: np.ndarray, k: int, metric: str = "ip") ->
 
     from lessonlib.index.base import merge_topk  # deferred: pulls in tqdm
 
+    check_similarity("exact_neighbors", metric, INDEX_METRICS, param="metric")
     best_s = np.full((len(q), 0), -np.inf, np.float32)
     best_i = np.zeros((len(q), 0), np.int64)
     q = np.ascontiguousarray(q, np.float32)
     for s in range(0, len(x), 65536):
         block = np.ascontiguousarray(x[s:s + 65536], np.float32)
-        flat = faiss.IndexFlatIP(x.shape[1]) if metric == "ip" else faiss.IndexFlatL2(x.shape[1])
+        flat = faiss.IndexFlat(x.shape[1], faiss_metric(metric, "exact_neighbors"))
         flat.add(block)
         d, i = flat.search(q, min(k, len(block)))
         best_s, best_i = merge_topk(best_s, best_i, d if metric == "ip" else -d, i, k, offset=s)
