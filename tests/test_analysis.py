@@ -67,12 +67,23 @@ def test_infonce_profile_loss_equals_infonce_loss_and_gradient_equals_autograd()
     assert np.allclose(prof.mi_bound, np.log(10) - prof.loss)
 
 
+def test_infonce_profile_entropy_is_the_softmax_entropy():
+    rng = np.random.default_rng(5)
+    q, p, n = _unit(rng.normal(size=(6, 8))), _unit(rng.normal(size=(6, 8))), _unit(rng.normal(size=(4, 8)))
+    prof = A.infonce_profile(q, p, n, [0.07])
+    logits = torch.tensor(q @ np.concatenate([p, n]).T / 0.07)
+    expected = torch.distributions.Categorical(logits=logits).entropy().mean().item()
+    assert prof.entropy[0] == pytest.approx(expected, rel=1e-9)
+
+
 def test_infonce_profile_concentrates_on_the_hardest_negative_at_low_temperature():
     rng = np.random.default_rng(3)
     q = _unit(rng.normal(size=(16, 8)))
     prof = A.infonce_profile(q, _unit(q + 0.3 * rng.normal(size=q.shape)), temperatures=[0.01, 0.1, 1.0])
     assert prof.hardest_share[0] > prof.hardest_share[1] > prof.hardest_share[2]
     assert np.all(prof.mi_bound <= np.log(16) + 1e-12)
+    # entropy of the softmax over the 16 candidates: grows with τ, bounded by log C (uniform)
+    assert prof.entropy[0] < prof.entropy[1] < prof.entropy[2] <= np.log(16) + 1e-12
     with pytest.raises(ValueError, match="temperature"):
         A.infonce_profile(q, q, temperatures=[0.0])
 

@@ -43,6 +43,7 @@ class InfoNCEProfile:
     hardest_share: np.ndarray  # share of the negatives' softmax mass on the single hardest negative
     p_positive: np.ndarray  # mean softmax probability of the positive
     mi_bound: np.ndarray  # log C - loss, a lower bound on I(q; d) (nats)
+    entropy: np.ndarray  # mean over queries of the softmax's entropy -Σ_c p_ic log p_ic (nats; log C = uniform)
     n_candidates: int = 0
 
 
@@ -65,7 +66,7 @@ def infonce_profile(q: np.ndarray, pos: np.ndarray, neg: np.ndarray | None = Non
     b, c = s.shape
     eye = np.zeros_like(s, dtype=bool)
     eye[np.arange(b), np.arange(b)] = True
-    rows = {k: [] for k in ("loss", "grad", "hard", "ppos")}
+    rows = {k: [] for k in ("loss", "grad", "hard", "ppos", "entropy")}
     for tau in temperatures:
         if not tau > 0:
             raise ValueError(f"infonce_profile(temperatures=...): every temperature must be > 0, got {tau}")
@@ -79,9 +80,10 @@ def infonce_profile(q: np.ndarray, pos: np.ndarray, neg: np.ndarray | None = Non
         negs = np.where(eye, 0.0, p)
         rows["hard"].append(float((negs.max(1) / np.maximum(negs.sum(1), 1e-300)).mean()))
         rows["ppos"].append(float(p[eye].mean()))
+        rows["entropy"].append(float(-(p * np.log(np.maximum(p, 1e-300))).sum(1).mean()))
     loss = np.array(rows["loss"])
     return InfoNCEProfile(np.asarray(temperatures, float), loss, np.array(rows["grad"]), np.array(rows["hard"]),
-                          np.array(rows["ppos"]), np.log(c) - loss, c)
+                          np.array(rows["ppos"]), np.log(c) - loss, np.array(rows["entropy"]), c)
 
 
 # --------------------------------------------------------------------------- capacity
