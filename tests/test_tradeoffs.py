@@ -57,3 +57,18 @@ def test_add_and_measure_reports_codes_not_codebooks():
     pq = PQIndex(32, M=8, nbits=8)
     per_vec = T.add_and_measure(pq, x)
     assert per_vec < 32 and pq.memory_bytes() / pq.ntotal > 4 * per_vec  # the codebooks dominate the total
+
+
+def test_measure_index_gives_the_marginal_bytes_the_exact_top_k_and_a_latency():
+    from lessonlib.index import FlatIndex
+
+    rng = np.random.default_rng(0)
+    docs = rng.normal(size=(50, 8)).astype(np.float32)
+    queries = rng.normal(size=(7, 8)).astype(np.float32)
+    point = T.measure_index(FlatIndex(8), docs, queries, [f"q{i}" for i in range(7)], [f"d{i}" for i in range(50)],
+                            k=5, n_latency=3, warmup=1)
+    assert point.bytes_per_vector == T.add_and_measure(FlatIndex(8), docs) >= 4 * 8 and point.p50_ms > 0
+    top = np.argsort(-(queries @ docs.T), axis=1)[:, :5]
+    for i, row in enumerate(top):
+        assert set(point.run[f"q{i}"]) == {f"d{j}" for j in row}
+        assert point.run[f"q{i}"][f"d{row[0]}"] == pytest.approx(float(queries[i] @ docs[row[0]]), rel=1e-5)

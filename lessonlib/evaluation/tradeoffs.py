@@ -19,10 +19,12 @@ of a reference (its share of relevant documents = exposure proportional to merit
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from lessonlib.core.runs import Run, rank_documents
+from lessonlib.core.runs import Run, hits_to_run, rank_documents
+from lessonlib.evaluation.latency import measure_latency
 
 
 def _as_objectives(points, maximize) -> tuple[np.ndarray, np.ndarray]:
@@ -94,6 +96,30 @@ def add_and_measure(index, x: np.ndarray) -> float:
     before = index.memory_bytes()
     index.add(x[half:])
     return (index.memory_bytes() - before) / (len(x) - half)
+
+
+@dataclass
+class IndexPoint:
+    """One index configuration on the memory / latency / quality plane (:func:`measure_index`)."""
+
+    bytes_per_vector: float  # marginal bytes per stored vector (:func:`add_and_measure`)
+    p50_ms: float  # median latency of a one-query search
+    run: Run  # the top-k of every query, for quality measures and paired tests
+
+
+def measure_index(index, docs: np.ndarray, queries: np.ndarray, query_ids: Sequence[str], doc_ids: Sequence[str],
+                  k: int = 10, n_latency: int = 30, warmup: int = 2) -> IndexPoint:
+    """Train and fill ``index`` with ``docs``, time one-query searches, and search every query.
+
+    Memory: :func:`add_and_measure`; latency: the median of one-query searches over the first
+    ``n_latency`` queries after ``warmup`` untimed ones (:func:`lessonlib.evaluation.latency.measure_latency`);
+    quality: the run of the top ``k`` of every query (``index.search`` ids mapped to ``doc_ids``).
+    Introduced in notebook 13 (study questions on compression and on system trade-offs).
+    """
+    per_vector = add_and_measure(index, docs)
+    p50 = measure_latency(lambda q: index.search(q[None], k), queries[:n_latency], warmup=warmup).summary()["p50_ms"]
+    scores, ids = index.search(queries, k)
+    return IndexPoint(per_vector, p50, hits_to_run(query_ids, doc_ids, scores, ids))
 
 
 def group_exposure(run: Run, groups: Mapping[str, str], k: int = 10) -> dict[str, float]:
