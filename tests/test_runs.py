@@ -46,3 +46,15 @@ def test_truncate_restricts_to_given_queries_and_refuses_k_below_one():
     assert truncate(run, 1) == {"a": {"y": 1.0}, "b": {"z": 0.0}}
     with pytest.raises(ValueError, match="k must be >= 1"):
         truncate(run, 0)
+
+
+def test_topk_breaks_ties_at_the_cut_by_the_lower_column():
+    """The k-th best score shared by several columns: the lowest columns are kept (not argpartition's pick)."""
+    from lessonlib.core.runs import topk
+
+    rng = np.random.default_rng(0)
+    scores = rng.integers(0, 4, size=(50, 40)).astype(np.float32)  # 4 values: ties at every cut
+    for k in (1, 5, 17, 39, 40, 60):
+        vals, idx = topk(scores, k)
+        want = np.array([np.lexsort((np.arange(40), -row))[:k] for row in scores])
+        assert np.array_equal(idx, want) and np.array_equal(vals, np.take_along_axis(scores, want, 1))

@@ -34,7 +34,15 @@ def topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     if k == 0:
         empty = np.zeros((scores.shape[0], 0))
         return empty.astype(scores.dtype), empty.astype(np.int64)
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < scores.shape[1] else np.tile(np.arange(scores.shape[1]), (scores.shape[0], 1))
+    if k < scores.shape[1]:
+        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        # argpartition picks an arbitrary one of the columns tied with the k-th best score; rows with
+        # such a tie at the cut are re-selected by a full (score desc, column asc) sort.
+        kth = np.take_along_axis(scores, part, axis=1).min(axis=1, keepdims=True)
+        for row in np.flatnonzero((scores >= kth).sum(axis=1) > k):
+            part[row] = np.lexsort((np.arange(scores.shape[1]), -scores[row]))[:k]
+    else:
+        part = np.tile(np.arange(scores.shape[1]), (scores.shape[0], 1))
     part_scores = np.take_along_axis(scores, part, axis=1)
     # Sort by score descending, then column ascending (stable, deterministic ties).
     order = np.lexsort((part, -part_scores), axis=1)
