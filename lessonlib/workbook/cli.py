@@ -23,6 +23,7 @@ COMMANDS = [
     "workbook",
     "exercises",
     "grade",
+    "release",
 ]
 
 

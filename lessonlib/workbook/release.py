@@ -1,0 +1,193 @@
+"""The learner's copy of the course: what an instructor publishes, without a single solution.
+
+The instructor keeps this repository (the exercise sources with their solutions, the tests, bench/)
+and hands out the folder :func:`write_release` writes, as nbgrader splits ``source/`` and ``release/``:
+
+- ``notebooks/*.ipynb`` as they are here,
+- ``exercises/student/*.ipynb`` (checked first against ``exercises/source``: none missing or stale),
+- ``data/`` (the bundled sample), ``lessonlib/`` and ``pyproject.toml`` (so ``pip install -e .`` and
+  ``make install`` work there), the ``Makefile``, ``.gitignore``, a ``LICENSE`` if there is one,
+- ``README.md`` and ``exercises/README.md``: only their learner sections, the text between
+  ``<!-- learner:start -->`` and ``<!-- learner:end -->`` (several sections are joined in order).
+
+Left out: ``exercises/source`` and ``exercises/instructor`` (solutions), ``tests/`` (they read the
+solutions), ``bench/``, ``CONTRIBUTING.md``, the CI. Before anything is written, every file of the
+release outside ``lessonlib/`` is searched for the lines of every solution region; one found there is
+an error. The folder is written atomically with a manifest (:func:`lessonlib.core.io.atomic_dir`), so a
+later release replaces it only with ``overwrite`` and never replaces a folder of someone else's files.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+LEARNER_START, LEARNER_END = "<!-- learner:start -->", "<!-- learner:end -->"
+
+# Copied as they are, when present; README.md is written from its learner sections.
+TOP_FILES = ("pyproject.toml", "Makefile", ".gitignore")
+LICENSES = ("LICENSE", "LICENSE.md", "LICENSE.txt", "COPYING")
+TREES = ("lessonlib", "data")  # copied whole, less caches and hidden files
+SKIPPED_SUFFIXES = (".pyc", ".pyo", ".egg-info")
+SKIPPED_NAMES = {"__pycache__", ".ipynb_checkpoints"}
+
+
+def learner_part(text: str, name: str = "README.md") -> str:
+    """The learner sections of a README: the lines between a ``<!-- learner:start -->`` line and the next
+    ``<!-- learner:end -->`` line (markers on lines of their own), sections joined by a blank line."""
+    parts: list[list[str]] = []
+    inside = False
+    for number, line in enumerate(text.splitlines(), 1):
+        marker = line.strip()
+        if marker == LEARNER_START:
+            if inside:
+                raise ValueError(f"{name}:{number}: '{LEARNER_START}' inside another learner section")
+            inside = True
+            parts.append([])
+        elif marker == LEARNER_END:
+            if not inside:
+                raise ValueError(f"{name}:{number}: '{LEARNER_END}' without a '{LEARNER_START}' before it")
+            inside = False
+        elif inside:
+            parts[-1].append(line)
+    if inside:
+        raise ValueError(f"{name}: '{LEARNER_START}' without a '{LEARNER_END}' after it")
+    if not parts:
+        raise ValueError(f"{name}: no learner section (lines {LEARNER_START} ... {LEARNER_END})")
+    return "\n\n".join("\n".join(lines).strip("\n") for lines in parts) + "\n"
+
+
+def _kept(path: Path, top: Path) -> bool:
+    parts = path.relative_to(top).parts
+    return not any(p.startswith(".") or p in SKIPPED_NAMES or p.endswith(SKIPPED_SUFFIXES) for p in parts)
+
+
+def _tree(top: Path) -> list[Path]:
+    return sorted(p for p in top.rglob("*") if p.is_file() and _kept(p, top))
+
+
+def course_root(explicit: Path | None = None) -> Path:
+    """The instructor's repository: ``explicit``, else the checkout this ``lessonlib`` was imported from."""
+    root = Path(explicit) if explicit else Path(__file__).resolve().parents[2]
+    missing = [n for n in ("pyproject.toml", "lessonlib", "notebooks", "exercises/student") if not (root / n).exists()]
+    if missing:
+        raise FileNotFoundError(f"{root} is not the course repository (no {', '.join(missing)}); pass --root "
+                                "the instructor's clone")
+    return root.resolve()
+
+
+def _student_notebooks(root: Path) -> list[Path]:
+    """exercises/student/*.ipynb, each checked against its source when the sources are here."""
+    import nbformat
+
+    from lessonlib.workbook import exercises
+
+    folder = root / "exercises" / "student"
+    notebooks = sorted(folder.glob("*.ipynb"))
+    source_dir = root / "exercises" / "source"
+    if source_dir.is_dir() and any(source_dir.glob("ex*.py")):
+        names = {p.stem for p in notebooks}
+        for path in exercises.sources(source_dir):
+            target = folder / f"{path.stem}.ipynb"
+            fresh = json.loads(nbformat.writes(exercises.to_notebook(exercises.parse(path), student=True)))
+            if path.stem not in names or json.loads(target.read_text(encoding="utf-8")) != fresh:
+                state = "missing" if path.stem not in names else "out of date"
+                raise ValueError(f"{target} is {state} (its source is {path}); run `lessonlib exercises build "
+                                 "--only student` first")
+        orphans = names - {p.stem for p in exercises.sources(source_dir)}
+        if orphans:
+            raise ValueError(f"{folder / (sorted(orphans)[0] + '.ipynb')} has no source in {source_dir}; "
+                             "delete it or add its source")
+    if not notebooks:
+        raise FileNotFoundError(f"no student exercises in {folder}")
+    return notebooks
+
+
+def plan(root: Path) -> dict[str, Path | str]:
+    """What the release holds: ``{relative path: file to copy | text to write}``."""
+    files: dict[str, Path | str] = {}
+    notebooks = sorted((root / "notebooks").glob("*.ipynb"))
+    if not notebooks:
+        raise FileNotFoundError(f"no notebooks in {root / 'notebooks'}")
+    for path in notebooks + _student_notebooks(root):
+        files[path.relative_to(root).as_posix()] = path
+    for tree in TREES:
+        if (root / tree).is_dir():
+            for path in _tree(root / tree):
+                files[path.relative_to(root).as_posix()] = path
+    for name in TOP_FILES + LICENSES:
+        if (root / name).is_file():
+            files[name] = root / name
+    files["README.md"] = learner_part((root / "README.md").read_text(encoding="utf-8"), "README.md")
+    if (root / "exercises" / "README.md").is_file():
+        files["exercises/README.md"] = learner_part(
+            (root / "exercises" / "README.md").read_text(encoding="utf-8"), "exercises/README.md")
+    return files
+
+
+def solution_lines(source_dir: Path, min_length: int = 12) -> dict[str, str]:
+    """``{line: source name}`` for the stripped, non-trivial lines inside every solution region."""
+    from lessonlib.workbook import exercises
+
+    found: dict[str, str] = {}
+    if not (source_dir.is_dir() and any(source_dir.glob("ex*.py"))):
+        return found
+    for path in exercises.sources(source_dir):
+        for kind, code in exercises.parse(path).cells:
+            inside = False
+            for line in code.splitlines() if kind == "code" else ():
+                stripped = line.strip()
+                if stripped in (exercises.BEGIN, exercises.END):
+                    inside = stripped == exercises.BEGIN
+                elif inside and len(stripped) >= min_length:
+                    found.setdefault(stripped, path.name)
+    return found
+
+
+def check_no_solutions(files: dict[str, Path | str], source_dir: Path) -> None:
+    """Raise naming the first release file outside ``lessonlib/`` that holds a line of a solution region.
+
+    (The package is the reference the checks compare with, and shares a few idioms with the solutions;
+    ``tests/test_release.py`` checks it line by line against a short, explained list.)"""
+    lines = solution_lines(source_dir)
+    for name, content in files.items():
+        if name.startswith("lessonlib/"):
+            continue
+        text = content if isinstance(content, str) else content.read_bytes().decode("utf-8", errors="replace")
+        for line, source in lines.items():
+            if line in text:
+                raise ValueError(f"refusing to release {name}: it holds a line of the solution in {source} ({line[:60]!r})")
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.relative_to(folder)
+        return True
+    except ValueError:
+        return False
+
+
+def write_release(out: Path, root: Path | None = None, overwrite: bool = False) -> dict[str, Path | str]:
+    """Write the learner's copy of ``root`` (default: this checkout) to ``out``; returns what it holds."""
+    from lessonlib.core.io import atomic_dir, check_replaceable
+
+    root = course_root(root)
+    out = Path(out).absolute()
+    if _inside(root, out.resolve()):
+        raise ValueError(f"{out} holds the course repository {root}; choose a folder outside it")
+    for tree in (*TREES, "notebooks", "exercises"):
+        if _inside(out.resolve(), root / tree):
+            raise ValueError(f"{out} is inside {root / tree}, which the release copies; choose a folder outside it")
+    check_replaceable(out, overwrite=overwrite)
+    files = plan(root)
+    check_no_solutions(files, root / "exercises" / "source")
+    with atomic_dir(out) as tmp:
+        for name, content in files.items():
+            target = tmp / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, str):
+                target.write_text(content, encoding="utf-8")
+            else:
+                shutil.copy2(content, target)
+    return files
