@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lessonlib.retrieval import adaptive, cascade
-from lessonlib.workbook.checks.exercises import _adaptive_cases
+from lessonlib.workbook.checks.ex17_adaptive_rerank import cases as _adaptive_cases
 from lessonlib.evaluation.metrics import evaluate
 
 
@@ -66,7 +66,7 @@ def test_decide_is_strict_and_never_reranks_infinite_confidence():
 @pytest.mark.parametrize("case", range(8))
 def test_adaptive_rerank_matches_a_hand_written_policy_on_the_exercise_cases(case):
     """The library policy against a plain re-implementation of exercise 17's statement."""
-    args = _adaptive_cases(np.random.default_rng(case))[case]
+    args = _adaptive_cases(np.random.default_rng(case))[case].kwargs
     got = adaptive.adaptive_rerank(**args)
     want, cost = {}, 0
     for q, docs in args["run"].items():
@@ -77,10 +77,10 @@ def test_adaptive_rerank_matches_a_hand_written_policy_on_the_exercise_cases(cas
 
 
 def test_the_exercise_reference_is_the_library_policy():
-    from lessonlib.workbook.checks.exercises import adaptive_rerank_policy
+    from lessonlib.workbook.checks.ex17_adaptive_rerank import adaptive_rerank_policy
 
     rng = np.random.default_rng(3)
-    for args in _adaptive_cases(rng):
+    for args in (c.kwargs for c in _adaptive_cases(rng)):
         assert adaptive_rerank_policy(**args) == adaptive.adaptive_rerank(**args)
 
 

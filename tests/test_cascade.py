@@ -20,7 +20,7 @@ from lessonlib.retrieval.cascade import (
     score_margin,
     threshold_for_share,
 )
-from lessonlib.workbook.checks.exercises import adaptive_rerank_policy
+from lessonlib.workbook.checks.ex17_adaptive_rerank import adaptive_rerank_policy
 from lessonlib.evaluation.metrics import evaluate
 from lessonlib.core.runs import rank_documents
 

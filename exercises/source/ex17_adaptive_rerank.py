@@ -21,7 +21,7 @@
 # Write `adaptive_rerank(run, threshold, k)`: `run` is `{query_id: {doc_id: first-stage score}}` → return
 # `{"rerank": {query_id: bool, ...for every query of the run}, "cost": int}`.
 # `check("adaptive_rerank", adaptive_rerank)` compares with the reference policy
-# `lessonlib.workbook.checks.exercises.adaptive_rerank_policy` (thresholds 0 and ∞, tied scores, queries with one or no
+# `lessonlib.workbook.checks.ex17_adaptive_rerank.adaptive_rerank_policy` (thresholds 0 and ∞, tied scores, queries with one or no
 # document, an empty run).
 
 # %%

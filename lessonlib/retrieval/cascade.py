@@ -19,7 +19,7 @@ precomputed stage scores and meters a cost per candidate (notebook 19).
 prediction in multi-stage retrieval systems"): send a query to the expensive stage only when
 the cheap one is unsure. Confidence is the score margin of the cheap ranking,
 ``margin(q) = s_(1) - s_(2)``; a query goes to the expensive stage iff it has >= 2 documents and
-``margin(q) < threshold`` (the rule of exercise 17, ``lessonlib.workbook.checks.exercises.adaptive_rerank_policy``).
+``margin(q) < threshold`` (the rule of exercise 17, ``lessonlib.workbook.checks.ex17_adaptive_rerank.adaptive_rerank_policy``).
 :func:`threshold_for_share` picks the threshold that routes a given share of queries (fit it on
 validation margins); :func:`routing_curve` measures quality against the share routed, with the
 oracle (best of the two per query) and random routing as references.

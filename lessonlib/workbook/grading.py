@@ -44,7 +44,6 @@ import numpy as np
 
 from lessonlib.core.io import atomic_write
 from lessonlib.workbook.checks import REGISTRY, wire
-from lessonlib.workbook.checks.core import close
 
 FIELDS = ["learner", "exercise", "passed", "total", "score", "status", "detail", "file"]
 DETAIL_CHARS = 200
@@ -263,7 +262,7 @@ def _grade(learner: str, path: Path, timeout: int, memory_mb: int, seed: int) ->
         return Grade(learner, "?", 0, 0, "unknown_exercise", "no lessonlib metadata and no exercise id in the file name", str(path))
     exercise, function = ident
     spec = REGISTRY[exercise]
-    cases = spec.cases(np.random.default_rng(seed))
+    cases = spec.make_cases(np.random.default_rng(seed))
     total = len(cases)
     with tempfile.TemporaryDirectory(prefix="lessonlib-grade-") as tmp:
         work, stub = Path(tmp) / "work", Path(tmp) / "stub"
@@ -272,7 +271,7 @@ def _grade(learner: str, path: Path, timeout: int, memory_mb: int, seed: int) ->
             (stub / name).parent.mkdir(parents=True, exist_ok=True)
             (stub / name).write_text(text)
         cases_file = work / "cases.json"
-        cases_file.write_text(json.dumps(wire.to_wire(cases)))
+        cases_file.write_text(json.dumps(wire.to_wire([case.kwargs for case in cases])))
         outputs_file = work / f"out-{secrets.token_hex(8)}.json"
         pid_file = Path(tmp) / "kernel.pid"  # outside the kernel's folder
         nb.cells = [c for c in nb.cells if c.get("cell_type") in ("code", "markdown")]
@@ -299,22 +298,18 @@ def _grade(learner: str, path: Path, timeout: int, memory_mb: int, seed: int) ->
         return Grade(learner, exercise, 0, total, "error", f"the grader's cell did not finish: {function}() undefined, or the kernel died (out of memory?)", str(path))
     passed, first_failure, raised, not_implemented = 0, "", 0, False
     for number, (case, out) in enumerate(zip(cases, outputs), 1):
-        expected = spec.reference(**case)
+        expected = spec.reference(**case.kwargs)
+        label = f'case {number} "{case.name}"'
         if not isinstance(out, dict) or not out.get("ok"):
             error = str(out.get("error", "")) if isinstance(out, dict) else "no value"
             not_implemented = not_implemented or error == "NotImplementedError"
             raised += 1
-            first_failure = first_failure or f"case {number}: raised {error}"
+            first_failure = first_failure or f"{label}: raised {error}"
             continue
-        got = out.get("value")
-        try:
-            ok = spec.compare(got, expected) if spec.compare else close(got, expected, spec.atol)
-        except Exception:  # an odd value the comparison cannot handle is a wrong value
-            ok = False
-        if ok:
+        if spec.same(out.get("value"), expected):
             passed += 1
         else:
-            first_failure = first_failure or f"case {number}: wrong value"
+            first_failure = first_failure or f"{label}: wrong value"
     if passed == total:
         status = "ok"
     elif not_implemented and passed == 0:
