@@ -69,3 +69,16 @@ def test_early_termination_settings():
                                                            ("stop_at", 97.0), ("stop_at", np.inf)]
     assert early_termination_settings(scores, depth=10, keeps=(5,), quantiles=()) == [("keep", 5), ("stop_at", np.inf)]
 
+
+
+def test_passage_runs_aggregate_each_candidates_windows_in_every_mode():
+    from lessonlib.cross.longdoc import passage_runs
+
+    keys = [("a", 0), ("a", 1), ("b", 0), ("c", 0), ("c", 1), ("c", 2)]
+    scores = np.array([[1.0, 3.0, 2.0, 0.5, 0.5, 4.0],
+                       [0.0, 0.0, 1.0, 2.0, 1.0, 0.0]])
+    cand = {"q1": {"a": 9.0, "c": 1.0}, "q2": {"b": 1.0, "c": 2.0, "a": 0.0}}
+    runs = passage_runs(cand, scores, keys)
+    assert runs["firstp"] == {"q1": {"a": 1.0, "c": 0.5}, "q2": {"b": 1.0, "c": 2.0, "a": 0.0}}
+    assert runs["maxp"] == {"q1": {"a": 3.0, "c": 4.0}, "q2": {"b": 1.0, "c": 2.0, "a": 0.0}}
+    assert runs["sump"] == {"q1": {"a": 4.0, "c": 5.0}, "q2": {"b": 1.0, "c": 3.0, "a": 0.0}}

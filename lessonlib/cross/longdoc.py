@@ -123,6 +123,29 @@ def aggregate(scores: np.ndarray, owner: np.ndarray, n: int, mode: str = "maxp")
     return out
 
 
+def passage_runs(candidates: Run, window_scores: np.ndarray, keys: Sequence[tuple[str, int]],
+                 modes: Sequence[str] = ("firstp", "maxp", "sump")) -> dict[str, Run]:
+    """Document runs from passage scores: each candidate's windows aggregated by :func:`aggregate` in each mode.
+
+    ``window_scores`` (n queries, n windows): row ``i`` scores query ``list(candidates)[i]`` against
+    every window; ``keys[j] = (doc id, window number)`` names column ``j`` (a document's windows in
+    order, so ``firstp`` takes its first). Every window is scored once and reused by every mode
+    (Dai & Callan 2019, "Deeper Text Understanding for IR with Contextual Neural Language Modeling").
+    Introduced in notebook 19; compared in notebook 24 (I3).
+    """
+    columns: dict[str, list[int]] = {}
+    for j, (doc, _) in enumerate(keys):
+        columns.setdefault(doc, []).append(j)
+    runs: dict[str, Run] = {m: {} for m in modes}
+    for i, (qid, docs) in enumerate(candidates.items()):
+        docs = list(docs)
+        idx = np.concatenate([columns[d] for d in docs])
+        owner = np.repeat(np.arange(len(docs)), [len(columns[d]) for d in docs])
+        for m in modes:
+            runs[m][qid] = dict(zip(docs, aggregate(window_scores[i, idx], owner, len(docs), m).tolist()))
+    return runs
+
+
 def hierarchical_scores(model, query: str, docs: Sequence[str], passage_tokens: int = 96,
                         top_k: int = 2, batch_size: int = 32) -> np.ndarray:
     """Passage -> document: doc score = mean of its ``top_k`` best passage scores. (n_docs,)"""
