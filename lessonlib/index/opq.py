@@ -7,6 +7,19 @@ import numpy as np
 from lessonlib.index.pq import PQIndex, ProductQuantizer
 
 
+def procrustes_rotation(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The orthogonal R minimising ||X R - Y||_F (orthogonal Procrustes; Schönemann 1966).
+
+    U S V^T = svd(X^T Y), R = U V^T: OPQ's rotation step, with Y the PQ reconstruction of X R.
+    x, y (n, dim) -> R (dim, dim), float32. Unique when X^T Y is non-singular (n >= dim, data in
+    general position).
+
+    >>> R = procrustes_rotation(x, x @ Q)  # recovers an orthogonal Q exactly
+    """
+    u, _, vt = np.linalg.svd(x.T @ y)
+    return (u @ vt).astype(np.float32)
+
+
 def learn_rotation(x: np.ndarray, M: int, nbits: int, niter: int = 8, pq_niter: int = 8, seed: int = 0) -> np.ndarray:
     """Non-parametric OPQ (Ge, He, Ke & Sun 2013): alternate between
 
@@ -22,8 +35,7 @@ def learn_rotation(x: np.ndarray, M: int, nbits: int, niter: int = 8, pq_niter: 
         xr = x @ R
         pq = ProductQuantizer(x.shape[1], M, nbits, niter=pq_niter, seed=seed + it).train(xr)
         y = pq.decode(pq.encode(xr))
-        u, _, vt = np.linalg.svd(x.T @ y)
-        R = (u @ vt).astype(np.float32)
+        R = procrustes_rotation(x, y)
     return R
 
 
