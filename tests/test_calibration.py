@@ -127,6 +127,20 @@ def test_platt_scaling_equals_unregularised_logistic_regression():
     np.testing.assert_allclose(apply_platt(z, a, b), lr.predict_proba(z[:, None])[:, 1], atol=1e-4)
 
 
+def test_platt_fit_is_the_exact_maximum_likelihood_point():
+    """At the fitted (a, b) the NLL's gradient is zero to rounding, also for large and backwards logits."""
+    from lessonlib.evaluation.calibration import fit_platt
+
+    rng = np.random.default_rng(5)
+    for scale, slope, bias in [(1.0, 2.5, 0.0), (10.0, 0.2, 1.0), (2.0, -1.2, 0.0), (1.5, 1.0, -3.5)]:
+        z = rng.normal(size=400) * scale
+        y = (rng.random(400) < sigmoid(slope * z + bias)).astype(int)
+        a, b = fit_platt(z, y)
+        residual = sigmoid(a * z + b) - y
+        assert abs(np.mean(residual * z)) < 1e-10 and abs(np.mean(residual)) < 1e-10
+        assert np.sign(a) == np.sign(slope)
+
+
 def test_shifted_logits_need_a_bias_not_a_temperature():
     """Logits from a ranking loss are right up to a shift: temperature cannot fix that, Platt can."""
     from lessonlib.evaluation.calibration import apply_platt, fit_platt

@@ -8,7 +8,7 @@ the pairs given p = 0.8, 80 % are relevant (Guo, Pleiss, Sun & Weinberger, 2017)
   probability and ``acc_b`` the fraction of positives in bin b (Naeini et al., 2015).
 - Temperature scaling: one scalar T > 0 fitted by minimising the NLL on held-out pairs with
   L-BFGS; it changes probabilities, never the ranking.
-- Platt scaling (Platt, 1999): ``p = sigmoid(a * z + b)``, slope and bias fitted the same way.
+- Platt scaling (Platt, 1999): ``p = sigmoid(a * z + b)``, slope and bias fitted by Newton's method.
   A ranking loss (listwise softmax CE, RankNet) fixes logits only up to a per-query shift, so
   their zero point means nothing: temperature alone (b = 0) cannot move it and can make ECE
   *worse*; the bias b can.
@@ -146,25 +146,42 @@ def fit_platt(logits, labels, max_iter: int = 100) -> tuple[float, float]:
 
     Binary only: logits (n,), labels 0/1. Equal to an unregularised one-feature logistic
     regression (scikit-learn ``LogisticRegression(C=inf)``). With a > 0 the ranking is unchanged.
-    """
-    import torch
+    Fitted by Newton's method (IRLS) from (1, 0), halving a step that would raise the NLL, until a
+    step moves (a, b) by less than 1e-12 or ``max_iter`` steps: the exact maximum-likelihood fit
+    wherever it exists (both classes overlap in score; separable labels drive |a| up until
+    ``max_iter``). Platt's paper also smooths the targets to (N+ + 1)/(N+ + 2) and 1/(N- + 2);
+    this fit uses the labels as they are, as scikit-learn does.
 
+    >>> a, b = fit_platt(val_logits, val_labels); p = apply_platt(test_logits, a, b)
+    """
     z, y = _logits_labels(logits, labels, "fit_platt")
     if z.ndim != 1:
         raise ValueError(f"fit_platt: expected logits of shape (n,), got {tuple(z.shape)}")
-    ab = torch.tensor([1.0, 0.0], dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.LBFGS([ab], lr=0.5, max_iter=max_iter, line_search_fn="strong_wolfe")
-    target = y.to(torch.float64)
+    x = np.stack([z.numpy(), np.ones(len(z))], axis=1)  # features [z, 1]
+    y = y.numpy().astype(np.float64)
 
-    def closure():
-        optimizer.zero_grad()
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(ab[0] * z + ab[1], target)
-        loss.backward()
-        return loss
+    def nll(w: np.ndarray) -> float:
+        s = x @ w
+        return float(np.mean(np.logaddexp(0.0, s) - y * s))
 
-    optimizer.step(closure)
-    a, b = (float(v) for v in ab.detach())
-    return a, b
+    w = np.array([1.0, 0.0])
+    loss = nll(w)
+    for _ in range(max_iter):
+        p = sigmoid(x @ w)
+        grad = x.T @ (p - y) / len(y)
+        hess = (x * (p * (1 - p))[:, None]).T @ x / len(y)
+        try:
+            step = np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError:  # one distinct logit: a and b are not separately identified
+            step = np.linalg.lstsq(hess, grad, rcond=None)[0]
+        t = 1.0
+        while nll(w - t * step) > loss and t > 1e-10:  # a full Newton step may overshoot far from the optimum
+            t /= 2
+        w = w - t * step
+        loss = nll(w)
+        if np.abs(t * step).max() < 1e-12:
+            break
+    return float(w[0]), float(w[1])
 
 
 def apply_platt(logits, a: float, b: float) -> np.ndarray:
