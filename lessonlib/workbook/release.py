@@ -12,14 +12,15 @@ and hands out the folder :func:`write_release` writes, as nbgrader splits ``sour
 
 Left out: ``exercises/source`` and ``exercises/instructor`` (solutions), ``tests/`` (they read the
 solutions), ``bench/``, ``CONTRIBUTING.md``, the CI. Before anything is written, every file of the
-release outside ``lessonlib/`` is searched for the lines of every solution region; one found there is
-an error. The folder is written atomically with a manifest (:func:`lessonlib.core.io.atomic_dir`), so a
+release is searched for the lines of every solution region (:func:`check_no_solutions`): one line
+outside ``lessonlib/``, or a good part of one region in a package file, is an error. The folder is written atomically with a manifest (:func:`lessonlib.core.io.atomic_dir`), so a
 later release replaces it only with ``overwrite`` and never replaces a folder of someone else's files.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -126,38 +127,52 @@ def plan(root: Path) -> dict[str, Path | str]:
     return files
 
 
-def solution_lines(source_dir: Path, min_length: int = 12) -> dict[str, str]:
-    """``{line: source name}`` for the stripped, non-trivial lines inside every solution region."""
+_RETURN_NAMES = re.compile(r"^return\s+[A-Za-z_]\w*(\s*,\s*[A-Za-z_]\w*)*$")  # return fused / return scores, ids
+PACKAGE_LINES = 4  # a package file holding this many lines of one solution region (or half of it) gives it away
+
+
+def solution_regions(source_dir: Path, min_length: int = 12) -> list[tuple[str, list[str]]]:
+    """``[(source name, lines)]`` per solution region: its stripped lines, less trivial ones (shorter than
+    ``min_length``, ``return`` of bare names)."""
     from lessonlib.workbook import exercises
 
-    found: dict[str, str] = {}
+    regions: list[tuple[str, list[str]]] = []
     if not (source_dir.is_dir() and any(source_dir.glob("ex*.py"))):
-        return found
+        return regions
     for path in exercises.sources(source_dir):
-        for kind, code in exercises.parse(path).cells:
-            inside = False
-            for line in code.splitlines() if kind == "code" else ():
-                stripped = line.strip()
-                if stripped in (exercises.BEGIN, exercises.END):
-                    inside = stripped == exercises.BEGIN
-                elif inside and len(stripped) >= min_length:
-                    found.setdefault(stripped, path.name)
-    return found
+        current: list[str] | None = None
+        for line in path.read_text(encoding="utf-8").splitlines():
+            stripped = line.strip()
+            if stripped == exercises.BEGIN:
+                current = []
+            elif stripped == exercises.END and current is not None:
+                regions.append((path.name, current))
+                current = None
+            elif current is not None and len(stripped) >= min_length and not _RETURN_NAMES.match(stripped):
+                current.append(stripped)
+    return regions
 
 
 def check_no_solutions(files: dict[str, Path | str], source_dir: Path) -> None:
-    """Raise naming the first release file outside ``lessonlib/`` that holds a line of a solution region.
+    """Raise naming the first release file that gives a solution away.
 
-    (The package is the reference the checks compare with, and shares a few idioms with the solutions;
-    ``tests/test_release.py`` checks it line by line against a short, explained list.)"""
-    lines = solution_lines(source_dir)
+    Outside ``lessonlib/`` a single line of a solution region is one too many. The package is the
+    reference the checks compare with (the exercises invite learners to read it once they pass), so it
+    shares idioms with the solutions; a package file that holds :data:`PACKAGE_LINES` lines of one
+    region, or half of them, holds the answer itself."""
+    regions = solution_regions(source_dir)
     for name, content in files.items():
-        if name.startswith("lessonlib/"):
-            continue
         text = content if isinstance(content, str) else content.read_bytes().decode("utf-8", errors="replace")
-        for line, source in lines.items():
-            if line in text:
-                raise ValueError(f"refusing to release {name}: it holds a line of the solution in {source} ({line[:60]!r})")
+        for source, lines in regions:
+            found = [line for line in lines if line in text]
+            if not found:
+                continue
+            if not name.startswith("lessonlib/"):
+                raise ValueError(f"refusing to release {name}: it holds a line of the solution in {source} ({found[0][:60]!r})")
+            if len(found) >= PACKAGE_LINES or (len(found) >= 2 and 2 * len(found) >= len(lines)):
+                raise ValueError(f"refusing to release {name}: it holds {len(found)} of the {len(lines)} lines of the "
+                                 f"solution in {source} (e.g. {found[0][:60]!r}); the package may share idioms "
+                                 "with a solution, not the solution")
 
 
 def _inside(path: Path, folder: Path) -> bool:
