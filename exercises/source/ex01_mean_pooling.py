@@ -23,8 +23,12 @@
 # states, int64 masks).
 #
 # `check("mean_pooling_cosine", mean_pooling_cosine)` compares with `lessonlib.dual.encoders.Pooling("mean")` and
-# `Similarity("cosine")` on hidden cases: padded batches, masks with holes, large values at padded positions,
-# all-padding rows, identical documents (tied scores).
+# `Similarity("cosine")` on named hidden cases: "one query, one document, one token", padded batches, "an
+# all-padding document row", "a mask with holes, large values at padded positions", "identical documents (tied
+# scores)". While your function runs, `Pooling` and `Similarity` cannot be called: the check stops them ("... is not
+# available during this check"), because this exercise asks you to write it yourself. A failing case is shown by its
+# name, with its inputs (summarised when large), the expected and your output, and a hint, the specific one when
+# your output matches a classic mistake.
 
 # %%
 import torch

@@ -20,8 +20,13 @@
 # Karpukhin et al. (2020), DPR (in-batch negatives); Chen et al. (2020), SimCLR (temperature).
 #
 # Write `infonce_loss(q, pos, neg=None, temperature=0.05)` returning a scalar torch tensor.
-# `check("infonce_loss", infonce_loss)` compares with `lessonlib.losses.InfoNCELoss` (batch of one, no negatives,
-# identical rows, unnormalised inputs, several temperatures).
+# `check("infonce_loss", infonce_loss)` compares with `lessonlib.losses.InfoNCELoss` on named hidden cases: "batch
+# of 1, no hard negatives", in-batch negatives only, one to three hard negatives per query, "temperature 1", "all
+# candidates tied (identical rows)", "large query vectors (cosine is scale-free)". While your function runs,
+# `InfoNCELoss` (and `MultipleNegativesRankingLoss`) cannot be called: the check stops them ("... is not available
+# during this check"), because this exercise asks you to write it yourself. A failing case is shown by its name,
+# with its inputs (summarised when large), the expected and your output, and a hint, the specific one when your
+# output matches a classic mistake.
 
 # %%
 import torch

@@ -21,8 +21,13 @@
 #
 # Write `batch_hard_triplet_loss(embeddings, labels, margin=0.5)` returning a scalar torch tensor.
 # `check("batch_hard_triplet_loss", batch_hard_triplet_loss)` compares with
-# `lessonlib.losses.TripletLoss(mining="batch_hard")` (single-class batches, all-distinct labels, anchors
-# without a positive, duplicate points).
+# `lessonlib.losses.TripletLoss(mining="batch_hard")` on named hidden cases: "one class only: no negatives, loss 0",
+# "all labels distinct: no positives, loss 0", "anchors without a positive are skipped", "a lone anchor close to a
+# negative", "duplicate points: distance 0 to a negative", "margin 0". While your function runs, `TripletLoss`,
+# `BatchHardTripletLoss` and `mine_triplets` cannot be called: the check stops them ("... is not available during
+# this check"), because this exercise asks you to write it yourself. A failing case is shown by its name, with its
+# inputs (summarised when large), the expected and your output, and a hint, the specific one when your output
+# matches a classic mistake.
 
 # %%
 import torch

@@ -20,8 +20,13 @@
 # - skip the first `skip_top` of what is left;
 # - return the next `n` doc ids, best first (fewer when the pool runs out).
 #
-# `check("bm25_negatives", bm25_negatives)` compares with `lessonlib.dual.samplers.BM25Negatives(run, depth, skip_top,
-# pick="top")` (tied scores, n larger than the pool, an empty ranking, only positives, n = 0).
+# `check("bm25_negatives", bm25_negatives)` compares with `lessonlib.dual.samplers.BM25Negatives(run, depth,
+# skip_top, pick="top")` on named hidden cases: "tied scores at the depth cut-off", "n larger than the pool", "empty
+# ranking", "only positives in the ranking", "n = 0", "a positive inside the skipped top". While your function runs,
+# the samplers and `lessonlib.core.runs`' ranking helpers (`ranked`, `rank_documents`, `truncate`) cannot be called:
+# the check stops them ("... is not available during this check"), because this exercise asks you to write it
+# yourself. A failing case is shown by its name, with its inputs (summarised when large), the expected and your
+# output, and a hint, the specific one when your output matches a classic mistake.
 
 # %%
 from lessonlib.workbook.checks import check

@@ -14,8 +14,13 @@
 # - DCG@k = Σ_{i=1..k} grade(d_i) / log2(i + 1); IDCG@k is the DCG of the ideal ordering of all judged grades.
 # - nDCG@k = DCG@k / IDCG@k, and 0 when nothing is relevant.
 #
-# `check("ndcg_at_k", ndcg_at_k)` compares your function with `lessonlib.evaluation.metrics.evaluate` on hidden cases
-# (graded and binary judgments, tied scores, k larger than the run, empty runs).
+# `check("ndcg_at_k", ndcg_at_k)` compares your function with `lessonlib.evaluation.metrics.evaluate` on named
+# hidden cases: graded and binary judgments with distinct and tied scores at k = 1, 5, 10, "k larger than the run",
+# "nothing relevant (all grades 0)", "empty run", "all scores tied at the cut-off", "ties decide what falls inside
+# the top k". While your function runs, `evaluate` (and the functions behind it) and `lessonlib.core.runs`' ranking
+# helpers cannot be called: the check stops them ("... is not available during this check"), because this exercise
+# asks you to write it yourself. A failing case is shown by its name, with its inputs (summarised when large), the
+# expected and your output, and a hint, the specific one when your output matches a classic mistake.
 
 # %%
 import math

@@ -16,8 +16,14 @@
 # - Recall@k = |relevant ∩ top k| / |relevant|, where relevant = the judged documents with grade ≥ 1,
 #   retrieved or not; 0 when nothing is relevant.
 #
-# `check("recall_at_k", recall_at_k)` compares with `lessonlib.evaluation.metrics.evaluate` (pytrec_eval) on hidden cases
-# (graded and binary judgments, tied scores, k larger than the run, empty runs).
+# `check("recall_at_k", recall_at_k)` compares with `lessonlib.evaluation.metrics.evaluate` (pytrec_eval's
+# definitions) on named hidden cases: graded and binary judgments with distinct and tied scores at k = 1, 5, 10, "k
+# larger than the run", "nothing relevant (all grades 0)", "empty run", "all scores tied at the cut-off", "ties
+# decide what falls inside the top k". While your function runs, `evaluate` (and the functions behind it) and
+# `lessonlib.core.runs`' ranking helpers cannot be called: the check stops them ("... is not available during this
+# check"), because this exercise asks you to write it yourself. A failing case is shown by its name, with its inputs
+# (summarised when large), the expected and your output, and a hint, the specific one when your output matches a
+# classic mistake.
 
 # %%
 from lessonlib.workbook.checks import check

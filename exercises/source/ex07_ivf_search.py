@@ -20,9 +20,13 @@
 # - Score every vector of the probed lists by q·x and return `(scores (k,), ids (k,))`, best first, ties by the
 #   smaller id; when fewer than k candidates exist, pad with score `-inf` and id `-1` (FAISS's convention).
 #
-# `check("ivf_search", ivf_search)` compares with `lessonlib.index.IVFIndex` given the same centroids and lists
-# (nprobe = 1, nprobe = nlist, nprobe > nlist, k larger than the candidates, an empty nearest list,
-# duplicate vectors).
+# `check("ivf_search", ivf_search)` compares with `lessonlib.index.IVFIndex` given the same centroids and lists, on
+# named hidden cases: "nprobe 1", "nprobe = nlist: exact search", "nprobe larger than nlist", "k larger than the
+# probed candidates", "a tie inside one list, k larger than n", "the nearest list is empty". While your function
+# runs, `IVFIndex` (every index method), `topk`, `merge_topk` and `pad_results` cannot be called: the check stops
+# them ("... is not available during this check"), because this exercise asks you to write it yourself. A failing
+# case is shown by its name, with its inputs (summarised when large), the expected and your output, and a hint, the
+# specific one when your output matches a classic mistake.
 
 # %%
 import numpy as np

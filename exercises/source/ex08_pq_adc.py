@@ -20,8 +20,12 @@
 #
 # Write `pq_adc(x, query, codebooks, metric="ip")` returning `(codes (n, M) integers, scores (n,))` for the
 # database `x` (n, d) and one `query` (d,).
-# `check("pq_adc", pq_adc)` compares with `lessonlib.index.ProductQuantizer` (`encode`, `tables`, `adc`): M = 1,
-# one and zero database vectors, duplicate codewords (ties), both metrics.
+# `check("pq_adc", pq_adc)` compares with `lessonlib.index.ProductQuantizer` (`encode`, `tables`, `adc`) on named
+# hidden cases: both metrics, "one sub-space, L2", "one vector", "no vectors", "duplicate codewords: the first index
+# wins". While your function runs, `ProductQuantizer`, `PQIndex` and `kmeans.assign` cannot be called: the check
+# stops them ("... is not available during this check"), because this exercise asks you to write it yourself. A
+# failing case is shown by its name, with its inputs (summarised when large), the expected and your output, and a
+# hint, the specific one when your output matches a classic mistake.
 
 # %%
 import numpy as np

@@ -19,7 +19,12 @@
 # are never results; where fewer than k real results exist, pad with score `-inf` and id `-1`.
 #
 # `check("merge_shards", merge_shards)` compares with `lessonlib.index.merge_topk`, the gather step of
-# `lessonlib.index.serving.ShardedIndex` (one shard, short and empty shards, ties across shards, nothing found).
+# `lessonlib.index.serving.ShardedIndex`, on named hidden cases: "one shard", "short shards padded with -1", "tied
+# scores", "ties across shards: the first shard wins", "k larger than all shards together", "nothing found on any
+# shard". While your function runs, `merge_topk`, `pad_results`, `topk` and `ShardedIndex` cannot be called: the
+# check stops them ("... is not available during this check"), because this exercise asks you to write it yourself.
+# A failing case is shown by its name, with its inputs (summarised when large), the expected and your output, and a
+# hint, the specific one when your output matches a classic mistake.
 
 # %%
 import numpy as np

@@ -24,8 +24,14 @@
 # (lists of int). MiniLM's vocabulary has `[CLS]` = 101 and `[SEP]` = 102. Every case leaves room for at least one
 # document token (max_length ≥ m + 4).
 #
-# `check("monobert_input", monobert_input)` compares with all-MiniLM-L6-v2's own pair template and truncation
-# (its `tokenizer.json`): short and long documents, an empty document, a budget of exactly one document token.
+# `check("monobert_input", monobert_input)` compares with all-MiniLM-L6-v2's own pair template and truncation (its
+# `tokenizer.json`) on named hidden cases: "everything fits", "the document is truncated", "room for exactly one
+# document token", "an empty document", "fits exactly: no truncation at the limit", "one document token too many".
+# While your function runs, the check's tokenizer and lessonlib's pair encoders (`cross.interpret.encode_pair`,
+# `cross.joint.pair_tokens`) cannot be called: the check stops them ("... is not available during this check"),
+# because this exercise asks you to write it yourself. A failing case is shown by its name, with its inputs
+# (summarised when large), the expected and your output, and a hint, the specific one when your output matches a
+# classic mistake.
 
 # %%
 from lessonlib.workbook.checks import check

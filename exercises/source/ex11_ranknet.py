@@ -20,8 +20,13 @@
 #
 # Write `ranknet_loss(scores, labels)`: `scores` (B, n) cross-encoder logits and `labels` (B, n) grades (torch
 # float64) → a scalar torch tensor. Use `torch.nn.functional.softplus(x) = log(1 + e^x)`, which does not overflow.
-# `check("ranknet_loss", ranknet_loss)` compares with `lessonlib.losses.ranking.ranknet` (graded labels, no
-# pair at all, tied scores, margins of ±60).
+# `check("ranknet_loss", ranknet_loss)` compares with `lessonlib.losses.ranking.ranknet` on named hidden cases:
+# binary and graded labels, "no pair with different labels: loss 0", "tied scores: log 2 per pair", "large margins
+# (needs softplus)", "pairs counted over the whole batch". While your function runs, `ranknet` (and `lambda_loss`,
+# `get_loss`, `mix`, which reach it) cannot be called: the check stops them ("... is not available during this
+# check"), because this exercise asks you to write it yourself. A failing case is shown by its name, with its inputs
+# (summarised when large), the expected and your output, and a hint, the specific one when your output matches a
+# classic mistake.
 
 # %%
 import torch

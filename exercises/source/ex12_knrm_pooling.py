@@ -20,8 +20,12 @@
 # μ = 1 with σ = 10⁻³ counts exact matches; the 0.01 scale and the 10⁻¹⁰ floor follow the authors' code.
 #
 # Write `knrm_pooling(M, q_mask, d_mask, mus, sigmas)` → φ of shape (B, K) (torch; `mus`, `sigmas` are (K,)).
-# `check("knrm_pooling", knrm_pooling)` compares with `lessonlib.interaction.knrm.kernel_pooling` (5, 11 and 21
-# kernels, padded queries and documents, an all-padding query, a document of padding only).
+# `check("knrm_pooling", knrm_pooling)` compares with `lessonlib.interaction.knrm.kernel_pooling` on named hidden
+# cases: 5, 11 and 21 kernels, padded batches, "an all-padding query row", "a document of padding only (log of 0
+# clamped)". While your function runs, `kernel_pooling`, `soft_tf` and `KNRM` cannot be called: the check stops them
+# ("... is not available during this check"), because this exercise asks you to write it yourself. A failing case is
+# shown by its name, with its inputs (summarised when large), the expected and your output, and a hint, the specific
+# one when your output matches a classic mistake.
 
 # %%
 import torch

@@ -19,8 +19,12 @@
 # consecutively and in document order. Return a list of `n_docs` floats for `mode` in
 # `"firstp" | "maxp" | "sump" | "meanp"`. A document without any window gets `-inf` for MaxP and 0 otherwise.
 #
-# `check("passage_aggregation", passage_aggregation)` compares with `lessonlib.cross.longdoc.aggregate`
-# (single-window documents, a document without windows, tied window scores, no windows at all).
+# `check("passage_aggregation", passage_aggregation)` compares with `lessonlib.cross.longdoc.aggregate` on named
+# hidden cases: each mode on random documents, "<mode>: a document without windows, ties inside a document", "maxp:
+# all window scores negative", "no windows at all". While your function runs, `aggregate` and `maxp_early_exit`
+# cannot be called: the check stops them ("... is not available during this check"), because this exercise asks you
+# to write it yourself. A failing case is shown by its name, with its inputs (summarised when large), the expected
+# and your output, and a hint, the specific one when your output matches a classic mistake.
 
 # %%
 from lessonlib.workbook.checks import check

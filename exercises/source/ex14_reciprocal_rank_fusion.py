@@ -11,6 +11,13 @@
 # Write `reciprocal_rank_fusion(rankings, k=60)`: `rankings` is a list of rankings, each a list of doc ids
 # best first. Return `{doc_id: score}` with score(d) = Σ_r 1 / (k + rank_r(d)), ranks starting at 1; a document
 # absent from a ranking gets nothing from it.
+#
+# `check("reciprocal_rank_fusion", reciprocal_rank_fusion)` compares with `lessonlib.retrieval.fusion.rrf` on named
+# hidden cases: one to three rankings with k = 0, 1, 60, "an empty ranking", "a tie in the fused scores", "a
+# document missing from one ranking". While your function runs, `rrf` and `hybrid` cannot be called: the check stops
+# them ("... is not available during this check"), because this exercise asks you to write it yourself. A failing
+# case is shown by its name, with its inputs (summarised when large), the expected and your output, and a hint, the
+# specific one when your output matches a classic mistake.
 
 # %%
 from lessonlib.workbook.checks import check

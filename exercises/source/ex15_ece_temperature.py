@@ -24,8 +24,12 @@
 # Write `ece_temperature(logits, labels, temperature=1.0, n_bins=10)` → the ECE (a float) of σ(logits / T)
 # against the 0/1 `labels` (numpy arrays).
 # `check("ece_temperature", ece_temperature)` compares with `lessonlib.evaluation.calibration` (`apply_temperature`,
-# `expected_calibration_error`): several temperatures and bin counts, p = 0.5 exactly on a bin edge, p = 0 and 1,
-# one bin, a single pair.
+# `expected_calibration_error`) on named hidden cases: several temperatures and bin counts, "p = 0.5 exactly, on a
+# bin edge", "probabilities on and around a bin edge", "p = 0 and p = 1", "one bin", "a single pair". While your
+# function runs, the calibration functions (`apply_temperature`, `expected_calibration_error`, `reliability_bins`,
+# `sigmoid`) cannot be called: the check stops them ("... is not available during this check"), because this
+# exercise asks you to write it yourself. A failing case is shown by its name, with its inputs (summarised when
+# large), the expected and your output, and a hint, the specific one when your output matches a classic mistake.
 
 # %%
 import numpy as np

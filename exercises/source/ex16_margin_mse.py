@@ -20,8 +20,13 @@
 # float64) returning `{"loss": float, "grad_pos": (B,), "grad_neg": (B, n)}` where the gradients are
 # ∂L/∂s⁺ and ∂L/∂s⁻ — derive them by hand (no autograd): they are what back-propagation sends into the student.
 #
-# `check("margin_mse_step", margin_mse_step)` compares with autograd through `lessonlib.losses.MarginMSELoss`
-# (n = 1, B = 1, a student that already matches the teacher's margins, shifted teacher scores).
+# `check("margin_mse_step", margin_mse_step)` compares with autograd through `lessonlib.losses.MarginMSELoss` on
+# named hidden cases: "one query, one negative", "more negatives than queries", "same margins as the teacher
+# (shifted scores): loss 0", "all-zero student, all-one teacher". While your function runs, `MarginMSELoss` and
+# `losses.ranking.margin_mse` cannot be called: the check stops them ("... is not available during this check"),
+# because this exercise asks you to write it yourself. A failing case is shown by its name, with its inputs
+# (summarised when large), the expected and your output, and a hint, the specific one when your output matches a
+# classic mistake.
 
 # %%
 import numpy as np

@@ -21,8 +21,13 @@
 # Write `adaptive_rerank(run, threshold, k)`: `run` is `{query_id: {doc_id: first-stage score}}` → return
 # `{"rerank": {query_id: bool, ...for every query of the run}, "cost": int}`.
 # `check("adaptive_rerank", adaptive_rerank)` compares with the reference policy
-# `lessonlib.workbook.checks.ex17_adaptive_rerank.adaptive_rerank_policy` (thresholds 0 and ∞, tied scores, queries with one or no
-# document, an empty run).
+# `lessonlib.workbook.checks.ex17_adaptive_rerank.adaptive_rerank_policy` on named hidden cases: "threshold 0:
+# nothing is re-ranked", "threshold inf: every query with 2+ documents", "tied scores, k = 100", "one document, no
+# document, a tie", "margin exactly at the threshold (strict <)", "no queries". While your function runs, the policy
+# and its parts (`retrieval.adaptive.adaptive_rerank`, `rerank_cost`, `retrieval.cascade.score_margin`, `route`)
+# cannot be called: the check stops them ("... is not available during this check"), because this exercise asks you
+# to write it yourself. A failing case is shown by its name, with its inputs (summarised when large), the expected
+# and your output, and a hint, the specific one when your output matches a classic mistake.
 
 # %%
 from lessonlib.workbook.checks import check

@@ -11,7 +11,9 @@ or ``<learner>__<exercise>.ipynb``. For each one the grader
    stub ``lessonlib`` first on its path: the package, its reference implementations and the exercise
    solutions cannot be imported from the submission, and no folder beside the notebook can shadow it;
 3. the appended cell only calls the learner's function on each case and writes what it returned
-   (JSON again) to a file whose name the learner cannot know in advance;
+   (JSON again) to a file whose name the learner cannot know in advance; while the function runs, a
+   call into the exercise's blocked reference code (matched by file and qualified name, should the
+   submission get round the stub) raises and fails the case (:mod:`lessonlib.workbook.checks.guard`);
 4. **compares in the grader's own process** with the reference: patching ``close``, numpy or torch
    inside the kernel changes nothing.
 
@@ -43,7 +45,7 @@ import nbformat
 import numpy as np
 
 from lessonlib.core.io import atomic_write
-from lessonlib.workbook.checks import REGISTRY, wire
+from lessonlib.workbook.checks import REGISTRY, guard, wire
 
 FIELDS = ["learner", "exercise", "passed", "total", "score", "status", "detail", "file"]
 DETAIL_CHARS = 200
@@ -127,25 +129,38 @@ def _identify(nb: nbformat.NotebookNode, path: Path) -> tuple[str, str] | None:
     return None
 
 
-def _grader_cell(function: str, cases_file: str, outputs_file: str) -> str:
+def _grader_cell(function: str, cases_file: str, outputs_file: str, blocked: list | None = None) -> str:
     """The cell appended to a submission: call the learner's function on each case, write what it returned.
 
-    The codec runs from its source in a private namespace (lessonlib is not importable there, and the
-    learner's own names, ``json`` or ``encode`` included, stay as they were)."""
+    The codec and the guard run from their sources in private namespaces (lessonlib is not importable
+    there, and the learner's own names, ``json`` or ``encode`` included, stay as they were). While the
+    learner's function runs, ``guard.ProfileBlocker`` makes a call into any ``blocked`` function (file
+    relative to its package, qualified name — :func:`lessonlib.workbook.checks.guard.keys`) raise, in case
+    the submission got round the stub and loaded the real package; such a case fails with the guard's
+    message whatever the function returned."""
     return (
         "# --- appended by the grader ---\n"
         "_grader = {}\n"
         f"exec(compile({inspect.getsource(wire)!r}, '<grader-wire>', 'exec'), _grader)\n"
+        "_grader['guard'] = {'__name__': '_grader_guard'}\n"
+        f"exec(compile({inspect.getsource(guard)!r}, '<grader-guard>', 'exec'), _grader['guard'])\n"
+        f"_grader['blocker'] = _grader['guard']['ProfileBlocker']({blocked or []!r})\n"
         "_grader['out'] = []\n"
         f"with open({cases_file!r}, encoding='utf-8') as _grader_f:\n"
         "    _grader['cases'] = _grader['from_wire'](_grader['json'].loads(_grader_f.read()))\n"
         "for _grader_case in _grader['cases']:\n"
+        "    _grader['result'] = None\n"
         "    try:\n"
-        f"        _grader['out'].append({{'ok': True, 'value': _grader['to_wire']({function}(**_grader_case))}})\n"
+        "        with _grader['blocker']:\n"
+        f"            _grader['value'] = {function}(**_grader_case)\n"
+        "        _grader['result'] = {'ok': True, 'value': _grader['to_wire'](_grader['value'])}\n"
         "    except NotImplementedError:\n"
-        "        _grader['out'].append({'ok': False, 'error': 'NotImplementedError'})\n"
+        "        _grader['result'] = {'ok': False, 'error': 'NotImplementedError'}\n"
         "    except Exception as _grader_exc:\n"
-        "        _grader['out'].append({'ok': False, 'error': (type(_grader_exc).__name__ + ': ' + str(_grader_exc))[:300]})\n"
+        "        _grader['result'] = {'ok': False, 'error': (type(_grader_exc).__name__ + ': ' + str(_grader_exc))[:300]}\n"
+        "    if _grader['blocker'].hits:\n"
+        "        _grader['result'] = {'ok': False, 'error': 'BlockedCall: ' + _grader['guard']['message'](_grader['blocker'].hits[0])}\n"
+        "    _grader['out'].append(_grader['result'])\n"
         f"with open({outputs_file!r}, 'w', encoding='utf-8') as _grader_f:\n"
         "    _grader_f.write(_grader['json'].dumps(_grader['out']))\n"
     )
@@ -277,7 +292,7 @@ def _grade(learner: str, path: Path, timeout: int, memory_mb: int, seed: int) ->
         nb.cells = [c for c in nb.cells if c.get("cell_type") in ("code", "markdown")]
         # first: the kernel says who it is (it runs in a session of its own: the grader ends it below)
         nb.cells.insert(0, nbformat.v4.new_code_cell(f"import os as _grader_os\nopen({str(pid_file)!r}, 'w').write(str(_grader_os.getpid()))\ndel _grader_os"))
-        nb.cells.append(nbformat.v4.new_code_cell(_grader_cell(function, cases_file.name, outputs_file.name)))
+        nb.cells.append(nbformat.v4.new_code_cell(_grader_cell(function, cases_file.name, outputs_file.name, guard.keys(spec.blocked()))))
         notebook = Path(tmp) / "submission.ipynb"  # outside the kernel's folder: the appended cells stay unseen
         nbformat.write(nb, notebook)
         try:

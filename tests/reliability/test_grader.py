@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from lessonlib.workbook import exercises, grading
@@ -26,6 +27,17 @@ CHEATS = {
     "caller": "def reciprocal_rank_fusion(rankings, k=60):\n    from lessonlib.retrieval.fusion import rrf\n"
               "    runs = [{'q': {d: float(len(x) - i) for i, d in enumerate(x)}} for x in rankings]\n"
               "    return rrf(runs, k=k).get('q', {})\n",
+    # get round the stub: drop its import blocker, import the real package from the repository, put the stub
+    # back; the grader's guard still blocks rrf (by file and qualified name) while the function runs
+    "bypasser": "import sys\n_saved = {m: sys.modules.pop(m) for m in list(sys.modules) if m.split('.')[0] == 'lessonlib'}\n"
+                "_meta = list(sys.meta_path)\nsys.meta_path[:] = [f for f in _meta if getattr(f, '__name__', '') != '_Blocked']\n"
+                f"sys.path.insert(0, {str(ROOT)!r})\n"
+                "from lessonlib.retrieval.fusion import rrf\n"
+                "for _m in [m for m in sys.modules if m.split('.')[0] == 'lessonlib']:\n    del sys.modules[_m]\n"
+                "sys.modules.update(_saved)\nsys.meta_path[:] = _meta\nsys.path.pop(0)\n"
+                "def reciprocal_rank_fusion(rankings, k=60):\n"
+                "    runs = [{'q': {d: float(len(x) - i) for i, d in enumerate(x)}} for x in rankings]\n"
+                "    return rrf(runs, k=k).get('q', {})\n",
     # write the results file the old grader read: there is none, and the outputs file's name is secret
     "forger": "import os, json, glob\np = os.environ.get('LESSONLIB_CHECK_RESULTS')\n"
               "if p: open(p, 'w').write(json.dumps({'reciprocal_rank_fusion': {'passed': 99, 'total': 99, 'status': 'ok'}}))\n"
@@ -96,21 +108,29 @@ def test_the_honest_learner_keeps_full_marks_whatever_the_others_do(graded):
     assert _row(rows, "ada")["score"] == "1.0" and _row(rows, "ada")["status"] == "ok"
 
 
-@pytest.mark.parametrize("learner", ["patcher", "caller", "forger", "shadow"])
+@pytest.mark.parametrize("learner", ["patcher", "caller", "forger", "shadow", "bypasser"])
 def test_cheats_get_zero(graded, learner):
     _, rows, _, _ = graded
     assert _row(rows, learner)["score"] == "0.0", _row(rows, learner)
     if learner == "caller":
         assert "not available while grading" in _row(rows, learner)["detail"]
+    if learner == "bypasser":  # the stub was bypassed; the guard in the grader's cell caught the call
+        assert "rrf is not available during this check" in _row(rows, learner)["detail"], _row(rows, learner)
 
 
-def test_the_callers_cheat_would_pass_if_lessonlib_were_importable():
-    """So that its 0 above means 'blocked', not 'wrong code'."""
-    from lessonlib.workbook.checks import check
+@pytest.mark.parametrize("learner", ["caller", "bypasser"])
+def test_the_callers_cheat_would_pass_if_nothing_blocked_it(learner):
+    """So that its 0 above means 'blocked', not 'wrong code': outside any check the function gives the
+    reference's answers, and check() itself blocks it too."""
+    from lessonlib.workbook.checks import REGISTRY, check
 
+    spec = REGISTRY["reciprocal_rank_fusion"]
     scope: dict = {}
     exec(CHEATS["caller"], scope)
-    assert check("reciprocal_rank_fusion", scope["reciprocal_rank_fusion"], verbose=False).ok
+    for case in spec.make_cases(np.random.default_rng(5)):
+        assert spec.same(scope["reciprocal_rank_fusion"](**case.kwargs), spec.reference(**case.kwargs))
+    result = check("reciprocal_rank_fusion", scope["reciprocal_rank_fusion"], verbose=False)
+    assert result.passed == 0 and "is not available during this check" in result.failures[0]
 
 
 def test_a_submission_that_kills_its_parent_costs_only_its_row(graded):

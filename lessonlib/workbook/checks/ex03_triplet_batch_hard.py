@@ -22,6 +22,9 @@ def cases(rng: np.random.Generator) -> list[Case]:
     out.append(Case("one class only: no negatives, loss 0", {"embeddings": tensor(e), "labels": tensor(np.array([0, 0, 0, 0])), "margin": 0.5}))
     out.append(Case("all labels distinct: no positives, loss 0", {"embeddings": tensor(e), "labels": tensor(np.array([0, 1, 2, 3])), "margin": 0.5}))
     out.append(Case("anchors without a positive are skipped", {"embeddings": tensor(e), "labels": tensor(np.array([0, 0, 1, 2])), "margin": 0.5}))
+    out.append(Case("a lone anchor close to a negative",
+                    {"embeddings": tensor(np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.1, 0.0, 0.0], [5.0, 5.0, 5.0]])),
+                     "labels": tensor(np.array([0, 0, 1, 2])), "margin": 0.5}))
     twin = rng.normal(size=(1, 3))
     out.append(Case("duplicate points: distance 0 to a negative",
                     {"embeddings": tensor(np.concatenate([twin, twin, twin + 1, twin + 1])), "labels": tensor(np.array([0, 1, 0, 1])),

@@ -26,8 +26,8 @@ def _ndcg(qrels, run, k, descending_ids=True, ideal_from_run=False, log_base_ran
     pool = [qrels.get(d, 0) for d in run] if ideal_from_run else list(qrels.values())
     ideal = sorted((gain(g) for g in pool if g > 0), reverse=True)[:k]
     if log_base_rank:
-        dcg = sum(g / math.log2(i + 1) if i else g for i, g in enumerate(grades, 1))
-        idcg = sum(g / math.log2(i + 1) if i else g for i, g in enumerate(ideal, 1))
+        dcg = sum(g / math.log2(i) if i > 1 else g for i, g in enumerate(grades, 1))
+        idcg = sum(g / math.log2(i) if i > 1 else g for i, g in enumerate(ideal, 1))
     else:
         dcg, idcg = _dcg(grades), _dcg(ideal)
     return dcg / idcg if idcg > 0 else 0.0
@@ -58,7 +58,7 @@ register(ExerciseCheck(
         "you broke ties by doc id ascending; trec_eval breaks them DESCENDING.": wrong_ties_ascending,
         "the ideal DCG sorts ALL judged grades of the query, retrieved or not (you used only the retrieved ones).":
             wrong_ideal_from_retrieved,
-        "the discount of rank i (from 1) is log2(i + 1): rank 1 is divided by 1, rank 2 by log2(3).": wrong_discount,
+        "the discount of rank i (from 1) is log2(i + 1): rank 2 is divided by log2(3), not by log2(2) = 1.": wrong_discount,
         "the gain is the grade itself (2 counts twice as much as 1), not 1 for every relevant document.": wrong_binary_gain,
     },
     blocks=METRIC_BLOCKS,

@@ -54,15 +54,15 @@ def reference(shard_scores, shard_ids, k):
     return np.where(best_i >= 0, best_s, -np.inf), best_i
 
 
-def _merge(shard_scores, shard_ids, k, pad=True, later_first=False, keep_padding=False):
+def _merge(shard_scores, shard_ids, k, pad=True, later_first=False, ties_by_id=False):
     shards = list(zip(shard_scores, shard_ids))
     if later_first:
         shards = shards[::-1]
     out_s, out_i = np.full((len(shard_scores[0]), k), -np.inf, np.float32), np.full((len(shard_scores[0]), k), -1, np.int64)
     rows = []
     for row in range(len(shard_scores[0])):
-        pairs = [(float(s[row, j]), int(i[row, j])) for s, i in shards for j in range(s.shape[1]) if keep_padding or i[row, j] >= 0]
-        pairs = sorted(pairs, key=lambda p: -p[0])[:k]  # stable: earlier shard, earlier position first
+        pairs = [(float(s[row, j]), int(i[row, j])) for s, i in shards for j in range(s.shape[1]) if i[row, j] >= 0]
+        pairs = sorted(pairs, key=(lambda p: (-p[0], p[1])) if ties_by_id else (lambda p: -p[0]))[:k]  # stable: shard, position
         rows.append(pairs)
         for j, (s, i) in enumerate(pairs):
             out_s[row, j], out_i[row, j] = s, i
@@ -80,8 +80,8 @@ def wrong_later_shard_first(shard_scores, shard_ids, k):
     return _merge(shard_scores, shard_ids, k, later_first=True)
 
 
-def wrong_keeps_padding_entries(shard_scores, shard_ids, k):
-    return _merge(shard_scores, shard_ids, k, keep_padding=True)
+def wrong_ties_by_id(shard_scores, shard_ids, k):
+    return _merge(shard_scores, shard_ids, k, ties_by_id=True)
 
 
 register(ExerciseCheck(
@@ -93,7 +93,7 @@ register(ExerciseCheck(
     wrong={
         "return exactly k columns: pad with score -inf and id -1 where fewer than k results exist.": wrong_no_padding,
         "on tied scores the shard listed FIRST wins (a stable sort over the shards in order).": wrong_later_shard_first,
-        "entries with id -1 are a shard's padding, not results: drop them before merging.": wrong_keeps_padding_entries,
+        "ties are broken by shard order, then by position in the shard's list, not by the smaller id.": wrong_ties_by_id,
     },
     blocks=(merge_topk, pad_results, topk, ShardedIndex),
     atol=1e-6,

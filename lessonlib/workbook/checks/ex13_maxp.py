@@ -65,10 +65,10 @@ register(ExerciseCheck(
     hint="group the window scores by owner (windows arrive in document order); firstp = the first window's "
          "score, maxp = max, sump = sum, meanp = mean; a document without windows gets -inf for maxp, 0 otherwise.",
     wrong={
-        "your running max starts at 0: scores can be negative, start at -inf (and a document without windows gets -inf "
-        "for maxp).": wrong_max_starts_at_zero,
         "a document without windows gets -inf under maxp (it cannot beat any scored document), 0 under the other modes.":
             wrong_empty_is_zero,
+        "your running max starts at 0: scores can be negative, start at -inf (and a document without windows gets -inf "
+        "for maxp).": wrong_max_starts_at_zero,
         "firstp is the FIRST window's score (the document's beginning), not the last one's.": wrong_firstp_takes_last,
     },
     blocks=(aggregate, maxp_early_exit),

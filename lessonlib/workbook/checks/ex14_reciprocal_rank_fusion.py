@@ -40,7 +40,7 @@ def _fuse(rankings, k, start=1, missing_rank=None):
 
 
 def wrong_rank_from_zero(rankings, k=60):
-    return _fuse(rankings, k, start=0) if k > 0 else _fuse(rankings, k, start=0.5)
+    return _fuse(rankings, k, start=0)
 
 
 def wrong_missing_gets_last_rank(rankings, k=60):

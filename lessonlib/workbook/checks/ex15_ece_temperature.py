@@ -21,6 +21,8 @@ def cases(rng: np.random.Generator) -> list[Case]:
     out.append(Case("p = 0.5 exactly, on a bin edge", {"logits": np.zeros(6), "labels": np.array([1, 0, 1, 1, 0, 0]), "temperature": 3.0, "n_bins": 10}))
     out.append(Case("p = 0 and p = 1", {"logits": np.array([-50.0, 50.0, 40.0, -40.0]), "labels": np.array([0, 1, 0, 0]),
                                         "temperature": 1.0, "n_bins": 10}))
+    out.append(Case("probabilities on and around a bin edge", {"logits": np.array([0.0, 0.0, 0.2, -0.2]), "labels": np.array([1, 1, 0, 0]),
+                                                              "temperature": 1.0, "n_bins": 10}))
     out.append(Case("one bin", {"logits": np.array([2.0, 2.0, 2.0]), "labels": np.array([1, 1, 1]), "temperature": 1.0, "n_bins": 1}))
     return out
 

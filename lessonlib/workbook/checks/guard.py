@@ -95,22 +95,27 @@ def blockable(obj: object) -> bool:
     return bool(functions(obj))
 
 
+_TEMPLATES: dict[int, types.CodeType] = {}
+
+
 def _guard_code(nfree: int, hook) -> types.CodeType:
     """A code object that calls ``hook()`` (which raises) and has ``nfree`` free variables, so that it fits
-    any function with a closure of that size."""
-    names = [f"v{i}" for i in range(nfree)]
-    src = ("def _outer():\n"
-           + (f"    {' = '.join(names)} = None\n" if names else "")
-           + "    def _lessonlib_blocked_(*args, **kwargs):\n"
-           + (f"        ({', '.join(names)},)\n" if names else "")
-           + "        return '\\0hook'()\n"
-           + "    return _lessonlib_blocked_\n")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "'str' object is not callable": the constant is swapped below
-        scope: dict = {}
-        exec(compile(src, "<lessonlib check guard>", "exec"), scope)  # noqa: S102 - our own fixed source
-    code = scope["_outer"]().__code__
-    return code.replace(co_consts=tuple(hook if c == "\0hook" else c for c in code.co_consts))
+    any function with a closure of that size (``func.__code__`` may only be swapped for one that does)."""
+    template = _TEMPLATES.get(nfree)
+    if template is None:
+        names = [f"v{i}" for i in range(nfree)]
+        src = ("def _outer():\n"
+               + (f"    {' = '.join(names)} = None\n" if names else "")
+               + "    def _lessonlib_blocked_(*args, **kwargs):\n"
+               + (f"        ({', '.join(names)},)\n" if names else "")
+               + "        return '\\0hook'()\n"
+               + "    return _lessonlib_blocked_\n")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "'str' object is not callable": the constant is swapped below
+            scope: dict = {}
+            exec(compile(src, "<lessonlib check guard>", "exec"), scope)  # noqa: S102 - our own fixed source
+        template = _TEMPLATES[nfree] = scope["_outer"]().__code__
+    return template.replace(co_consts=tuple(hook if c == "\0hook" else c for c in template.co_consts))
 
 
 class Blocker:
