@@ -10,8 +10,9 @@ import torch
 from lessonlib.cross import CrossEncoder
 from lessonlib.cross.data import Group
 from lessonlib.losses.ranking import bce, get_loss, softmax_ce
+from lessonlib.core.trainer import set_dropout
 from lessonlib.cross.optim import (
-    accumulated_gradient, bf16_agreement, dropout_spread, list_statistics, objective_gradients, set_dropout,
+    accumulated_gradient, bf16_agreement, dropout_spread, list_statistics, objective_gradients,
     smoothed_optimum,
 )
 

@@ -487,6 +487,22 @@ class Trainer:
             bar.close()
 
 
+def set_dropout(model: torch.nn.Module, p: float) -> list[float]:
+    """Set the rate of every ``torch.nn.Dropout`` in ``model`` to ``p``; returns the previous rates (in order).
+
+    Dropout (Srivastava et al. 2014) is a recipe knob (``DualRecipe.dropout``, ``CrossRecipe.dropout``);
+    notebook 15 measures the noise it adds to every training step.
+    """
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"set_dropout(p={p}): expected 0 <= p < 1")
+    previous = []
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            previous.append(module.p)
+            module.p = float(p)
+    return previous
+
+
 @dataclass
 class Fitted:
     """What :func:`fit` returns: the trainer's history and the run's counters."""

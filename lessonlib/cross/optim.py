@@ -12,7 +12,7 @@
   log((1 - eps + eps/n) / (eps/n)) (Szegedy et al. 2016; Mueller, Kornblith & Hinton 2019).
 * :func:`accumulated_gradient`: the gradient the Trainer applies for one optimizer step when the
   step's lists are cut into micro-batches (gradient accumulation: sum of loss_b / n_micro).
-* :func:`set_dropout` / :func:`dropout_spread`: the dropout rate of every ``nn.Dropout``, and how
+* :func:`lessonlib.core.trainer.set_dropout` / :func:`dropout_spread`: the dropout rate of every ``nn.Dropout``, and how
   much scores move between two training-mode passes (Srivastava et al. 2014).
 * :func:`bf16_agreement`: fp32 vs bf16-autocast scores of the same pairs (Micikevicius et al. 2018).
 
@@ -120,18 +120,6 @@ def accumulated_gradient(model, groups, micro_batch: int, loss: str = "softmax_c
     flat = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).flatten().float().cpu() for p in params])
     model.zero_grad(set_to_none=True)
     return flat
-
-
-def set_dropout(model, p: float) -> list[float]:
-    """Set the rate of every ``torch.nn.Dropout`` in ``model`` to ``p``; returns the previous rates (in order)."""
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"set_dropout(p={p}): expected 0 <= p < 1")
-    previous = []
-    for m in model.modules():
-        if isinstance(m, torch.nn.Dropout):
-            previous.append(m.p)
-            m.p = p
-    return previous
 
 
 @torch.no_grad()

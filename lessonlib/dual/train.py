@@ -51,7 +51,7 @@ from lessonlib.core.io import atomic_write
 from lessonlib.dual.recipe import DualRecipe
 from lessonlib.evaluation.metrics import evaluate
 from lessonlib.core.runs import Run, scores_to_run
-from lessonlib.core.trainer import fit
+from lessonlib.core.trainer import fit, set_dropout
 from lessonlib.dual.samplers import BM25Negatives, DenseHardNegatives, NegativeSampler, RandomNegatives
 
 
@@ -284,14 +284,6 @@ def model_for(recipe: DualRecipe, device: str | None = None):
     return model.to(device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
 
-def set_dropout(model: torch.nn.Module, p: float | None) -> None:
-    """Set the probability of every ``nn.Dropout`` of ``model`` to ``p`` (None: leave them)."""
-    if p is not None:
-        for module in model.modules():
-            if isinstance(module, torch.nn.Dropout):
-                module.p = float(p)
-
-
 def scratch_tower(recipe: DualRecipe) -> bool:
     """A small tower trained from scratch (BiLSTM / CNN): trained in fp32, without bf16 autocast."""
     return recipe.model_name in {"bilstm", "cnn"}
@@ -372,7 +364,8 @@ def train_dual(
     seed_everything(recipe.seed)
     started = time.perf_counter()
     model = model_for(recipe, device) if model is None else model.to(device) if device else model
-    set_dropout(model, recipe.dropout)
+    if recipe.dropout is not None:
+        set_dropout(model, recipe.dropout)
     dev = str(next(model.parameters()).device)
     tokens = TokenCache(model).add(train_dataset)
     history = weak_pretraining(model, train_dataset, recipe, dev, progress) if recipe.pretrain else []

@@ -15,13 +15,9 @@ from torch import Tensor
 from lessonlib.core import similarity as vocabulary
 
 
-def check_similarity(owner: str, similarity: str) -> str:
+def check_loss_similarity(owner: str, similarity: str) -> str:
     """One of the similarities a loss can compute (no ``"bilinear"``: a loss has no learned W)."""
     return vocabulary.check_similarity(owner, similarity, vocabulary.FIXED_SIMILARITIES)
-
-
-def check_distance(owner: str, distance: str) -> str:
-    return vocabulary.check_distance(owner, distance)
 
 
 def _safe_sqrt(x: Tensor) -> Tensor:
@@ -34,7 +30,7 @@ def _safe_sqrt(x: Tensor) -> Tensor:
 
 def score_matrix(a: Tensor, b: Tensor, similarity: str = "cosine") -> Tensor:
     """All-pairs similarity: (n, d) x (m, d) -> (n, m)."""
-    check_similarity("score_matrix", similarity)
+    check_loss_similarity("score_matrix", similarity)
     if similarity == "cosine":
         return F.normalize(a, dim=-1) @ F.normalize(b, dim=-1).T
     if similarity == "ip":
@@ -44,7 +40,7 @@ def score_matrix(a: Tensor, b: Tensor, similarity: str = "cosine") -> Tensor:
 
 def pairwise_similarity(a: Tensor, b: Tensor, similarity: str = "cosine") -> Tensor:
     """Row-by-row similarity: (..., d) x (..., d) -> (...)."""
-    check_similarity("pairwise_similarity", similarity)
+    check_loss_similarity("pairwise_similarity", similarity)
     if similarity == "cosine":
         return (F.normalize(a, dim=-1) * F.normalize(b, dim=-1)).sum(-1)
     if similarity == "ip":
@@ -58,7 +54,7 @@ def distance_matrix(a: Tensor, b: Tensor | None = None, distance: str = "l2") ->
     b = a if b is None else b
     if distance == "cosine":
         return 1.0 - F.normalize(a, dim=-1) @ F.normalize(b, dim=-1).T
-    check_distance("distance_matrix", distance)
+    vocabulary.check_distance("distance_matrix", distance)
     # ||a - b||^2 = ||a||^2 - 2 <a, b> + ||b||^2 (one matmul instead of an (n, m, d) tensor)
     sq = (a * a).sum(-1, keepdim=True) - 2.0 * a @ b.T + (b * b).sum(-1).unsqueeze(0)
     if same:  # the diagonal is exactly 0, not a rounding error away from it
@@ -71,6 +67,6 @@ def pairwise_distance(a: Tensor, b: Tensor, distance: str = "l2") -> Tensor:
     """Row-by-row distance: (..., d) x (..., d) -> (...)."""
     if distance == "cosine":
         return 1.0 - pairwise_similarity(a, b, "cosine")
-    check_distance("pairwise_distance", distance)
+    vocabulary.check_distance("pairwise_distance", distance)
     sq = ((a - b) ** 2).sum(-1)
     return sq if distance == "squared_l2" else _safe_sqrt(sq)

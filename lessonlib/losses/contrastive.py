@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lessonlib.losses._similarity import check_distance, pairwise_distance
+from lessonlib.core.similarity import check_distance
+from lessonlib.losses._similarity import pairwise_distance
 
 
 def _check_pairs(owner: str, a: Tensor, b: Tensor, label: Tensor) -> Tensor:

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lessonlib.losses._similarity import check_similarity, pairwise_similarity
+from lessonlib.losses._similarity import check_loss_similarity, pairwise_similarity
 
 
 class MarginMSELoss(nn.Module):
@@ -36,7 +36,7 @@ class MarginMSELoss(nn.Module):
 
     def __init__(self, similarity: str = "ip") -> None:
         super().__init__()
-        self.similarity = check_similarity(type(self).__name__, similarity)
+        self.similarity = check_loss_similarity(type(self).__name__, similarity)
 
     def forward(self, q: Tensor, pos: Tensor, neg: Tensor, teacher_margin: Tensor) -> Tensor:
         if neg.dim() == 2:
@@ -120,5 +120,5 @@ class EmbeddingMSELoss(nn.Module):
 
 def candidate_scores(q: Tensor, docs: Tensor, similarity: str = "ip") -> Tensor:
     """Student scores of each query against its own candidates: q (B, d), docs (B, N, d) -> (B, N)."""
-    check_similarity("candidate_scores", similarity)
+    check_loss_similarity("candidate_scores", similarity)
     return pairwise_similarity(q.unsqueeze(1), docs, similarity)

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lessonlib.losses._similarity import check_similarity, pairwise_similarity, score_matrix
+from lessonlib.losses._similarity import check_loss_similarity, pairwise_similarity, score_matrix
 
 
 def _flatten_negatives(owner: str, neg: Tensor | None, batch: int, shared: bool = False) -> Tensor | None:
@@ -73,7 +73,7 @@ class InfoNCELoss(nn.Module):
             raise ValueError(f"InfoNCELoss(temperature={temperature}): temperature must be > 0")
         self.temperature = float(temperature)
         self.symmetric = symmetric
-        self.similarity = check_similarity(type(self).__name__, similarity)
+        self.similarity = check_loss_similarity(type(self).__name__, similarity)
         self.share_negatives = share_negatives
 
     def logits(self, q: Tensor, pos: Tensor, neg: Tensor | None = None) -> Tensor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lessonlib.losses._similarity import check_similarity, pairwise_similarity
+from lessonlib.losses._similarity import check_loss_similarity, pairwise_similarity
 
 
 class MarginRankingLoss(nn.Module):
@@ -32,7 +32,7 @@ class MarginRankingLoss(nn.Module):
     def __init__(self, margin: float = 0.2, similarity: str = "cosine") -> None:
         super().__init__()
         self.margin = float(margin)
-        self.similarity = check_similarity(type(self).__name__, similarity)
+        self.similarity = check_loss_similarity(type(self).__name__, similarity)
 
     def forward(self, q: Tensor, pos: Tensor, neg: Tensor) -> Tensor:
         if neg.dim() == 2:

@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lessonlib.losses._similarity import check_distance, distance_matrix, pairwise_distance
+from lessonlib.core.similarity import check_distance
+from lessonlib.losses._similarity import distance_matrix, pairwise_distance
 
 MINING = ("none", "batch_all", "batch_hard", "semi_hard")
 
