@@ -338,3 +338,12 @@ def test_monobert_reference_matches_the_minilm_tokenizer_on_text():
         got = _monobert_reference(tok(query, add_special_tokens=False)["input_ids"],
                                   tok(doc, add_special_tokens=False)["input_ids"], max_length)
         assert got["input_ids"] == want["input_ids"] and got["token_type_ids"] == want["token_type_ids"]
+
+
+def test_the_checks_own_tie_order_is_trec_evals():
+    from lessonlib.core.runs import rank_documents
+    from lessonlib.workbook.checks.cases import tie_order
+
+    run = {"d1": 2.0, "d3": 2.0, "d2": 2.0, "d9": 5.0, "d0": 1.0}
+    assert tie_order(run) == rank_documents(run) == ["d9", "d3", "d2", "d1", "d0"]
+    assert tie_order(run, descending_ids=False) == ["d9", "d1", "d2", "d3", "d0"]

@@ -87,8 +87,9 @@ def test_the_release_has_every_notebook_and_exercise_and_nothing_of_the_instruct
                  "lessonlib/workbook/checks/__init__.py", "data/sample/corpus.jsonl", "data/sample/qrels/test.tsv"):
         assert (release / path).is_file(), path
     top = {p.name for p in release.iterdir()}
-    assert top <= {"notebooks", "exercises", "data", "lessonlib", "pyproject.toml", "Makefile", "README.md",
+    assert top <= {"notebooks", "exercises", "data", "lessonlib", "bench", "pyproject.toml", "Makefile", "README.md",
                    ".gitignore", ".lessonlib-folder", "LICENSE", "LICENSE.md", "LICENSE.txt", "COPYING"}, top
+    assert [p.name for p in (release / "bench").iterdir()] == ["results"]  # the measurements, not the scripts
     assert {p.name for p in (release / "exercises").iterdir()} == {"student", "README.md"}
     assert not [p for p in _files(release) if "__pycache__" in p.parts or p.suffix == ".pyc"]
     readme, ex_readme = (release / "README.md").read_text(), (release / "exercises" / "README.md").read_text()

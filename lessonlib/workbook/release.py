@@ -5,13 +5,13 @@ and hands out the folder :func:`write_release` writes, as nbgrader splits ``sour
 
 - ``notebooks/*.ipynb`` as they are here,
 - ``exercises/student/*.ipynb`` (checked first against ``exercises/source``: none missing or stale),
-- ``data/`` (the bundled sample), ``lessonlib/`` and ``pyproject.toml`` (so ``pip install -e .`` and
+- ``data/`` (the bundled sample), ``bench/results/`` (the measurements the prose cites), ``lessonlib/`` and ``pyproject.toml`` (so ``pip install -e .`` and
   ``make install`` work there), the ``Makefile``, ``.gitignore``, a ``LICENSE`` if there is one,
 - ``README.md`` and ``exercises/README.md``: only their learner sections, the text between
   ``<!-- learner:start -->`` and ``<!-- learner:end -->`` (several sections are joined in order).
 
 Left out: ``exercises/source`` and ``exercises/instructor`` (solutions), ``tests/`` (they read the
-solutions), ``bench/``, ``CONTRIBUTING.md``, the CI. Before anything is written, every file of the
+solutions), ``bench/``'s scripts, ``CONTRIBUTING.md``, the CI. Before anything is written, every file of the
 release is searched for the lines of every solution region (:func:`check_no_solutions`): one line
 outside ``lessonlib/``, or a good part of one region in a package file, is an error. The folder is written atomically with a manifest (:func:`lessonlib.core.io.atomic_dir`), so a
 later release replaces it only with ``overwrite`` and never replaces a folder of someone else's files.
@@ -29,7 +29,8 @@ LEARNER_START, LEARNER_END = "<!-- learner:start -->", "<!-- learner:end -->"
 # Copied as they are, when present; README.md is written from its learner sections.
 TOP_FILES = ("pyproject.toml", "Makefile", ".gitignore")
 LICENSES = ("LICENSE", "LICENSE.md", "LICENSE.txt", "COPYING")
-TREES = ("lessonlib", "data")  # copied whole, less caches and hidden files
+# copied whole, less caches and hidden files; bench/results holds the measurements the README cites
+TREES = ("lessonlib", "data", "bench/results")
 SKIPPED_SUFFIXES = (".pyc", ".pyo", ".egg-info")
 SKIPPED_NAMES = {"__pycache__", ".ipynb_checkpoints"}
 

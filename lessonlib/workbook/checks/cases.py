@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+
 from lessonlib.workbook.checks.core import Case
 
 
@@ -66,8 +67,12 @@ def trec(measure: str):
     return reference
 
 
-def ranked(run: dict[str, float], descending_ids: bool = True) -> list[str]:
-    """Doc ids by score descending, ties by doc id descending (trec_eval) or ascending (a classic mistake)."""
+def tie_order(run: dict[str, float], descending_ids: bool = True) -> list[str]:
+    """Doc ids by score descending: ties by doc id descending (trec_eval's order) or ascending (a classic mistake).
+
+    For the wrong variants, which run where the learner's function runs: there
+    :func:`lessonlib.core.runs.rank_documents` is blocked, so the order is written out here.
+    """
     if descending_ids:
         return [d for d, _ in sorted(run.items(), key=lambda item: (item[1], item[0]), reverse=True)]
     return [d for d, _ in sorted(run.items(), key=lambda item: (-item[1], item[0]))]

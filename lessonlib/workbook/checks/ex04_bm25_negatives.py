@@ -7,7 +7,7 @@ import numpy as np
 from lessonlib.core.runs import rank_documents, ranked, truncate
 from lessonlib.dual.samplers import BM25Negatives
 from lessonlib.dual.samplers.ranked import RankedNegatives
-from lessonlib.workbook.checks.cases import ranked as order
+from lessonlib.workbook.checks.cases import tie_order as order
 from lessonlib.workbook.checks.core import Case, ExerciseCheck, register
 
 

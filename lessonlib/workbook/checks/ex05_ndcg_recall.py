@@ -7,7 +7,7 @@ import math
 from lessonlib.core.runs import rank_documents, ranked, truncate
 from lessonlib.evaluation import metrics
 from lessonlib.workbook.checks.cases import metric_cases, trec
-from lessonlib.workbook.checks.cases import ranked as order
+from lessonlib.workbook.checks.cases import tie_order as order
 from lessonlib.workbook.checks.core import ExerciseCheck, register
 
 # evaluate and the functions that compute its measures (the same numbers by another door)

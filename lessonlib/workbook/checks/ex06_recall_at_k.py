@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lessonlib.workbook.checks.cases import metric_cases, trec
-from lessonlib.workbook.checks.cases import ranked as order
+from lessonlib.workbook.checks.cases import tie_order as order
 from lessonlib.workbook.checks.core import ExerciseCheck, register
 from lessonlib.workbook.checks.ex05_ndcg_recall import METRIC_BLOCKS
 
