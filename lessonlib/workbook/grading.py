@@ -259,17 +259,23 @@ def _worker_main(notebook: str, work: str, timeout: str) -> int:
     return 0
 
 
-def grade_notebook(learner: str, path: Path, timeout: int = 60, memory_mb: int = MEMORY_MB, seed: int = 0) -> Grade:
-    """Execute one submission outside the grader and grade it; never raises for a bad submission."""
+def grade_notebook(learner: str, path: Path, timeout: int = 60, memory_mb: int = MEMORY_MB, seed: int = 0,
+                   source: bytes | None = None) -> Grade:
+    """Execute one submission outside the grader and grade it; never raises for a bad submission.
+
+    ``source``: the notebook's bytes as read before any submission ran (:func:`grade` reads them all
+    first, so a submission that rewrites another learner's file changes nothing); default: read ``path``.
+    """
     try:
-        return _grade(learner, path, timeout, memory_mb, seed)
+        return _grade(learner, path, timeout, memory_mb, seed, source)
     except Exception as exc:  # a malformed notebook must cost only its own row
         return Grade(learner, "?", 0, 0, "crashed", f"{type(exc).__name__}: {exc}"[:DETAIL_CHARS], str(path))
 
 
-def _grade(learner: str, path: Path, timeout: int, memory_mb: int, seed: int) -> Grade:
+def _grade(learner: str, path: Path, timeout: int, memory_mb: int, seed: int, source: bytes | None = None) -> Grade:
     try:
-        nb = nbformat.read(path, as_version=4)
+        text = path.read_bytes() if source is None else source
+        nb = nbformat.reads(text.decode("utf-8"), as_version=4)
     except Exception as exc:  # unreadable JSON, wrong format
         return Grade(learner, "?", 0, 0, "unreadable", f"{type(exc).__name__}: {exc}"[:DETAIL_CHARS], str(path))
     ident = _identify(nb, path)
@@ -384,15 +390,24 @@ def grade(paths: list[str | Path], out_csv: str | Path, timeout: int = 60, progr
     seed = secrets.randbits(32) if seed is None else int(seed)
     out_csv = Path(out_csv)
     mtimes = {str(p): p.stat().st_mtime for _, p in submissions}
+    # every submission is read before any runs: a learner's code may write wherever this user can
+    sources = {str(p): _read_or_none(p) for _, p in submissions}
     grades: list[Grade] = []
     try:
         for learner, path in tqdm(submissions, desc="grading", disable=not progress):
-            grades.append(grade_notebook(learner, path, timeout, memory_mb, seed))
+            grades.append(grade_notebook(learner, path, timeout, memory_mb, seed, sources[str(path)]))
             _write(grades, out_csv, seed, mtimes)
     except KeyboardInterrupt:
         _write(grades, out_csv, seed, mtimes)
         raise
     return grades
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:  # unreadable now: grade_notebook reports it in the learner's row
+        return None
 
 
 if __name__ == "__main__":  # the worker process: python -m lessonlib.workbook.grading NOTEBOOK WORKDIR TIMEOUT

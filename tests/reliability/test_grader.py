@@ -87,6 +87,12 @@ def graded(tmp_path_factory):
     time.sleep(0.05)
     _write(exercises.to_notebook(src, student=False), twice / "new" / "ex14.ipynb")
     os.utime(twice / "old" / "ex14.ipynb", (1, 1))
+    # graded first (sorted by name): rewrites the last learner's submission and the grades file in place
+    victim = root / "zz_victim" / "ex14.ipynb"
+    _write(exercises.to_notebook(src, student=False), victim)
+    vandal = (f"open({str(victim)!r}, 'w').write('{{}}')\n"
+              f"open({str(root / 'grades.csv')!r}, 'w').write('learner,exercise,score\\naa_vandal,x,1\\n')\n")
+    _write(_with_code(src, vandal), root / "aa_vandal" / "ex14.ipynb")
     out = root / "grades.csv"
     started = time.monotonic()
     code = main(["grade", str(root), "--out", str(out), "--timeout", "8", "--memory-mb", "1500"])
@@ -131,6 +137,15 @@ def test_the_callers_cheat_would_pass_if_nothing_blocked_it(learner):
         assert spec.same(scope["reciprocal_rank_fusion"](**case.kwargs), spec.reference(**case.kwargs))
     result = check("reciprocal_rank_fusion", scope["reciprocal_rank_fusion"], verbose=False)
     assert result.passed == 0 and "is not available during this check" in result.failures[0]
+
+
+def test_a_submission_that_rewrites_other_files_changes_no_grade(graded):
+    _, rows, _, _ = graded
+    victim = _row(rows, "zz_victim")
+    assert Path(victim["file"]).read_text() == "{}"  # the attack happened...
+    assert float(victim["score"]) == 1.0  # ...but its notebook was read before the vandal ran
+    assert float(_row(rows, "aa_vandal")["score"]) == 0.0
+    assert {r["exercise"] for r in rows} == {"reciprocal_rank_fusion"}  # the CSV was rewritten after the vandal's run
 
 
 def test_a_submission_that_kills_its_parent_costs_only_its_row(graded):
@@ -185,7 +200,7 @@ def test_ctrl_c_keeps_the_rows_so_far_and_stops_non_zero(tmp_path, monkeypatch, 
         _write(exercises.to_notebook(src, student=True), tmp_path / "subs" / name / "ex14.ipynb")
     calls = []
 
-    def fake(learner, path, timeout, memory_mb, seed):
+    def fake(learner, path, timeout, memory_mb, seed, source=None):
         calls.append(learner)
         if len(calls) == 2:
             raise KeyboardInterrupt
