@@ -12,12 +12,23 @@ kernel-pooled as in K-NRM, and the H*H*K features feed a linear layer:
 
 An n-gram counts as real only when all of its tokens are real, so padding never changes a score.
 
+Reading a trained model: ``match_matrices`` returns the H*H matrices M^{a,b} themselves (for drawing),
+``ngram_weight_share`` the share of the final layer's |w| on each (query n-gram, doc n-gram) block,
+and ``drop_ngrams`` zeroes every feature that involves given n-gram sizes (their evidence removed,
+since a constant 0 for every document changes no ranking), for ablations such as
+:func:`ngram_ablation` (validation nDCG@10 with each n-gram size dropped).
+
 >>> model = ConvKNRM(TokenEmbedding.from_minilm(), n_filters=64, max_ngram=3)
 >>> scores = model(q_ids, q_mask, d_ids, d_mask)   # (B,)
+>>> with drop_ngrams(model, {3}): scores_without_trigrams = model(q_ids, q_mask, d_ids, d_mask)
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+
+import numpy as np
 import torch
 from torch import nn
 
@@ -75,17 +86,71 @@ class ConvKNRM(nn.Module):
             out.append((g * m.unsqueeze(-1), m))
         return out
 
+    def pairs(self) -> list[tuple[int, int]]:
+        """The (query n-gram size, doc n-gram size) of each feature block, in feature order (1-based sizes)."""
+        sizes = range(1, self.max_ngram + 1)
+        return [(a, b) for a in sizes for b in sizes if self.cross_match or a == b]
+
+    def match_matrices(self, query_ids, query_mask, doc_ids, doc_mask) -> dict[tuple[int, int], torch.Tensor]:
+        """{(a, b): M^{a,b} (B, Lq-a+1, Ld-b+1)}: cosine of every query a-gram with every doc b-gram."""
+        qs = self.ngrams(query_ids, query_mask)
+        ds = self.ngrams(doc_ids, doc_mask)
+        return {(a, b): cosine_matrix(*qs[a - 1], *ds[b - 1]) for a, b in self.pairs()}
+
     def features(self, query_ids, query_mask, doc_ids, doc_mask) -> torch.Tensor:
         qs = self.ngrams(query_ids, query_mask)
         ds = self.ngrams(doc_ids, doc_mask)
+        dropped = getattr(self, "dropped_ngrams", frozenset())
         feats = []
-        for a, (q, qm) in enumerate(qs):
-            for b, (d, dm) in enumerate(ds):
-                if not self.cross_match and a != b:
-                    continue
-                M = cosine_matrix(q, qm, d, dm)
-                feats.append(kernel_pooling(M, qm, dm, self.mus, self.sigmas))
+        for a, b in self.pairs():
+            (q, qm), (d, dm) = qs[a - 1], ds[b - 1]
+            phi = kernel_pooling(cosine_matrix(q, qm, d, dm), qm, dm, self.mus, self.sigmas)
+            feats.append(torch.zeros_like(phi) if a in dropped or b in dropped else phi)
         return torch.cat(feats, dim=-1)
 
     def forward(self, query_ids, query_mask, doc_ids, doc_mask) -> torch.Tensor:
         return self.dense(self.features(query_ids, query_mask, doc_ids, doc_mask)).squeeze(-1)
+
+
+def ngram_weight_share(model: ConvKNRM) -> np.ndarray:
+    """(H, H) share of the final layer's sum |w| on each (query n-gram a, doc n-gram b) block of K kernels.
+
+    Entry [a-1, b-1]; sums to 1 (blocks absent without ``cross_match`` are 0). |w| ignores how large and
+    how variable each feature is, so read it next to an ablation (:func:`ngram_ablation`).
+    """
+    w = model.dense.weight.detach().abs().reshape(len(model.pairs()), -1).sum(1).cpu().numpy()
+    share = np.zeros((model.max_ngram, model.max_ngram))
+    for (a, b), v in zip(model.pairs(), w):
+        share[a - 1, b - 1] = v
+    return share / share.sum()
+
+
+@contextmanager
+def drop_ngrams(model: ConvKNRM, sizes: Iterable[int]) -> Iterator[ConvKNRM]:
+    """Within the block, every feature whose query or document n-gram size is in ``sizes`` is 0."""
+    sizes = frozenset(int(h) for h in sizes)
+    if not sizes <= set(range(1, model.max_ngram + 1)):
+        raise ValueError(f"drop_ngrams(sizes={sorted(sizes)}): n-gram sizes are 1..{model.max_ngram}")
+    previous = getattr(model, "dropped_ngrams", frozenset())
+    model.dropped_ngrams = previous | sizes
+    try:
+        yield model
+    finally:
+        model.dropped_ngrams = previous
+
+
+def ngram_ablation(model: ConvKNRM, setup, qids: Sequence[str] | None = None, k: int = 100) -> dict[str, np.ndarray]:
+    """Per-query nDCG@10 on the validation claims (``setup.val_qids``, BM25 top-``k`` of train) of the
+    model alone, as trained (``"all"``) and with each n-gram size h dropped (``"no h-grams"``): paired
+    arrays in sorted query order. ``setup`` is a :class:`lessonlib.interaction.train.Setup`.
+    """
+    from lessonlib.evaluation.metrics import per_query_array
+    from lessonlib.interaction.train import rerank_candidates
+
+    qids = sorted(q for q in (setup.val_qids if qids is None else qids) if q in setup.train.qrels)
+    out = {}
+    for name, sizes in [("all", set())] + [(f"no {h}-grams", {h}) for h in range(1, model.max_ngram + 1)]:
+        with drop_ngrams(model, sizes):
+            run = rerank_candidates(model, setup, setup.train_run, split="train", qids=qids, k=k)
+        out[name] = per_query_array(setup.train.qrels, run, "ndcg@10", qids)
+    return out

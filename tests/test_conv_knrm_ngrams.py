@@ -1,0 +1,74 @@
+"""lessonlib.interaction.conv_knrm: the n-gram match matrices, the final layer's weight per n-gram pair, ablation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lessonlib.interaction import ConvKNRM, TokenEmbedding, kernel_pooling
+from lessonlib.interaction.conv_knrm import drop_ngrams, ngram_weight_share
+
+
+def _model_and_batch(cross_match: bool = True):
+    g = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    model = ConvKNRM(TokenEmbedding(torch.randn(50, 16, generator=g)), n_filters=8, cross_match=cross_match).eval()
+    q = torch.randint(1, 50, (2, 5), generator=g)
+    d = torch.randint(1, 50, (2, 9), generator=g)
+    qm, dm = torch.ones(2, 5), torch.ones(2, 9)
+    dm[1, 6:] = 0
+    return model, (q, qm, d * dm.long(), dm)
+
+
+def test_match_matrices_are_the_cosines_behind_the_features():
+    model, batch = _model_and_batch()
+    with torch.no_grad():
+        mats = model.match_matrices(*batch)
+        feats = model.features(*batch)
+    assert list(mats) == model.pairs() == [(a, b) for a in (1, 2, 3) for b in (1, 2, 3)]
+    for (a, b), M in mats.items():
+        assert M.shape == (2, 5 - a + 1, 9 - b + 1)
+        assert float(M.abs().max()) <= 1 + 1e-5
+    assert float(mats[(1, 3)][1, :, 4:].abs().max()) == 0.0  # doc trigrams 5.. touch padding (real tokens 0..5)
+    qs, ds = model.ngrams(batch[0], batch[1]), model.ngrams(batch[2], batch[3])
+    K = len(model.mus)
+    for i, (a, b) in enumerate(model.pairs()):
+        phi = kernel_pooling(mats[(a, b)], qs[a - 1][1], ds[b - 1][1], model.mus, model.sigmas)
+        torch.testing.assert_close(feats[:, i * K : (i + 1) * K], phi)
+    assert ConvKNRM(model.embedding, n_filters=8, cross_match=False).pairs() == [(1, 1), (2, 2), (3, 3)]
+
+
+def test_drop_ngrams_zeroes_exactly_the_blocks_with_that_size_and_restores():
+    model, batch = _model_and_batch()
+    K = len(model.mus)
+    with torch.no_grad():
+        full = model.features(*batch)
+        with drop_ngrams(model, {2}):
+            dropped = model.features(*batch)
+        with drop_ngrams(model, {1, 2, 3}):
+            nothing = model(*batch)
+        again = model.features(*batch)
+    for i, (a, b) in enumerate(model.pairs()):
+        block = dropped[:, i * K : (i + 1) * K]
+        if 2 in (a, b):
+            assert float(block.abs().max()) == 0.0
+        else:
+            torch.testing.assert_close(block, full[:, i * K : (i + 1) * K])
+    torch.testing.assert_close(again, full)
+    torch.testing.assert_close(nothing, model.dense.bias.expand(2))  # no evidence left: every score is the bias
+    with pytest.raises(ValueError, match="1..3"):
+        with drop_ngrams(model, {4}):
+            pass
+
+
+def test_ngram_weight_share_sums_to_one_and_starts_equal():
+    model, _ = _model_and_batch()
+    share = ngram_weight_share(model)
+    assert share.shape == (3, 3) and share.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(share, np.full((3, 3), 1 / 9), atol=1e-6)  # the prior spreads w equally over the pairs
+    with torch.no_grad():
+        model.dense.weight[0, :11] *= 10  # the (1, 1) block
+    assert ngram_weight_share(model).argmax() == 0
+    diag = ngram_weight_share(_model_and_batch(cross_match=False)[0])
+    assert diag.sum() == pytest.approx(1.0) and diag[0, 1] == 0 and diag[1, 1] > 0
