@@ -39,10 +39,12 @@ from torch import nn
 from lessonlib.core import config
 from lessonlib.losses.ranking import get_loss
 from lessonlib.dual.train import no_duplicate_batches
-from lessonlib.dual.encode import encode
+from lessonlib.dual.encode import encode, load_model
+from lessonlib.evaluation.metrics import evaluate
 from lessonlib.losses import InfoNCELoss
 from lessonlib.core.runs import Qrels, Run, rank_documents, scores_to_run
 from lessonlib.core.trainer import Trainer, TrainerConfig
+from lessonlib.dual.samplers import CrossBatchMemory
 
 
 @contextlib.contextmanager
@@ -180,7 +182,8 @@ class DualHead(nn.Module):
         return self.transform(q, "query") @ self.transform(d, "doc").T
 
 
-def _in_batch_and_hard_mask(qids: Sequence[str], pos_ids: Sequence[str], neg_ids: Sequence[str], qrels: Qrels) -> torch.Tensor:
+def _in_batch_and_hard_mask(qids: Sequence[str], pos_ids: Sequence[str], neg_ids: Sequence[str | None],
+                            qrels: Qrels) -> torch.Tensor:
     """(B, B + len(neg_ids)) bool: False where a candidate is relevant to the row's query (a false negative)."""
     cols = list(pos_ids) + list(neg_ids)
     mask = np.ones((len(qids), len(cols)), dtype=bool)
@@ -208,6 +211,9 @@ def fit_dual_head(
     seed: int = 0,
     progress: bool = False,
     num_threads: int | None = 1,
+    memory: CrossBatchMemory | None = None,
+    eval_fn: Callable[[DualHead], dict] | None = None,
+    eval_every: int | None = None,
 ) -> list[dict]:
     """Train ``head`` on (query id, positive id) ``pairs`` of ``table``; returns the per-step history.
 
@@ -228,14 +234,31 @@ def fit_dual_head(
     ``num_threads`` (default 1) is set for the call and restored after: on tensors this small,
     torch's intra-op threads cost more than they save, all the more on a busy machine.
 
+    ``memory`` (a :class:`lessonlib.dual.samplers.CrossBatchMemory`, infonce only) adds a cross-batch
+    memory, XBM (Wang, Zhang, Huang & Scott 2020, "Cross-Batch Memory for Embedding Learning"):
+    the positives' document vectors of past batches, detached, join every query's candidates::
+
+        L_i = −log  exp(s_ii/τ) / ( Σ_{c ∈ batch} exp(s_ic/τ) + Σ_{m ∈ M} exp(q_i·m/τ) )
+
+    where M holds the last ``memory.size`` enqueued vectors (no gradient flows into them; memory
+    entries relevant to the query are masked out). After each step the batch's positives are
+    enqueued (oldest dropped first). The memory is used as given (not reset); pass a fresh one per run.
+
+    ``eval_fn(head) -> dict`` runs every ``eval_every`` steps and at the end; its results are
+    history rows ``{"step", "epoch", "eval": {...}}`` (e.g. a learning curve on validation).
+
     History rows: ``step, epoch, loss, p_pos`` (mean probability of the positive among the
-    candidates), ``grad_norm`` and, with a sampler, ``neg_cos`` (mean cosine of each query with its own
+    candidates), ``n_neg`` (infonce: mean number of negatives each query was scored against, after
+    masking), ``memory`` (with a memory: entries used), ``grad_norm`` and, with a sampler,
+    ``neg_cos`` (mean cosine of each query with its own
     negatives: their hardness).
     """
     if loss not in ("infonce", "alignment"):
         raise ValueError(f"fit_dual_head(loss={loss!r}): expected 'infonce' or 'alignment'")
     if not pairs:
         raise ValueError("fit_dual_head(pairs=[]): need at least one (query, positive) pair")
+    if memory is not None and loss != "infonce":
+        raise ValueError(f"fit_dual_head(loss={loss!r}, memory=...): a cross-batch memory needs loss='infonce'")
     if sampler is not None and n_negatives < 1:
         raise ValueError(f"fit_dual_head(n_negatives={n_negatives}): must be >= 1 with a sampler")
     criterion = InfoNCELoss(temperature)
@@ -271,7 +294,13 @@ def fit_dual_head(
                     neg = model.embed(torch.from_numpy(table.d(neg_ids)), "doc")
                     owner = torch.tensor([i for i, row in enumerate(negs) for _ in row])
                     logs["neg_cos"] = float((q.detach()[owner] * neg.detach()).sum(-1).mean())  # each query vs its own negatives
-            mask = _in_batch_and_hard_mask(qids, pos_ids, neg_ids, table.qrels)
+            mem_ids: list[str | None] = []
+            if memory is not None and len(memory):  # XBM: past batches' positives, detached
+                mem_ids, past = memory.ids, memory.negatives().to(q.dtype)
+                neg = past if neg is None else torch.cat([neg, past])
+                logs["memory"] = float(len(mem_ids))
+            mask = _in_batch_and_hard_mask(qids, pos_ids, [*neg_ids, *mem_ids], table.qrels)
+            logs["n_neg"] = float(mask.sum(1).double().mean()) - 1.0
             value = criterion(q, p, neg, mask=mask)
             with torch.no_grad():
                 logits = criterion.logits(q, p, neg).masked_fill(~mask, float("-inf"))
@@ -281,12 +310,15 @@ def fit_dual_head(
             value = value + anchor_weight * sum(((prm - anchor[name]) ** 2).sum() for name, prm in model.named_parameters())
         if sampler is not None and hasattr(sampler, "feedback"):
             sampler.feedback(p_pos)
+        if memory is not None:
+            memory.enqueue(p.detach(), ids=pos_ids)
         return value, logs
 
     cfg = TrainerConfig(lr=lr, epochs=epochs, batch_size=batch_size, warmup=0.0, schedule="constant",
-                        weight_decay=0.0, max_grad_norm=None, seed=seed, progress=progress, device="cpu", bf16=False)
+                        weight_decay=0.0, max_grad_norm=None, seed=seed, progress=progress, device="cpu", bf16=False,
+                        eval_every=eval_every)
     with _threads(num_threads):
-        return Trainer(head, loss_fn, cfg).train(batches)
+        return Trainer(head, loss_fn, cfg, eval_fn=eval_fn).train(batches)
 
 
 def dual_head_run(head: DualHead | None, table: EmbeddingTable, query_ids: Sequence[str] | None = None, k: int = 100,
@@ -417,3 +449,162 @@ def pair_head_rerank(head: PairHead, table: EmbeddingTable, run: Run, k: int = 1
         scores = head.score(np.repeat(table.q([qid]), len(top), axis=0), table.d(top))
         out[qid] = {d: float(s) for d, s in zip(top, scores)}
     return out
+
+
+# --------------------------------------------------------------------------- learned similarities (§1.2)
+class MetricHead(nn.Module):
+    """A learned similarity on frozen unit vectors q, d (Day 10.1 §1.2); trained by :func:`fit_dual_head`.
+
+    * ``kind="bilinear"``: s(q, d) = qᵀ W d with W (dim, dim) = I at the start (so the head starts as
+      the zero-shot cosine). As towers: query ↦ Wᵀq, document ↦ d, so retrieval is still one
+      matrix product (a bilinear score is an asymmetric linear tower on one side).
+    * ``kind="projection"``: s(q, d) = cos(Pᵀq, Pᵀd) with P (dim, rank): the cosine under the
+      low-rank metric M = P Pᵀ (Mahalanobis-style metric learning: the metric is learned as a
+      projection, Weinberger & Saul 2009; Kulis 2013). P starts at the top-``rank`` right singular
+      vectors of ``init`` (e.g. the training documents), else at the first ``rank`` axes.
+
+    :func:`fit_dual_head`'s InfoNCE scores cos(Wᵀq, d) = qᵀWd / ‖Wᵀq‖ (d is unit length): per query a
+    constant factor, so the ranking it trains is the ranking of qᵀWd that :func:`dual_head_run` returns.
+    Shapes: (B, dim) -> (B, dim) (bilinear) or (B, rank) (projection).
+
+    >>> head = MetricHead(4)
+    >>> bool(torch.allclose(head.embed(torch.eye(4), "query"), torch.eye(4)))
+    True
+    """
+
+    KINDS = ("bilinear", "projection")
+
+    def __init__(self, dim: int, kind: str = "bilinear", rank: int = 64, init: np.ndarray | None = None) -> None:
+        super().__init__()
+        if kind not in self.KINDS:
+            raise ValueError(f"MetricHead(kind={kind!r}): expected one of {self.KINDS}")
+        if kind == "projection" and not 1 <= rank <= dim:
+            raise ValueError(f"MetricHead(rank={rank}): rank must be in [1, dim={dim}]")
+        self.dim, self.kind = dim, kind
+        if kind == "bilinear":
+            self.W = nn.Parameter(torch.eye(dim))
+            return
+        if init is not None:
+            _, _, vt = np.linalg.svd(np.asarray(init, np.float32), full_matrices=False)
+            start = torch.from_numpy(np.ascontiguousarray(vt[:rank].T))
+        else:
+            start = torch.eye(dim)[:, :rank]
+        self.P = nn.Parameter(start.clone())
+
+    def embed(self, x: torch.Tensor, kind: str) -> torch.Tensor:
+        if kind not in ("query", "doc"):
+            raise ValueError(f"MetricHead.embed(kind={kind!r}): expected 'query' or 'doc'")
+        if self.kind == "bilinear":
+            return x @ self.W if kind == "query" else x
+        return F.normalize(x @ self.P, dim=-1)
+
+    @torch.no_grad()
+    def transform(self, x: np.ndarray, kind: str) -> np.ndarray:
+        """numpy (n, dim) -> numpy (n, dim or rank): the tower outputs whose dot product is s(q, d)."""
+        return self.embed(torch.as_tensor(np.asarray(x, np.float32)), kind).numpy()
+
+
+# --------------------------------------------------------------------------- attention pooling (§1.3)
+class AttentionPooling(nn.Module):
+    """Self-attentive pooling of token vectors h_1..h_T (Lin et al. 2017, one attention hop):
+
+        a = softmax_t( w₂ᵀ tanh(W₁ᵀ h_t) ),   v = Σ_t a_t h_t
+
+    W₁ (dim, hidden) random, w₂ (hidden,) zero at the start: every real token gets the same weight,
+    so training starts from mean pooling. ``mask`` (B, T) bool marks the real tokens.
+    Shapes: h (B, T, dim), mask (B, T) -> (B, dim); :meth:`weights` -> (B, T).
+    """
+
+    def __init__(self, dim: int, hidden: int = 64, seed: int = 0) -> None:
+        super().__init__()
+        if dim < 1 or hidden < 1:
+            raise ValueError(f"AttentionPooling(dim={dim}, hidden={hidden}): both must be >= 1")
+        gen = torch.Generator().manual_seed(seed)
+        self.W1 = nn.Parameter(torch.randn(dim, hidden, generator=gen) / dim**0.5)
+        self.w2 = nn.Parameter(torch.zeros(hidden))
+
+    def weights(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        logits = torch.tanh(h @ self.W1) @ self.w2
+        return logits.masked_fill(~mask, float("-inf")).softmax(-1)
+
+    def forward(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return (self.weights(h, mask).unsqueeze(-1) * h).sum(1)
+
+
+def _mean_pool(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    m = mask.unsqueeze(-1).to(h.dtype)
+    return (h * m).sum(1) / m.sum(1).clamp(min=1.0)
+
+
+class PooledDualHead(DualHead):
+    """A :class:`DualHead` whose inputs may be token vectors: (B, T, dim), zero rows = padding, are
+    pooled first (``pooling="mean"`` or ``"attention"``, :class:`AttentionPooling`), then the residual
+    towers apply; (B, dim) inputs (e.g. frozen document vectors) pass straight to the towers.
+
+    With raw token vectors (:func:`query_token_table`) and mean pooling the head starts exactly at
+    the zero-shot MiniLM model (mean pooling, then the towers' normalisation); attention pooling
+    starts there too (w₂ = 0) and learns which tokens count.
+    """
+
+    def __init__(self, dim: int, pooling: str = "attention", hidden: int = 64, shared: bool = False,
+                 rank: int | None = None, seed: int = 0) -> None:
+        super().__init__(dim, shared=shared, rank=rank, seed=seed)
+        if pooling not in ("mean", "attention"):
+            raise ValueError(f"PooledDualHead(pooling={pooling!r}): expected 'mean' or 'attention'")
+        self.pooling = pooling
+        self.attention = AttentionPooling(dim, hidden, seed) if pooling == "attention" else None
+
+    def pool(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, dim) zero-padded token vectors -> (B, dim)."""
+        mask = x.abs().sum(-1) > 0
+        return _mean_pool(x, mask) if self.attention is None else self.attention(x, mask)
+
+    def embed(self, x: torch.Tensor, kind: str) -> torch.Tensor:
+        return super().embed(self.pool(x) if x.dim() == 3 else x, kind)
+
+
+def query_token_table(table: EmbeddingTable, model=config.DEFAULT_MODEL, max_length: int | None = None,
+                      batch_size: int = 64) -> EmbeddingTable:
+    """A copy of ``table`` whose ``queries`` are each query's raw last-layer token vectors, (nq, T, dim)
+    float32, zero-padded to the longest query (T ≤ ``max_length``, special tokens kept); documents unchanged.
+
+    Raw (not normalised) vectors, so their mean over the real tokens, normalised, is the model's own
+    query vector (for a model with mean pooling and no projection, as all-MiniLM-L6-v2). Only the
+    queries: they are short, and their tokens cost a second or two to encode, while a corpus's token
+    vectors cost a full transformer pass that the embedding cache does not hold.
+    """
+    enc = model if isinstance(model, nn.Module) else load_model(model)
+    tower = enc.tower("query")
+    if enc.query_proj is not None or not hasattr(tower, "token_vectors"):
+        raise ValueError("query_token_table(model=...): needs a transformer query tower without a projection")
+    max_length = int(max_length or enc.max_length_for("query"))
+    ids = tower.pretokenize([table.query_texts[q] for q in table.query_ids])
+    order = np.argsort([len(x) for x in ids], kind="stable")  # batches of similar lengths: little padding
+    parts = []
+    with torch.inference_mode():
+        for start in range(0, len(ids), batch_size):
+            rows = order[start:start + batch_size]
+            batch = {k: v.to(enc.device) for k, v in tower.collate([ids[i] for i in rows], max_length).items()}
+            hidden = tower.token_vectors(batch) * batch["attention_mask"].unsqueeze(-1)
+            parts.append((rows, hidden.float().cpu().numpy()))
+    out = np.zeros((len(ids), max(h.shape[1] for _, h in parts), enc.dim), np.float32)
+    for rows, h in parts:
+        out[rows, :h.shape[1]] = h
+    return EmbeddingTable(table.query_ids, out, table.doc_ids, table.docs, table.qrels, table.query_texts, table.doc_texts)
+
+
+def fit_on_validation(make_head: Callable[[], nn.Module], table: EmbeddingTable, pairs: Sequence[tuple[str, str]],
+                      val_ids: Sequence[str], epochs: Sequence[int] = (3, 10), **fit_kwargs) -> tuple[nn.Module, dict[int, float]]:
+    """Train a fresh ``make_head()`` with :func:`fit_dual_head` for each number of ``epochs``; return the
+    head with the best validation nDCG@10 (queries ``val_ids`` of ``table``, judged by ``table.qrels``;
+    ties: fewer epochs) and ``{epochs: validation nDCG@10}``. The test split plays no part."""
+    if not epochs or not val_ids:
+        raise ValueError("fit_on_validation: need at least one epochs value and one validation query")
+    qrels = {q: table.qrels[q] for q in val_ids if q in table.qrels}
+    heads, scores = {}, {}
+    for ep in sorted(set(epochs)):
+        heads[ep] = make_head()
+        fit_dual_head(heads[ep], table, pairs, epochs=ep, **fit_kwargs)
+        scores[ep] = evaluate(qrels, dual_head_run(heads[ep], table, val_ids), ["ndcg@10"])["ndcg@10"]
+    best = max(scores, key=lambda e: (scores[e], -e))
+    return heads[best], scores
