@@ -5,7 +5,7 @@
 | ``matrix`` | token embeddings (MiniLM's), the cosine interaction matrix | Guo et al. 2016 (DRMM) |
 | ``knrm`` | K-NRM: Gaussian kernels, soft-TF, log-sum pooling | Xiong et al. 2017 |
 | ``conv_knrm`` | Conv-KNRM: n-gram convolutions, cross-matched uni/bi/tri-grams | Dai et al. 2018 |
-| ``ntn`` | neural tensor layer q^T W^[1:k] d + V[q; d] + b, full and low-rank | Socher et al. 2013 |
+| ``ntn`` | neural tensor layer q^T W^[1:k] d + V[q; d] + b, full, low-rank per slice, CP over slices | Socher et al. 2013; Kolda & Bader 2009 |
 | ``coattention`` | query->doc and doc->query attention | Seo et al. 2017 (BiDAF); Xiong et al. 2017 (DCN) |
 | ``hierarchical`` | word -> sentence -> document query-focused attention | Yang et al. 2016 (HAN) |
 | ``train`` | BM25 candidates, listwise training with lessonlib.core.trainer, reranking, interpolation | |
@@ -24,11 +24,12 @@ from lessonlib.interaction.matrix import (
     interaction_matrix,
     load_tokenizer,
 )
-from lessonlib.interaction.ntn import NeuralTensorLayer, NTNRanker
+from lessonlib.interaction.ntn import CPTensorLayer, NeuralTensorLayer, NTNRanker, cp_rank_for
 
 __all__ = [
     "KNRM",
     "ConvKNRM",
+    "CPTensorLayer",
     "CoAttentionRanker",
     "HierarchicalAttentionRanker",
     "NTNRanker",
@@ -36,6 +37,7 @@ __all__ = [
     "TokenEmbedding",
     "cosine_matrix",
     "count_parameters",
+    "cp_rank_for",
     "interaction_matrix",
     "kernel_mus",
     "kernel_pooling",
