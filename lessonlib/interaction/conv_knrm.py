@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from lessonlib.evaluation.metrics import per_query_array
 from lessonlib.interaction.knrm import kernel_mus, kernel_pooling, kernel_sigmas
 from lessonlib.interaction.matrix import TokenEmbedding, cosine_matrix
 
@@ -139,18 +140,36 @@ def drop_ngrams(model: ConvKNRM, sizes: Iterable[int]) -> Iterator[ConvKNRM]:
         model.dropped_ngrams = previous
 
 
-def ngram_ablation(model: ConvKNRM, setup, qids: Sequence[str] | None = None, k: int = 100) -> dict[str, np.ndarray]:
+def ngram_ablation(model: ConvKNRM, setup, qids: Sequence[str] | None = None, k: int = 100, batch_size: int = 64) -> dict[str, np.ndarray]:
     """Per-query nDCG@10 on the validation claims (``setup.val_qids``, BM25 top-``k`` of train) of the
     model alone, as trained (``"all"``) and with each n-gram size h dropped (``"no h-grams"``): paired
     arrays in sorted query order. ``setup`` is a :class:`lessonlib.interaction.train.Setup`.
-    """
-    from lessonlib.evaluation.metrics import per_query_array
-    from lessonlib.interaction.train import rerank_candidates
 
-    qids = sorted(q for q in (setup.val_qids if qids is None else qids) if q in setup.train.qrels)
-    out = {}
-    for name, sizes in [("all", set())] + [(f"no {h}-grams", {h}) for h in range(1, model.max_ngram + 1)]:
-        with drop_ngrams(model, sizes):
-            run = rerank_candidates(model, setup, setup.train_run, split="train", qids=qids, k=k)
-        out[name] = per_query_array(setup.train.qrels, run, "ndcg@10", qids)
+    The kernel features are computed once; each variant scores them with the blocks that involve its
+    n-gram size zeroed, which is what :func:`drop_ngrams` does inside the model (tests check they agree).
+    """
+    from lessonlib.core.runs import rank_documents
+    from lessonlib.evaluation.metrics import per_query_array
+
+    qids = sorted(q for q in (setup.val_qids if qids is None else qids) if q in setup.train.qrels and q in setup.train_run)
+    by_length = sorted(qids, key=lambda q: len(setup.queries.ids(f"train:{q}")))  # little query padding per batch
+    pairs = [(q, d) for q in by_length for d in rank_documents(setup.train_run[q], k)]
+    model.eval()
+    feats = []
+    with torch.inference_mode():
+        for start in range(0, len(pairs), batch_size):
+            chunk = pairs[start : start + batch_size]
+            q_ids, q_mask = setup.queries.pad([f"train:{q}" for q, _ in chunk])
+            d_ids, d_mask = setup.docs.pad([d for _, d in chunk])
+            feats.append(model.features(q_ids, q_mask, d_ids, d_mask))
+        phi = torch.cat(feats) if feats else torch.zeros(0, model.dense.in_features)
+        w, b, n_k = model.dense.weight[0], model.dense.bias[0], len(model.mus)
+        out = {}
+        for name, sizes in [("all", set())] + [(f"no {h}-grams", {h}) for h in range(1, model.max_ngram + 1)]:
+            keep = torch.tensor([0.0 if (a in sizes or c in sizes) else 1.0 for a, c in model.pairs()]).repeat_interleave(n_k)
+            scores = (phi @ (w * keep.to(w)) + b).tolist()
+            run: dict[str, dict[str, float]] = {q: {} for q in qids}
+            for (q, d), v in zip(pairs, scores):
+                run[q][d] = float(v)
+            out[name] = per_query_array(setup.train.qrels, run, "ndcg@10", qids)
     return out

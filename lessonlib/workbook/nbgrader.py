@@ -27,6 +27,7 @@ from pathlib import Path
 
 import nbformat
 
+from lessonlib.core.io import atomic_dir, atomic_write, check_replaceable
 from lessonlib.workbook.exercises import BEGIN, END, ExerciseSource, parse, sources
 
 ASSIGNMENT = "neural_retrieval"
@@ -121,8 +122,6 @@ def export_nbgrader(source_dir: str | Path | list[Path], out_dir: str | Path, as
                     course_id: str | None = None) -> list[Path]:
     """Write ``out_dir/source/<assignment>/<name>.ipynb`` for every source (a folder or a list of files) and,
     if absent, ``out_dir/nbgrader_config.py``; returns the notebooks' final paths."""
-    from lessonlib.core.io import atomic_dir, atomic_write, check_replaceable
-
     if not assignment or not all(ch.isalnum() or ch in "_-" for ch in assignment):
         raise ValueError(f"--assignment {assignment!r}: use letters, digits, '_' and '-' only (nbgrader's ids)")
     if points < 1:

@@ -24,6 +24,9 @@ import re
 import shutil
 from pathlib import Path
 
+from lessonlib.core.io import atomic_dir, check_replaceable
+from lessonlib.workbook import exercises
+
 LEARNER_START, LEARNER_END = "<!-- learner:start -->", "<!-- learner:end -->"
 
 # Copied as they are, when present; README.md is written from its learner sections.
@@ -83,8 +86,6 @@ def _student_notebooks(root: Path) -> list[Path]:
     """exercises/student/*.ipynb, each checked against its source when the sources are here."""
     import nbformat
 
-    from lessonlib.workbook import exercises
-
     folder = root / "exercises" / "student"
     notebooks = sorted(folder.glob("*.ipynb"))
     source_dir = root / "exercises" / "source"
@@ -135,8 +136,6 @@ PACKAGE_LINES = 4  # a package file holding this many lines of one solution regi
 def solution_regions(source_dir: Path, min_length: int = 12) -> list[tuple[str, list[str]]]:
     """``[(source name, lines)]`` per solution region: its stripped lines, less trivial ones (shorter than
     ``min_length``, ``return`` of bare names)."""
-    from lessonlib.workbook import exercises
-
     regions: list[tuple[str, list[str]]] = []
     if not (source_dir.is_dir() and any(source_dir.glob("ex*.py"))):
         return regions
@@ -186,8 +185,6 @@ def _inside(path: Path, folder: Path) -> bool:
 
 def write_release(out: Path, root: Path | None = None, overwrite: bool = False) -> dict[str, Path | str]:
     """Write the learner's copy of ``root`` (default: this checkout) to ``out``; returns what it holds."""
-    from lessonlib.core.io import atomic_dir, check_replaceable
-
     root = course_root(root)
     out = Path(out).absolute()
     if _inside(root, out.resolve()):

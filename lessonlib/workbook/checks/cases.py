@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 
+from lessonlib.evaluation.metrics import evaluate
 from lessonlib.workbook.checks.core import Case
 
 
@@ -58,8 +59,6 @@ def trec(measure: str):
     """The reference of a trec_eval measure ``<measure>@k`` for one query (0 for an empty run)."""
 
     def reference(qrels: dict[str, int], run: dict[str, float], k: int) -> float:
-        from lessonlib.evaluation.metrics import evaluate
-
         if not run:
             return 0.0
         return evaluate({"q": qrels}, {"q": run}, [f"{measure}@{k}"])[f"{measure}@{k}"]

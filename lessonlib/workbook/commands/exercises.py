@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{src.name:45s} {src.exercise:30s} {src.practises}")
         return 0
     if args.action == "export":
-        from lessonlib.workbook.nbgrader import export_nbgrader
+        from lessonlib.workbook.nbgrader import export_nbgrader  # deferred: pulls in nbformat
 
         written = export_nbgrader(args.source, args.dir, assignment=args.assignment, points=args.points,
                                   seed=args.seed, overwrite=args.overwrite)
