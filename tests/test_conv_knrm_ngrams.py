@@ -72,3 +72,40 @@ def test_ngram_weight_share_sums_to_one_and_starts_equal():
     assert ngram_weight_share(model).argmax() == 0
     diag = ngram_weight_share(_model_and_batch(cross_match=False)[0])
     assert diag.sum() == pytest.approx(1.0) and diag[0, 1] == 0 and diag[1, 1] > 0
+
+
+class _Store:
+    def __init__(self, seqs: dict[str, list[int]]):
+        self.seqs = seqs
+
+    def ids(self, key: str) -> list[int]:
+        return self.seqs[key]
+
+    def pad(self, keys):
+        n = max(len(self.seqs[k]) for k in keys)
+        ids = torch.tensor([self.seqs[k] + [0] * (n - len(self.seqs[k])) for k in keys])
+        return ids, (ids > 0).float()
+
+
+def test_ngram_ablation_equals_reranking_with_the_sizes_dropped():
+    from types import SimpleNamespace
+
+    from lessonlib.evaluation.metrics import per_query_array
+    from lessonlib.interaction.conv_knrm import ngram_ablation
+    from lessonlib.interaction.train import rerank_candidates
+
+    model, _ = _model_and_batch()
+    g = torch.Generator().manual_seed(1)
+    rand = lambda n: torch.randint(1, 50, (n,), generator=g).tolist()  # noqa: E731
+    qids = [f"q{i}" for i in range(4)]
+    docs = {f"d{j}": rand(4 + j % 5) for j in range(10)}
+    queries = {f"train:{q}": rand(3 + i % 3) for i, q in enumerate(qids)}
+    run = {q: {f"d{j}": float(10 - j + i) for j in range(10)} for i, q in enumerate(qids)}
+    qrels = {q: {f"d{(3 * i + 2) % 10}": 1} for i, q in enumerate(qids)}
+    setup = SimpleNamespace(val_qids=qids, train=SimpleNamespace(qrels=qrels), train_run=run, queries=_Store(queries), docs=_Store(docs))
+    out = ngram_ablation(model, setup, k=10, batch_size=7)
+    assert list(out) == ["all", "no 1-grams", "no 2-grams", "no 3-grams"] and all(v.shape == (4,) for v in out.values())
+    for name, sizes in [("all", set()), ("no 2-grams", {2}), ("no 3-grams", {3})]:
+        with drop_ngrams(model, sizes):
+            ref = rerank_candidates(model, setup, run, split="train", qids=qids, k=10, num_threads=None)
+        np.testing.assert_allclose(out[name], per_query_array(qrels, ref, "ndcg@10", sorted(qids)))

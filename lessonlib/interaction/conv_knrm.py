@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from lessonlib.core.runs import rank_documents
 from lessonlib.evaluation.metrics import per_query_array
 from lessonlib.interaction.knrm import kernel_mus, kernel_pooling, kernel_sigmas
 from lessonlib.interaction.matrix import TokenEmbedding, cosine_matrix
@@ -148,20 +149,23 @@ def ngram_ablation(model: ConvKNRM, setup, qids: Sequence[str] | None = None, k:
     The kernel features are computed once; each variant scores them with the blocks that involve its
     n-gram size zeroed, which is what :func:`drop_ngrams` does inside the model (tests check they agree).
     """
-    from lessonlib.core.runs import rank_documents
-    from lessonlib.evaluation.metrics import per_query_array
-
     qids = sorted(q for q in (setup.val_qids if qids is None else qids) if q in setup.train.qrels and q in setup.train_run)
     by_length = sorted(qids, key=lambda q: len(setup.queries.ids(f"train:{q}")))  # little query padding per batch
     pairs = [(q, d) for q in by_length for d in rank_documents(setup.train_run[q], k)]
     model.eval()
     feats = []
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as train.rerank_candidates: one intra-op thread is faster for these small batches
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(pairs), batch_size):
+                chunk = pairs[start : start + batch_size]
+                q_ids, q_mask = setup.queries.pad([f"train:{q}" for q, _ in chunk])
+                d_ids, d_mask = setup.docs.pad([d for _, d in chunk])
+                feats.append(model.features(q_ids, q_mask, d_ids, d_mask))
+    finally:
+        torch.set_num_threads(threads)
     with torch.inference_mode():
-        for start in range(0, len(pairs), batch_size):
-            chunk = pairs[start : start + batch_size]
-            q_ids, q_mask = setup.queries.pad([f"train:{q}" for q, _ in chunk])
-            d_ids, d_mask = setup.docs.pad([d for _, d in chunk])
-            feats.append(model.features(q_ids, q_mask, d_ids, d_mask))
         phi = torch.cat(feats) if feats else torch.zeros(0, model.dense.in_features)
         w, b, n_k = model.dense.weight[0], model.dense.bias[0], len(model.mus)
         out = {}
