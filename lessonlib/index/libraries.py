@@ -1,4 +1,8 @@
-"""Other ANN libraries behind the same protocol: Annoy (Spotify), hnswlib, ScaNN (Google).
+"""Other ANN libraries behind the same protocol: Annoy (Spotify), hnswlib, ScaNN (Google), NMSLIB.
+
+ScaNN and NMSLIB are optional (not lessonlib dependencies): :func:`peer_status` says, in one line,
+why one is absent (not installed, no wheel for this Python or platform, installed but does not load),
+so a comparison can print the reason instead of skipping it silently.
 
 Each wrapper keeps the raw vectors in numpy so that it can (re)build the library's structure
 lazily at the first search after an ``add`` (Annoy and ScaNN build once, then are read-only),
@@ -8,8 +12,12 @@ and so that ``save``/``load`` stay pickle-free (the structure is rebuilt on load
 
 from __future__ import annotations
 
+import importlib
 import os
+import platform
+import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,14 +28,64 @@ from lessonlib.index.base import Index, pad_results
 _ANNOY_METRICS = {"ip": "dot", "l2": "euclidean"}  # Annoy's euclidean is |q - x|, not squared
 _HNSWLIB_SPACES = {"ip": "ip", "l2": "l2"}  # hnswlib: 1 - q.x and |q - x|^2
 _SCANN_MEASURES = {"ip": "dot_product", "l2": "squared_l2"}
+_NMSLIB_SPACES = {"ip": "negdotprod", "l2": "l2"}  # NMSLIB's hnsw returns -q.x and |q - x|^2
+
+
+# What PyPI offers for the optional peers, as `pip download --only-binary=:all: --python-version X.Y <name>`
+# found it on 2026-12-07 (Python 3.11 x86-64 wheels of both also installed and loaded in a scratch venv).
+OPTIONAL_PEERS: dict[str, dict] = {
+    "scann": {"version": "1.4.2", "pythons": ("3.11", "3.12", "3.13"), "platform": ("Linux", "x86_64"),
+              "wheel": "manylinux_2_27_x86_64"},
+    "nmslib": {"version": "2.1.2", "pythons": ("3.11", "3.12", "3.13"), "platform": ("Linux", "x86_64"),
+               "wheel": "manylinux2014_x86_64"},
+}
+
+
+def peer_status(name: str, importer: Callable[[str], object] = importlib.import_module, python: str | None = None,
+                system: str | None = None, machine: str | None = None) -> str | None:
+    """``None`` when the optional library ``name`` (a key of :data:`OPTIONAL_PEERS`) imports, else one line
+    saying why it is absent, most specific first:
+
+    * installed but its import fails (a binary built for another CPU or numpy): the exception;
+    * not installed, and PyPI has no wheel for this platform (ScaNN, NMSLIB: Linux x86-64 only) or for this
+      Python version (``pip install`` would try to build from source);
+    * not installed, although a wheel exists: the ``pip install`` command (not a lessonlib dependency).
+
+    ``importer``, ``python`` ("3.11"), ``system`` ("Linux") and ``machine`` ("x86_64") default to this
+    interpreter's; tests pass their own.
+
+    >>> peer_status("scann")  # None, or e.g. "not installed (PyPI has scann 1.4.2 wheels for ...)"
+    """
+    if name not in OPTIONAL_PEERS:
+        raise ValueError(f"peer_status(name={name!r}): expected one of {sorted(OPTIONAL_PEERS)}")
+    info = OPTIONAL_PEERS[name]
+    try:
+        importer(name)
+        return None
+    except ModuleNotFoundError as exc:
+        if exc.name not in (None, name):  # the package is there, one of its own imports is not
+            return f"installed but does not load (missing module {exc.name!r})"
+    except Exception as exc:  # ImportError from a binary that does not load, or anything its import raises
+        return f"installed but does not load ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+    python = python or f"{sys.version_info.major}.{sys.version_info.minor}"
+    system, machine = system or platform.system(), machine or platform.machine()
+    want_sys, want_machine = info["platform"]
+    if (system, machine) != (want_sys, want_machine):
+        return (f"not installed: no wheel for this platform ({system} {machine}); PyPI's {name} {info['version']} "
+                f"wheels are {want_sys} {want_machine} only")
+    if python not in info["pythons"]:
+        return (f"not installed: no wheel for Python {python} (PyPI's {name} {info['version']} wheels: "
+                f"Python {', '.join(info['pythons'])}); pip would have to build it from source")
+    return (f"not installed (PyPI has a {name} {info['version']} {info['wheel']} wheel for Python {python}: "
+            f"pip install {name}; not a lessonlib dependency)")
 
 
 def scann_available() -> bool:
-    try:
-        import scann  # noqa: F401
-    except Exception:  # ImportError, or a binary that does not load
-        return False
-    return True
+    return peer_status("scann") is None
+
+
+def nmslib_available() -> bool:
+    return peer_status("nmslib") is None
 
 
 class _Rebuilding(Index):
@@ -213,4 +271,57 @@ class ScannIndex(_Rebuilding):
         with tempfile.TemporaryDirectory() as tmp:
             self._built.serialize(tmp)
             size = sum(p.stat().st_size for p in Path(tmp).iterdir())
+        return int(size + self._ids.nbytes)
+
+
+class NmslibIndex(_Rebuilding):
+    """NMSLIB (Boytsov & Naidan 2013, the Non-Metric Space Library; its ``hnsw`` method is Malkov &
+    Yashunin 2018): same knobs as ``HnswlibIndex`` (``M``, ``efConstruction``, ``efSearch``), built once
+    from all vectors (rebuilt after an ``add``). ``"ip"`` uses NMSLIB's ``negdotprod`` space (distance −q·x),
+    ``"l2"`` its ``l2`` (its hnsw returns |q − x|², negated into lessonlib's ``"l2"``; checked against FlatIndex
+    with nmslib 2.1.2).
+    Needs ``pip install nmslib`` (see :func:`peer_status`)."""
+
+    def __init__(self, dim: int, metric: str = "ip", M: int = 16, efConstruction: int = 40, efSearch: int = 16,
+                 threads: int = 1) -> None:
+        why = peer_status("nmslib")
+        if why is not None:
+            raise ImportError(f"NmslibIndex needs the 'nmslib' package: {why}")
+        super().__init__(dim, metric)
+        self.M, self.efConstruction, self.efSearch, self.threads = M, efConstruction, efSearch, threads
+
+    def _params(self) -> dict:
+        return {"M": self.M, "efConstruction": self.efConstruction, "efSearch": self.efSearch}
+
+    def set(self, efSearch: int) -> "NmslibIndex":
+        self.efSearch = efSearch
+        if self._built is not None:
+            self._built.setQueryTimeParams({"efSearch": efSearch})
+        return self
+
+    def _build(self):
+        import nmslib
+
+        h = nmslib.init(method="hnsw", space=_NMSLIB_SPACES[self.metric])
+        h.addDataPointBatch(self.vectors_)
+        h.createIndex({"M": self.M, "efConstruction": self.efConstruction, "post": 0,
+                       "indexThreadQty": self.threads}, print_progress=False)
+        h.setQueryTimeParams({"efSearch": self.efSearch})
+        return h
+
+    def _query(self, q: np.ndarray, k: int):
+        self._built.setQueryTimeParams({"efSearch": max(self.efSearch, k)})
+        out_s = np.full((len(q), k), -np.inf, np.float32)
+        out_i = np.full((len(q), k), -1, np.int64)
+        for r, (ids, dist) in enumerate(self._built.knnQueryBatch(q, k=k, num_threads=self.threads)):
+            out_i[r, :len(ids)] = ids
+            out_s[r, :len(ids)] = -dist
+        return out_s, out_i
+
+    def memory_bytes(self) -> int:
+        self.build()
+        with tempfile.TemporaryDirectory() as tmp:
+            f = os.path.join(tmp, "h.nmslib")
+            self._built.saveIndex(f, save_data=False)
+            size = os.path.getsize(f)
         return int(size + self._ids.nbytes)
