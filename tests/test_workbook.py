@@ -138,3 +138,14 @@ def test_a_bad_data_argument_is_one_line_before_any_notebook_runs(course_env, ca
     assert main(["workbook", "--notebooks", str(NOTEBOOKS), "--data", str(course_env / "nowhere"), "--fast"]) == 2
     err = capsys.readouterr().err
     assert "unknown dataset" in err and "[ok]" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_bench_lines_reads_the_result_rows_of_a_bench_file():
+    from lessonlib.workbook import report
+
+    rows = report.bench_lines("dual_cuda.txt")
+    assert {"bm25", "zeroshot", "ref"} <= set(rows)
+    assert all(0.0 <= float(line.split()[2]) <= 1.0 for line in rows.values())
+    assert not any(name.startswith(("#", "val")) for name in rows)
+    assert report.bench_lines("no-such-file.txt") == {}
+    assert report.bench_file("dual_cuda.txt").parent.name == "results"

@@ -51,3 +51,23 @@ def show() -> None:
     from IPython.display import Markdown, display
 
     display(Markdown(table()))
+
+
+def bench_file(name: str) -> Path:
+    """A file of the repository's ``bench/results/`` (measurements the notebooks cite; the learner's release
+    ships that folder too), e.g. ``bench_file("dual_cuda.txt")``."""
+    return Path(__file__).resolve().parents[2] / "bench" / "results" / name
+
+
+def bench_lines(name: str) -> dict[str, str]:
+    """The result rows of a ``bench/bench_dual.py``-style file: row name -> its line (``<row> nDCG@10 <value> ...``;
+    the last row of a name wins), ``{}`` when the file is absent. Notebooks 03 and 08 print them."""
+    path = bench_file(name)
+    if not path.exists():
+        return {}
+    rows = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if len(parts) > 2 and parts[1] == "nDCG@10" and not line.startswith(("#", "val")):
+            rows[parts[0]] = line
+    return rows
