@@ -85,20 +85,27 @@ class ManualAttention:
         return float(np.abs(self.manual - self.model).max())
 
 
-@torch.no_grad()
-def manual_attention(model, query: str, doc: str, layer: int = 0, max_length: int = 128) -> ManualAttention:
-    """softmax(Q Kᵀ/√d_h + mask) of BERT layer ``layer`` from its weights, and the model's probabilities."""
+def _eager_forward(model, query: str, doc: str, max_length: int):
+    """The pair through the backbone with eager attention (fused kernels do not return the probabilities):
+    (hf model, tokenizer, encoded inputs, outputs with hidden states and attentions)."""
     hf, tok = _hf(model)
     enc = tok(query, doc, truncation="only_second", max_length=max_length, return_tensors="pt")
     enc = {k: v.to(next(hf.parameters()).device) for k, v in enc.items()}
     previous = getattr(hf.config, "_attn_implementation", None)
     if previous not in (None, "eager") and hasattr(hf, "set_attn_implementation"):
-        hf.set_attn_implementation("eager")  # fused kernels do not return the probabilities
+        hf.set_attn_implementation("eager")
     try:
         out = hf(**enc, output_hidden_states=True, output_attentions=True)
     finally:
         if previous not in (None, "eager") and hasattr(hf, "set_attn_implementation"):
             hf.set_attn_implementation(previous)
+    return hf, tok, enc, out
+
+
+@torch.no_grad()
+def manual_attention(model, query: str, doc: str, layer: int = 0, max_length: int = 128) -> ManualAttention:
+    """softmax(Q Kᵀ/√d_h + mask) of BERT layer ``layer`` from its weights, and the model's probabilities."""
+    hf, tok, enc, out = _eager_forward(model, query, doc, max_length)
     base = getattr(hf, hf.base_model_prefix)
     sa = base.encoder.layer[layer].attention.self
     x = out.hidden_states[layer][0]  # input of layer `layer`, (T, hidden)
@@ -160,17 +167,7 @@ def multi_head_attention(model, query: str, doc: str, layer: int = 0, max_length
     then BERT's residual + LayerNorm and feed-forward, so ``layer_output`` can be checked against the
     model's next hidden state and ``probs`` against its ``output_attentions`` (see the dataclass' diffs).
     """
-    hf, tok = _hf(model)
-    enc = tok(query, doc, truncation="only_second", max_length=max_length, return_tensors="pt")
-    enc = {k: v.to(next(hf.parameters()).device) for k, v in enc.items()}
-    previous = getattr(hf.config, "_attn_implementation", None)
-    if previous not in (None, "eager") and hasattr(hf, "set_attn_implementation"):
-        hf.set_attn_implementation("eager")  # fused kernels do not return the probabilities
-    try:
-        out = hf(**enc, output_hidden_states=True, output_attentions=True)
-    finally:
-        if previous not in (None, "eager") and hasattr(hf, "set_attn_implementation"):
-            hf.set_attn_implementation(previous)
+    hf, tok, enc, out = _eager_forward(model, query, doc, max_length)
     block = getattr(hf, hf.base_model_prefix).encoder.layer[layer]
     sa = block.attention.self
     x = out.hidden_states[layer][0].float()  # (T, hidden): the layer's input

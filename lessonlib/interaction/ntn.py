@@ -80,21 +80,26 @@ class NeuralTensorLayer(nn.Module):
         self.V = nn.Linear(dq + dd, k)
         self.alpha = None if identity is None else nn.Parameter(torch.full((k,), float(identity)))
 
+    def _weight(self) -> torch.Tensor:
+        return self.W if self.rank is None else torch.einsum("kir,kjr->kij", self.U, self.Vf)
+
     def bilinear_weight(self) -> torch.Tensor:
         """The (k, dq, dd) tensor W (U V^T for the low-rank layer; plus alpha_i I with ``identity``)."""
-        W = self.W if self.rank is None else torch.einsum("kir,kjr->kij", self.U, self.Vf)
+        W = self._weight()
         if self.alpha is not None:
             W = W + self.alpha[:, None, None] * torch.eye(self.dq, dtype=W.dtype, device=W.device)
         return W
 
+    def _slices(self, q: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+        if self.rank is None:
+            return torch.einsum("...i,kij,...j->...k", q, self.W, d)
+        qu = torch.einsum("...i,kir->...kr", q, self.U)
+        dv = torch.einsum("...j,kjr->...kr", d, self.Vf)
+        return (qu * dv).sum(-1)
+
     def bilinear(self, q: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
         """q^T W_i d for every slice i: (..., dq), (..., dd) -> (..., k)."""
-        if self.rank is None:
-            out = torch.einsum("...i,kij,...j->...k", q, self.W, d)
-        else:
-            qu = torch.einsum("...i,kir->...kr", q, self.U)
-            dv = torch.einsum("...j,kjr->...kr", d, self.Vf)
-            out = (qu * dv).sum(-1)
+        out = self._slices(q, d)
         if self.alpha is not None:
             out = out + (q * d).sum(-1, keepdim=True) * self.alpha
         return out
@@ -103,14 +108,16 @@ class NeuralTensorLayer(nn.Module):
         h = self.bilinear(q, d) + self.V(torch.cat([q, d], dim=-1))
         return torch.tanh(h) if self.activation else h
 
+    def _pairwise_slices(self, q: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+        if self.rank is None:
+            return torch.einsum("bqi,kij,bdj->bqdk", q, self.W, d)
+        qu = torch.einsum("bqi,kir->bqkr", q, self.U)
+        dv = torch.einsum("bdj,kjr->bdkr", d, self.Vf)
+        return torch.einsum("bqkr,bdkr->bqdk", qu, dv)
+
     def pairwise(self, q: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
         """All pairs: q (B, Lq, dq), d (B, Ld, dd) -> (B, Lq, Ld, k), without materialising [q; d]."""
-        if self.rank is None:
-            bil = torch.einsum("bqi,kij,bdj->bqdk", q, self.W, d)
-        else:
-            qu = torch.einsum("bqi,kir->bqkr", q, self.U)
-            dv = torch.einsum("bdj,kjr->bdkr", d, self.Vf)
-            bil = torch.einsum("bqkr,bdkr->bqdk", qu, dv)
+        bil = self._pairwise_slices(q, d)
         if self.alpha is not None:
             bil = bil + (q @ d.transpose(1, 2)).unsqueeze(-1) * self.alpha  # alpha_i (q . d), computed once
         w = self.V.weight  # (k, dq + dd)
@@ -129,7 +136,7 @@ def cp_rank_for(dq: int, dd: int, k: int) -> int:
     return max(1, round(k * dq * dd / (dq + dd + k)))
 
 
-class CPTensorLayer(nn.Module):
+class CPTensorLayer(NeuralTensorLayer):
     """h = tanh(q^T W^[1:k] d + V[q; d] + b) with W^[1:k] = sum_r c_r o a_r o b_r (CP, shared over slices).
 
     W_i = A diag(C[i]) B^T: ``A`` (dq, R), ``B`` (dd, R), ``C`` (k, R). ``identity=a`` (dq == dd) adds
@@ -140,7 +147,7 @@ class CPTensorLayer(nn.Module):
 
     def __init__(self, dq: int, dd: int, k: int = 4, rank: int = 8, activation: bool = True, seed: int | None = None,
                  identity: float | None = None):
-        super().__init__()
+        nn.Module.__init__(self)  # not NeuralTensorLayer's: its W / U, V factors are replaced by A, B, C
         if k < 1 or rank < 1:
             raise ValueError(f"CPTensorLayer(k={k}, rank={rank}): both must be >= 1")
         if identity is not None and dq != dd:
@@ -153,36 +160,19 @@ class CPTensorLayer(nn.Module):
         self.V = nn.Linear(dq + dd, k)
         self.alpha = None if identity is None else nn.Parameter(torch.full((k,), float(identity)))
 
-    def bilinear_weight(self) -> torch.Tensor:
-        """The (k, dq, dd) tensor sum_r c_r o a_r o b_r (plus alpha_i I with ``identity``)."""
-        W = torch.einsum("ir,jr,kr->kij", self.A, self.B, self.C)
-        if self.alpha is not None:
-            W = W + self.alpha[:, None, None] * torch.eye(self.dq, dtype=W.dtype, device=W.device)
-        return W
+    def _weight(self) -> torch.Tensor:
+        return torch.einsum("ir,jr,kr->kij", self.A, self.B, self.C)
 
-    def bilinear(self, q: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+    def _slices(self, q: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
         """q^T W_i d = sum_r C[i, r] (a_r . q)(b_r . d) for every slice i: (..., dq), (..., dd) -> (..., k)."""
-        out = ((q @ self.A) * (d @ self.B)) @ self.C.T
-        if self.alpha is not None:
-            out = out + (q * d).sum(-1, keepdim=True) * self.alpha
-        return out
+        return ((q @ self.A) * (d @ self.B)) @ self.C.T
 
-    def forward(self, q: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
-        h = self.bilinear(q, d) + self.V(torch.cat([q, d], dim=-1))
-        return torch.tanh(h) if self.activation else h
-
-    def pairwise(self, q: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
-        """All pairs: q (B, Lq, dq), d (B, Ld, dd) -> (B, Lq, Ld, k), O(B Lq Ld k R) without forming W."""
+    def _pairwise_slices(self, q: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+        """O(B Lq Ld k R) without forming W: (B, Lq, dq), (B, Ld, dd) -> (B, Lq, Ld, k)."""
         b, lq, ld = q.shape[0], q.shape[1], d.shape[1]
         qc = (q @ self.A).unsqueeze(2) * self.C  # (B, Lq, k, R): C[i, r] (a_r . q)
-        bil = (qc.reshape(b, lq * self.k, self.rank) @ (d @ self.B).transpose(1, 2))  # (B, Lq*k, Ld)
-        bil = bil.reshape(b, lq, self.k, ld).transpose(2, 3)  # (B, Lq, Ld, k)
-        if self.alpha is not None:
-            bil = bil + (q @ d.transpose(1, 2)).unsqueeze(-1) * self.alpha
-        w = self.V.weight
-        lin = (q @ w[:, : self.dq].T).unsqueeze(2) + (d @ w[:, self.dq :].T).unsqueeze(1) + self.V.bias
-        h = bil + lin
-        return torch.tanh(h) if self.activation else h
+        bil = qc.reshape(b, lq * self.k, self.rank) @ (d @ self.B).transpose(1, 2)  # (B, Lq*k, Ld)
+        return bil.reshape(b, lq, self.k, ld).transpose(2, 3)
 
 
 class NTNRanker(nn.Module):
