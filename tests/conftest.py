@@ -29,3 +29,15 @@ def scifact():
 def scifact_train():
     """SciFact train split."""
     return _scifact("train")
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    """The course's dual encoder (all-MiniLM-L6-v2, installed offline), loaded once."""
+    from lessonlib.core import config
+    from lessonlib.dual.encode import load_model
+
+    try:
+        return load_model(config.DEFAULT_MODEL)
+    except (FileNotFoundError, OSError) as exc:  # pragma: no cover - model not installed
+        pytest.skip(f"MiniLM not available: {exc}")

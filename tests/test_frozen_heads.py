@@ -8,7 +8,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lessonlib.core import config
 from lessonlib.dual.frozen_heads import (AttentionPooling, DualHead, EmbeddingTable, MetricHead, PooledDualHead,
                                          dual_head_run, fit_dual_head, fit_on_validation, query_token_table)
 from lessonlib.data import relevant_pairs
@@ -151,16 +150,6 @@ def test_fit_on_validation_keeps_the_best_epochs_on_validation():
 
 
 # ----------------------------------------------------------------------------- the real model
-@pytest.fixture(scope="module")
-def minilm():
-    from lessonlib.dual.encode import load_model
-
-    try:
-        return load_model(config.DEFAULT_MODEL)
-    except (FileNotFoundError, OSError) as exc:  # pragma: no cover - model not installed
-        pytest.skip(f"MiniLM not available: {exc}")
-
-
 def test_query_token_table_mean_pools_to_the_models_query_vectors(minilm):
     from lessonlib.dual.encode import encode
 

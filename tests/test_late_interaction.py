@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lessonlib.core import config
 from lessonlib.dual.late_interaction import TokenIndex, TokenVectors, encode_tokens, maxsim, punctuation_ids, maxsim_rerank
 
 
@@ -147,16 +146,6 @@ def test_rerank_rescores_the_top_k_of_a_run():
 
 
 # ----------------------------------------------------------------------------- the real model
-@pytest.fixture(scope="module")
-def minilm():
-    from lessonlib.dual.encode import load_model
-
-    try:
-        return load_model(config.DEFAULT_MODEL)
-    except (FileNotFoundError, OSError) as exc:  # pragma: no cover - model not installed
-        pytest.skip(f"MiniLM not available: {exc}")
-
-
 def test_encode_tokens_shapes_norms_and_pooled_equal_encode(minilm):
     from lessonlib.dual.encode import encode
 
