@@ -15,10 +15,11 @@ the cheapest setting within a quality tolerance (on a validation split). Strubel
 the systematic reporting of the energy and carbon footprints of machine learning") are the
 references for measuring and reporting energy.
 
-* ``EnergyMeter``: joules of a block of code, from Intel RAPL counters
-  (``/sys/class/powercap/intel-rapl:N/energy_uj``, whole CPU package, wrap-around handled) where
-  the machine exposes them, else an **estimate** = stated watts per core x the process's CPU
-  seconds (``source`` says which).
+* ``EnergyMeter`` (defined in :mod:`lessonlib.evaluation.energy`, re-exported here): joules of a
+  block of code, from Intel RAPL counters (``/sys/class/powercap/intel-rapl:N/energy_uj``, whole
+  CPU package, wrap-around handled) where the machine exposes them, else an **estimate** = stated
+  watts per core x the process's CPU seconds (``source`` says which); NVIDIA GPUs through NVML or
+  ``nvidia-smi`` with ``gpu=True``.
 * ``PeakMemory``: peak resident memory of this process above its level at the start (sampled).
 * ``pair_token_counts``: tokens a cross-encoder reads per pair; ``MeteredStage`` / ``cascade_run``
   (:func:`lessonlib.retrieval.cascade.cascade`, metered):
@@ -37,13 +38,13 @@ from __future__ import annotations
 import os
 import resource
 import threading
-import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from lessonlib.evaluation.energy import EnergyMeter, process_cpu_seconds  # noqa: F401  (cost.EnergyMeter: the notebooks' name)
 from lessonlib.retrieval.cascade import Stage, cascade
 
 
@@ -167,83 +168,6 @@ def cascade_run(candidates, stage_scores: Sequence[Sequence[float]], stage_costs
         for j, meter in enumerate(meters):
             spent[j] += meter.cost
     return run, spent
-
-
-# ------------------------------------------------------------------------------ energy
-def _rapl_domains(root: Path) -> list[Path]:
-    """Top-level RAPL package domains (intel-rapl:N, not the sub-domains intel-rapl:N:M)."""
-    if not root.is_dir():
-        return []
-    out = []
-    for d in sorted(root.glob("intel-rapl:*")):
-        if d.name.count(":") == 1 and (d / "energy_uj").is_file():
-            try:
-                int((d / "energy_uj").read_text())
-            except (OSError, ValueError):  # unreadable (permissions): treat as absent
-                continue
-            out.append(d)
-    return out
-
-
-def _read_uj(domain: Path) -> int:
-    return int((domain / "energy_uj").read_text())
-
-
-def _max_uj(domain: Path) -> int | None:
-    try:
-        return int((domain / "max_energy_range_uj").read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def process_cpu_seconds() -> float:
-    """User + system CPU seconds of this process (all its threads) so far."""
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
-@dataclass
-class EnergyMeter:
-    """Energy of the code inside ``with EnergyMeter() as m:``; read ``m.joules`` and ``m.source``.
-
-    With RAPL (``source="rapl"``): the package counters' difference — the whole CPU, other
-    processes included. Without (``source="estimate"``): ``watts_per_core`` x this process's CPU
-    seconds. The default 7.3 W per core is a *stated* figure: a 205 W TDP, 28-core Xeon
-    (Platinum 8280) at full load; DRAM, GPU and cooling are not counted.
-    """
-
-    root: str | os.PathLike = "/sys/class/powercap"
-    watts_per_core: float = 205.0 / 28
-    joules: float = field(default=0.0, init=False)
-    seconds: float = field(default=0.0, init=False)
-    cpu_seconds: float = field(default=0.0, init=False)
-    source: str = field(default="", init=False)
-
-    def __enter__(self) -> EnergyMeter:
-        self._domains = _rapl_domains(Path(self.root))
-        self.source = "rapl" if self._domains else "estimate"
-        self._start_uj = [_read_uj(d) for d in self._domains]
-        self._t0, self._c0 = time.perf_counter(), process_cpu_seconds()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.seconds = time.perf_counter() - self._t0
-        self.cpu_seconds = process_cpu_seconds() - self._c0
-        if self._domains:
-            total = 0
-            for d, start in zip(self._domains, self._start_uj):
-                delta = _read_uj(d) - start
-                if delta < 0:  # the counter wrapped around
-                    delta += _max_uj(d) or 0
-                total += delta
-            self.joules = total / 1e6
-        else:
-            self.joules = self.cpu_seconds * self.watts_per_core
-
-    @property
-    def watts(self) -> float:
-        """Mean power over the block (joules / seconds)."""
-        return self.joules / self.seconds if self.seconds > 0 else 0.0
 
 
 # ------------------------------------------------------------------------------ memory
