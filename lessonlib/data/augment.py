@@ -2,7 +2,10 @@
 
 Query augmentation (the query stays about the same thing):
   :func:`synonym_swap` (neighbours in the transformer's own input-embedding matrix,
-  :class:`EmbeddingNeighbours`), :func:`word_deletion`, :func:`word_reorder`.
+  :class:`EmbeddingNeighbours`), :func:`neighbour_paraphrases` (several distinct swaps of one
+  query), :func:`word_deletion`, :func:`word_reorder`; :func:`back_translate` through MarianMT
+  (:class:`MarianTranslator`, when the models are installed locally); :func:`augment_queries`
+  turns per-query variants into extra training queries that keep their relevance judgements.
 Document augmentation (the passage still answers the query):
   :func:`random_crop`, :func:`split_title_content`, :func:`split_sentences`, :func:`passages`
   (sentence / paragraph / window granularity), :func:`sample_passage`.
@@ -17,10 +20,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from lessonlib.core import config
 from lessonlib.core.hub import resolve_model
@@ -136,7 +140,7 @@ def _load_input_embeddings(model: str | os.PathLike) -> tuple[np.ndarray, list[s
     weights = path / "model.safetensors"
     if weights.exists():
         with safe_open(str(weights), "np") as f:
-            keys = [k for k in f.keys() if k.endswith("word_embeddings.weight") or k.endswith("embed_tokens.weight")]
+            keys = [k for k in f.keys() if k.endswith(("word_embeddings.weight", "embed_tokens.weight"))]  # noqa: SIM118
             if keys:
                 return f.get_tensor(keys[0]).astype(np.float32), vocab
     from transformers import AutoModel  # any other layout: load the model once
@@ -212,6 +216,216 @@ def word_reorder(text: str, n_swaps: int = 1, max_distance: int | None = None, s
     return " ".join(words)
 
 
+def neighbour_paraphrases(
+    text: str,
+    neighbours: EmbeddingNeighbours,
+    n: int = 2,
+    p: float = 0.3,
+    seed: Seed = 0,
+    stopwords: Iterable[str] = (),
+    max_tries: int = 10,
+) -> list[str]:
+    """Up to ``n`` distinct paraphrases of ``text``, each a :func:`synonym_swap` that changed something.
+
+    Synonym replacement as query augmentation (EDA, Wei & Zou 2019), with the "synonyms" taken
+    from the model's own input-embedding neighbours (:class:`EmbeddingNeighbours`) so no thesaurus
+    is needed. Each try draws a new swap; identical or unchanged texts are dropped, so fewer than
+    ``n`` come back for a query with few swappable words ([] when none can change).
+
+    >>> neighbour_paraphrases("vitamin d deficiency causes cancer", EmbeddingNeighbours(), n=2)  # doctest: +SKIP
+    ['vitamin d deficiency causes tumor', 'vitamin d insufficiency causes cancer']
+    """
+    if n < 1:
+        raise ValueError(f"neighbour_paraphrases(n={n}): n must be >= 1")
+    rng = _rng(seed)
+    out: list[str] = []
+    for _ in range(n * max_tries):
+        variant = synonym_swap(text, neighbours, p=p, seed=rng, stopwords=stopwords)
+        if variant != text and variant not in out:
+            out.append(variant)
+            if len(out) == n:
+                break
+    return out
+
+
+def augment_queries(
+    queries: Mapping[str, str],
+    variants: Mapping[str, Sequence[str]],
+    qrels: Mapping[str, Mapping[str, int]] | None = None,
+    tag: str = "aug",
+) -> tuple[dict[str, str], dict[str, dict[str, int]]]:
+    """Extra training queries from per-query variants: ``{qid}#{tag}{i}`` keeps ``qid``'s judgements.
+
+    Returns ``(queries, qrels)`` holding the originals plus every variant that differs from its
+    original (variants of queries absent from ``queries`` are an error). A variant is a new
+    *query* for the same relevant documents, which is what query augmentation means for a dual
+    encoder: more (query, positive) pairs, the positives unchanged. Use only on training queries.
+    """
+    unknown = sorted(set(variants) - set(queries))
+    if unknown:
+        raise ValueError(f"augment_queries(variants=...): {len(unknown)} query ids not in queries, e.g. {unknown[0]!r}")
+    out_q = dict(queries)
+    out_rel = {q: dict(r) for q, r in (qrels or {}).items()}
+    for qid in sorted(variants):
+        for i, text in enumerate(v for v in dict.fromkeys(variants[qid]) if v != queries[qid]):
+            new = f"{qid}#{tag}{i}"
+            out_q[new] = text
+            if qrels is not None and qid in qrels:
+                out_rel[new] = dict(qrels[qid])
+    return out_q, out_rel
+
+
+# ------------------------------------------------------------------------------------------ back-translation
+
+MARIAN_EN_DE = "Helsinki-NLP/opus-mt-en-de"
+MARIAN_DE_EN = "Helsinki-NLP/opus-mt-de-en"
+
+
+class TranslatorUnavailable(RuntimeError):
+    """A MarianMT model or its tokenizer's dependency (``sentencepiece``) is not installed locally."""
+
+
+class MarianTranslator:
+    """A MarianMT translation model (Junczys-Dowmunt et al. 2018; OPUS-MT, Tiedemann & Thottingal 2020).
+
+    Configure with a model id or folder (``Helsinki-NLP/opus-mt-en-de``...), load with :meth:`fit`
+    (offline only: the model must be in a local folder or the Hugging Face cache), translate with
+    :meth:`translate`. ``model``/``tokenizer`` objects may be passed instead of an id (any
+    transformers seq2seq model with ``generate`` and a tokenizer for it), e.g. a small one in tests.
+
+    Decoding: greedy (``num_beams=1``) or beam search; ``do_sample=True`` draws with the given
+    ``temperature`` under ``seed`` (sampled back-translation gives more varied paraphrases,
+    Edunov et al. 2018, "Understanding Back-Translation at Scale").
+
+    Raises :class:`TranslatorUnavailable` (one line, naming what is missing) from :meth:`fit`.
+
+    >>> MarianTranslator("Helsinki-NLP/opus-mt-en-de").fit().translate(["Vitamin D prevents cancer."])  # doctest: +SKIP
+    ['Vitamin D verhindert Krebs.']
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike | object = MARIAN_EN_DE,
+        tokenizer: object | None = None,
+        batch_size: int = 16,
+        num_beams: int = 1,
+        max_new_tokens: int = 128,
+        do_sample: bool = False,
+        temperature: float = 1.0,
+        seed: int = 0,
+        device: str = "cpu",
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"MarianTranslator(batch_size={batch_size}): must be >= 1")
+        if num_beams < 1:
+            raise ValueError(f"MarianTranslator(num_beams={num_beams}): must be >= 1")
+        self.model = model
+        self.tokenizer = tokenizer
+        self.batch_size = batch_size
+        self.num_beams = num_beams
+        self.max_new_tokens = max_new_tokens
+        self.do_sample = do_sample
+        self.temperature = temperature
+        self.seed = seed
+        self.device = device
+        self.model_ = None
+        self.tokenizer_ = None
+
+    def fit(self) -> MarianTranslator:
+        """Load the model and tokenizer from local files (never the network)."""
+        if not isinstance(self.model, (str, os.PathLike)):
+            if self.tokenizer is None:
+                raise ValueError("MarianTranslator(model=<object>): pass tokenizer= with a model object")
+            self.model_, self.tokenizer_ = self.model, self.tokenizer
+        else:
+            self.model_, self.tokenizer_ = load_marian(self.model)
+            if self.tokenizer is not None:
+                self.tokenizer_ = self.tokenizer
+        self.model_.to(self.device).eval()
+        return self
+
+    def translate(self, texts: Sequence[str], show_progress: bool = True) -> list[str]:
+        """Translations of ``texts``, in order (batched ``generate``, no gradients)."""
+        import torch  # deferred: torch is only needed once a translator runs
+
+        if self.model_ is None:
+            self.fit()
+        texts = list(texts)
+        out: list[str] = []
+        generator_seed = torch.random.initial_seed()
+        torch.manual_seed(self.seed)
+        try:
+            starts = range(0, len(texts), self.batch_size)
+            for s in tqdm(starts, desc="translate", unit="batch", disable=not show_progress or len(starts) < 2):
+                enc = self.tokenizer_(texts[s : s + self.batch_size], return_tensors="pt", padding=True, truncation=True)
+                enc = {k: v.to(self.device) for k, v in enc.items() if k in ("input_ids", "attention_mask")}
+                with torch.no_grad():
+                    ids = self.model_.generate(
+                        **enc, num_beams=self.num_beams, max_new_tokens=self.max_new_tokens,
+                        do_sample=self.do_sample, temperature=self.temperature if self.do_sample else None,
+                    )
+                out.extend(t.strip() for t in self.tokenizer_.batch_decode(ids, skip_special_tokens=True))
+        finally:
+            torch.manual_seed(generator_seed)
+        return out
+
+
+def load_marian(model: str | os.PathLike) -> tuple[object, object]:
+    """(MarianMTModel, MarianTokenizer) from a local folder or the Hugging Face cache.
+
+    Raises :class:`TranslatorUnavailable` with one line naming what is missing: the
+    ``sentencepiece`` package (MarianTokenizer needs it) or the model files.
+    """
+    try:
+        import sentencepiece  # noqa: F401  # deferred: optional; only MarianTokenizer needs it
+    except ImportError:
+        raise TranslatorUnavailable(
+            f"back-translation with {model}: the 'sentencepiece' package is not installed (MarianTokenizer needs it; pip install sentencepiece)"
+        ) from None
+    try:
+        path = resolve_model(model)
+    except FileNotFoundError:
+        raise TranslatorUnavailable(
+            f"back-translation: MarianMT model {model} is not installed locally (no Hugging Face cache entry; "
+            f"online: huggingface-cli download {model})"
+        ) from None
+    import transformers  # deferred: heavy, only needed to translate
+
+    return transformers.MarianMTModel.from_pretrained(str(path)), transformers.MarianTokenizer.from_pretrained(str(path))
+
+
+def translation_status(models: Sequence[str | os.PathLike] = (MARIAN_EN_DE, MARIAN_DE_EN)) -> tuple[bool, str]:
+    """(True, "") when every model in ``models`` loads offline, else (False, the one-line reason)."""
+    try:
+        for m in models:
+            load_marian(m)
+    except TranslatorUnavailable as err:
+        return False, str(err)
+    return True, ""
+
+
+def back_translate(
+    texts: Sequence[str],
+    forward: MarianTranslator | str | os.PathLike = MARIAN_EN_DE,
+    backward: MarianTranslator | str | os.PathLike = MARIAN_DE_EN,
+    show_progress: bool = True,
+) -> list[str]:
+    """Paraphrases by a round trip through a pivot language: ``backward(forward(text))``.
+
+    Back-translation (Sennrich, Haddow & Birch 2016; for queries/questions, Yu et al. 2018
+    "QANet") rewrites wording while keeping meaning. ``forward``/``backward`` are
+    :class:`MarianTranslator` objects or model ids (default English -> German -> English).
+
+    Raises :class:`TranslatorUnavailable` (one line) when a model is not installed locally.
+
+    >>> back_translate(["Vitamin D deficiency raises cancer risk."])  # doctest: +SKIP
+    ['Vitamin D deficiency increases the risk of cancer.']
+    """
+    fwd = forward if isinstance(forward, MarianTranslator) else MarianTranslator(forward)
+    bwd = backward if isinstance(backward, MarianTranslator) else MarianTranslator(backward)
+    return bwd.translate(fwd.translate(texts, show_progress), show_progress)
+
+
 # ------------------------------------------------------------------------------------------ documents
 
 _SENT_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[\"'])")
@@ -282,7 +496,7 @@ def random_crop(text: str, min_ratio: float = 0.1, max_ratio: float = 0.5, seed:
     words = text.split()
     if not words:
         return text
-    length = max(min_words, int(round(rng.uniform(min_ratio, max_ratio) * len(words))))
+    length = max(min_words, int(round(rng.uniform(min_ratio, max_ratio) * len(words))))  # noqa: RUF046
     length = min(length, len(words))
     start = int(rng.integers(len(words) - length + 1))
     return " ".join(words[start : start + length])
