@@ -43,6 +43,12 @@ def sentence_index(doc_ids: torch.Tensor, doc_mask: torch.Tensor, end_ids: Seque
     return idx * doc_mask.long()
 
 
+def sentence_membership(sent: torch.Tensor, doc_mask: torch.Tensor, n_sentences: int) -> torch.Tensor:
+    """(B, S, Ld) bool: entry [b, k, t] is True when real token t of document b is in sentence k (``sent`` from
+    :func:`sentence_index`). Shared by the hierarchical, memory and graph attention models (notebook 16)."""
+    return (sent.unsqueeze(1) == torch.arange(n_sentences, device=sent.device).view(1, n_sentences, 1)) & (doc_mask.unsqueeze(1) > 0)
+
+
 class HierarchicalAttentionRanker(nn.Module):
     """Word-level then sentence-level query-focused attention over a document."""
 
@@ -82,7 +88,7 @@ class HierarchicalAttentionRanker(nn.Module):
         h = torch.tanh(self.proj(de))  # (B, Ld, H)
         sent = sentence_index(doc_ids, doc_mask, self.sentence_ids, self.max_sentences)  # (B, Ld)
         S = self.max_sentences
-        member = (sent.unsqueeze(1) == torch.arange(S).view(1, S, 1)) & (doc_mask.unsqueeze(1) > 0)  # (B, S, Ld)
+        member = sentence_membership(sent, doc_mask, S)  # (B, S, Ld)
         u = self.word_v(torch.tanh(self.word_W(h) + self.word_U(q).unsqueeze(1))).squeeze(-1) + self.word_match * m
         word_att = torch.softmax(u.unsqueeze(1).masked_fill(~member, NEG), dim=2) * member  # (B, S, Ld)
         s_vec = word_att @ h  # (B, S, H)
