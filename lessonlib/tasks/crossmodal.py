@@ -160,21 +160,44 @@ def clip_loss(z_img: torch.Tensor, z_txt: torch.Tensor, log_scale: torch.Tensor,
     return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
 
 
+def corrupt_labels(labels: np.ndarray, fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """ALIGN-style noisy pairs: the labels a caption will name, with ``fraction`` of them wrong.
+
+    A seeded ``round(fraction * n)`` of the pairs get a label drawn uniformly from the *other* nine
+    digits; returns ``(caption_labels, corrupted)`` with ``corrupted`` a boolean mask (n,).
+    ALIGN (Jia et al. 2021) trains on 1.8B alt-text pairs with no cleaning beyond simple filters;
+    this is the knob that says how much of such noise a contrastive model tolerates (notebook 10).
+    """
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"corrupt_labels(fraction={fraction}): fraction must be in [0, 1]")
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(labels)
+    corrupted = np.zeros(len(labels), dtype=bool)
+    corrupted[rng.choice(len(labels), round(fraction * len(labels)), replace=False)] = True
+    out = labels.copy()
+    out[corrupted] = (labels[corrupted] + rng.integers(1, 10, corrupted.sum())) % 10  # never the true digit
+    return out, corrupted
+
+
 def fit_text_image(model: TextImageDualEncoder, data: DigitPairs, epochs: int = 30, batch_size: int = 64, lr: float = 3e-3,
-        mask_same_label: bool = True, seed: int = 0, progress: bool = False) -> list[float]:
+        mask_same_label: bool = True, seed: int = 0, progress: bool = False, noise: float = 0.0) -> list[float]:
     """Train on (image, random training-template caption) pairs; returns the mean loss per epoch.
 
     Each epoch draws a fresh training-template caption for every image, then runs
     :func:`lessonlib.core.trainer.fit_shuffled` with :func:`clip_loss` (labels masked when ``mask_same_label``).
+    ``noise`` > 0 pairs that share of the images, fixed for the whole run, with a caption of a wrong
+    digit (:func:`corrupt_labels`, seed ``seed``), as in noisy web alt-text (ALIGN, Jia et al. 2021);
+    the mask then uses the digit the caption names, the only label a web crawl would have.
     """
     rng = np.random.default_rng(seed)
     x = torch.as_tensor(data.train_images)
-    y = torch.as_tensor(data.train_labels)
+    cap_labels = corrupt_labels(data.train_labels, noise, seed)[0] if noise > 0 else np.asarray(data.train_labels)
+    y = torch.as_tensor(cap_labels)
     tok = None
 
     def draw_captions() -> None:
         nonlocal tok
-        caps = [caption(int(lab), TEMPLATES[rng.integers(len(TEMPLATES))]) for lab in data.train_labels]
+        caps = [caption(int(lab), TEMPLATES[rng.integers(len(TEMPLATES))]) for lab in cap_labels]
         tok = tokenize(caps, model.vocab)
 
     def batch_loss(idx: torch.Tensor) -> torch.Tensor:
@@ -264,9 +287,181 @@ def plot_joint_space(model: TextImageDualEncoder, data: DigitPairs, template: st
     sc = ax.scatter(p_img[:, 0], p_img[:, 1], c=data.test_labels[pick], cmap="tab10", s=10, alpha=0.6)
     for lab in range(10):
         ax.text(p_txt[lab, 0], p_txt[lab, 1], str(lab), fontsize=14, weight="bold", ha="center", va="center",
-                bbox=dict(boxstyle="circle", fc="white", ec=plt.cm.tab10(lab / 9)))
+                bbox={"boxstyle": "circle", "fc": "white", "ec": plt.cm.tab10(lab / 9)})
     fig.colorbar(sc, ax=ax, label="digit of the image")
     ax.set_xlabel("principal component 1")
     ax.set_ylabel("principal component 2")
     ax.set_title(f"Joint space: test images (dots) and prompts '{template}' (circles)")
     return fig
+
+
+# ------------------------------------------------------------------ VQA as retrieval over answers
+# Visual question answering (Antol et al. 2015) as retrieval: a fused (image, question) query vector
+# ranks a fixed set of candidate answers, each embedded by an answer tower. The question decides
+# *which* property of the image is asked about, so the image alone cannot answer and the question
+# alone can only guess from answer priors (the language bias of Goyal et al. 2017).
+QUESTIONS = {
+    "what digit is this": lambda d: WORDS[d],
+    "is the number even or odd": lambda d: "even" if d % 2 == 0 else "odd",
+    "is it bigger than four": lambda d: "yes" if d > 4 else "no",
+    "what number comes after it": lambda d: WORDS[(d + 1) % 10],
+}
+ANSWERS = WORDS + ["even", "odd", "yes", "no"]
+
+
+def vqa_examples(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Every (image, question) pair with its gold answer: images (n*q, 64), questions, answer ids into ANSWERS."""
+    qs = list(QUESTIONS)
+    imgs = np.repeat(np.asarray(images, dtype=np.float32), len(qs), axis=0)
+    questions = [q for _ in labels for q in qs]
+    answers = np.array([ANSWERS.index(QUESTIONS[q](int(d))) for d in labels for q in qs])
+    return imgs, questions, answers
+
+
+class VQARetriever(nn.Module):
+    """Fused query tower over (image, question) + answer tower; score = scale * <q(img, question), a(answer)>.
+
+    query = normalise(MLP([z_img, z_q, z_img * z_q]))  (the element-wise product is Antol et al.'s fusion);
+    ``use_image=False`` / ``use_question=False`` zero that input: the question-only and image-only baselines.
+    """
+
+    def __init__(self, dim: int = 32, use_image: bool = True, use_question: bool = True, seed: int = 0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.vocab = build_vocab([q for q in QUESTIONS] + ANSWERS)
+        self.use_image, self.use_question = use_image, use_question
+        self.image, self.question, self.answer = ImageTower(dim), TextTower(len(self.vocab), dim), TextTower(len(self.vocab), dim)
+        self.fuse = nn.Sequential(nn.Linear(3 * dim, 64), nn.ReLU(), nn.Linear(64, dim))
+        self.log_scale = nn.Parameter(torch.tensor(float(np.log(10.0))))
+
+    def query(self, images: torch.Tensor, questions: torch.Tensor) -> torch.Tensor:
+        zi, zq = self.image(images), self.question(questions)
+        zi, zq = zi * float(self.use_image), zq * float(self.use_question)
+        return F.normalize(self.fuse(torch.cat([zi, zq, zi * zq], dim=-1)), dim=-1)
+
+    def answers(self) -> torch.Tensor:
+        return self.answer(tokenize(ANSWERS, self.vocab))
+
+    @torch.no_grad()
+    def predict(self, images: np.ndarray, questions: list[str]) -> np.ndarray:
+        """Index into ANSWERS of the best-scoring answer for each (image, question)."""
+        self.eval()
+        q = self.query(torch.as_tensor(images, dtype=torch.float32), tokenize(questions, self.vocab))
+        return (q @ self.answers().T).argmax(1).numpy()
+
+
+def fit_vqa(model: VQARetriever, images: np.ndarray, labels: np.ndarray, epochs: int = 10, batch_size: int = 64,
+            lr: float = 3e-3, seed: int = 0) -> list[float]:
+    """Train with softmax cross-entropy over *all* candidate answers (the answer set is the corpus):
+    L = CE(scale * q @ A^T, gold answer). Returns the mean loss per epoch (:func:`fit_shuffled`)."""
+    imgs, questions, gold = vqa_examples(images, labels)
+    x, tok, y = torch.as_tensor(imgs), tokenize(questions, model.vocab), torch.as_tensor(gold)
+
+    def batch_loss(idx: torch.Tensor) -> torch.Tensor:
+        logits = model.log_scale.exp().clamp(max=100) * model.query(x[idx], tok[idx]) @ model.answers().T
+        return F.cross_entropy(logits, y[idx])
+
+    return fit_shuffled(model, len(y), batch_loss, epochs, batch_size, lr, seed=seed, desc="VQA epochs")
+
+
+def vqa_accuracy(model: VQARetriever, images: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Accuracy per question type and overall ("all") on every (image, question) pair of the images."""
+    imgs, questions, gold = vqa_examples(images, labels)
+    right = model.predict(imgs, questions) == gold
+    out = {q: float(right[[i for i, x in enumerate(questions) if x == q]].mean()) for q in QUESTIONS}
+    out["all"] = float(right.mean())
+    return out
+
+
+# ------------------------------------------------------ DALL-E's CLIP re-ranking, on a tiny generator
+class ConditionalPixelSampler:
+    """A deliberately tiny text-to-image *sampler*, to measure DALL-E's re-ranking step (not DALL-E).
+
+    mean(caption) = ridge regression from the CLIP text vector of the caption to the 64 pixels;
+    a sample = mean(caption) + temperature * the residual (image - mean of its own caption) of a random
+    training image, clipped to [0, 1]. DALL-E (Ramesh et al. 2021) draws 512 samples from a 12B-parameter
+    autoregressive transformer and keeps those CLIP scores highest; :func:`clip_rerank` is that step.
+    """
+
+    def __init__(self, model: TextImageDualEncoder, alpha: float = 1.0):
+        self.model, self.alpha = model, alpha
+
+    def fit(self, data: DigitPairs, template: str = TEMPLATES[0]) -> ConditionalPixelSampler:
+        z = self.model.encode_texts([caption(int(d), template) for d in data.train_labels]).astype(np.float64)
+        z1 = np.hstack([z, np.ones((len(z), 1))])
+        reg = self.alpha * np.eye(z1.shape[1])
+        reg[-1, -1] = 0.0  # the intercept is not shrunk
+        self.coef_ = np.linalg.solve(z1.T @ z1 + reg, z1.T @ data.train_images.astype(np.float64))
+        self.residuals_ = (data.train_images - z1 @ self.coef_).astype(np.float32)
+        return self
+
+    def sample(self, captions: list[str], n: int, seed: int = 0, temperature: float = 1.0) -> np.ndarray:
+        """(len(captions), n, 64) float32 samples in [0, 1]; ``temperature`` scales the residual (more = wilder samples)."""
+        z = self.model.encode_texts(captions).astype(np.float64)
+        mean = np.hstack([z, np.ones((len(z), 1))]) @ self.coef_
+        rng = np.random.default_rng(seed)
+        res = self.residuals_[rng.integers(len(self.residuals_), size=(len(captions), n))]
+        return np.clip(mean[:, None, :] + temperature * res, 0.0, 1.0).astype(np.float32)
+
+
+def clip_rerank(model: TextImageDualEncoder, captions: list[str], samples: np.ndarray) -> np.ndarray:
+    """Index of the sample CLIP scores highest for each caption: argmax_j cos(img(s_ij), txt(c_i)) -> (len(captions),)."""
+    c, n, _ = samples.shape
+    img = model.encode_images(samples.reshape(c * n, -1)).reshape(c, n, -1)
+    txt = model.encode_texts(captions)
+    return np.einsum("cnd,cd->cn", img, txt).argmax(1)
+
+
+# ------------------------------------------- Flamingo's few-shot setting, in the joint space (a proxy)
+def few_shot_predict(model: TextImageDualEncoder, support_images: np.ndarray, support_labels: np.ndarray,
+                     images: np.ndarray, template: str = PROMPT, text_weight: float = 0.5) -> np.ndarray:
+    """Class of the nearest class vector, c_k = normalise(w * prompt_k + (1 - w) * mean image vector of the k-shot support).
+
+    Not Flamingo's mechanism (a frozen language model reading interleaved images through gated
+    cross-attention, Alayrac et al. 2022): the same *task*, k labelled examples at inference time
+    and no gradient step, solved with prototypes in CLIP's space (Tip-Adapter-like). ``text_weight=1``
+    is zero-shot. Every class must have at least one support image.
+    """
+    support_labels = np.asarray(support_labels)
+    if set(range(10)) - set(support_labels.tolist()):
+        raise ValueError("few_shot_predict(support_labels=...): every digit 0-9 needs at least one support image")
+    prompts = model.encode_texts([caption(lab, template) for lab in range(10)])
+    sup = model.encode_images(support_images)
+    protos = np.stack([sup[support_labels == lab].mean(0) for lab in range(10)])
+    protos /= np.linalg.norm(protos, axis=1, keepdims=True)
+    classes = text_weight * prompts + (1 - text_weight) * protos
+    classes /= np.linalg.norm(classes, axis=1, keepdims=True)
+    return np.argmax(model.encode_images(images) @ classes.T, axis=1)
+
+
+def k_shot_support(data: DigitPairs, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """k training images per digit (seeded): (10k, 64) images and their labels."""
+    rng = np.random.default_rng(seed)
+    idx = np.concatenate([rng.choice(np.flatnonzero(data.train_labels == lab), k, replace=False) for lab in range(10)])
+    return data.train_images[idx], data.train_labels[idx]
+
+
+GENERATIVE_MODELS = {
+    "DALL-E": ("Ramesh et al. 2021 (ICML)",
+               ("text -> image generation: a 12B autoregressive transformer over text tokens "
+                "and 32x32 dVAE image codes; 512 samples per caption re-ranked by CLIP"),
+               "openai/dall-e (dVAE only; the 12B transformer was never released)"),
+    "Flamingo": ("Alayrac et al. 2022 (NeurIPS)",
+                 ("few-shot vision-language model: a frozen 70B Chinchilla LM reads interleaved "
+                  "image/text sequences through gated cross-attention to Perceiver-resampled image features"),
+                 "open_flamingo (OpenFlamingo, a re-implementation)"),
+}
+
+
+def generative_model_status(name: str) -> str:
+    """One line: what the model is, and why it cannot run here (its package or weights absent offline)."""
+    if name not in GENERATIVE_MODELS:
+        raise ValueError(f"generative_model_status(name={name!r}): expected one of {sorted(GENERATIVE_MODELS)}")
+    paper, what, package = GENERATIVE_MODELS[name]
+    module = {"DALL-E": "dall_e", "Flamingo": "open_flamingo"}[name]
+    try:
+        __import__(module)  # deferred: optional package, only probed for its presence
+        have = f"package '{module}' is installed, but its weights are not on this machine (no model hub offline)"
+    except ImportError:
+        have = f"package '{module}' is not installed and its weights cannot be downloaded offline"
+    return f"{name} ({paper}): {what}. Code path: {package}. NOT RUN HERE: {have}."
