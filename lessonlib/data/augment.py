@@ -5,10 +5,12 @@ Query augmentation (the query stays about the same thing):
   :class:`EmbeddingNeighbours`), :func:`neighbour_paraphrases` (several distinct swaps of one
   query), :func:`word_deletion`, :func:`word_reorder`; :func:`back_translate` through MarianMT
   (:class:`MarianTranslator`, when the models are installed locally); :func:`augment_queries`
-  turns per-query variants into extra training queries that keep their relevance judgements.
+  turns per-query variants into extra training queries that keep their relevance judgements;
+  :func:`pig_latin` renders a text in a rule-made "second language".
 Document augmentation (the passage still answers the query):
   :func:`random_crop`, :func:`split_title_content`, :func:`split_sentences`, :func:`passages`
-  (sentence / paragraph / window granularity), :func:`sample_passage`.
+  (sentence / paragraph / window granularity), :func:`sample_passage`; :func:`synthetic_revision`
+  (a made-up later version of a document, for temporal consistency).
 Self-supervised (query, positive) pairs from raw text, no labels:
   :func:`inverse_cloze_pairs` (ICT, Lee, Chang & Toutanova 2019), :func:`independent_crop_pairs`
   (Contriever, Izacard et al. 2021), :func:`title_content_pairs`.
@@ -248,6 +250,32 @@ def neighbour_paraphrases(
     return out
 
 
+_VOWELS = "aeiouAEIOU"
+
+
+def pig_latin(text: str) -> str:
+    """``text`` in Pig Latin, a rule-made "second language": "protein binds" -> "oteinpray indsbay".
+
+    Per word (letters only; punctuation, digits and case of the first letter kept): a word that
+    starts with a vowel gets "way" appended; otherwise its leading consonants move to the end,
+    followed by "ay". Deterministic and invertible enough for a human, but the word pieces a
+    transformer sees change completely: a synthetic stand-in for a language the model was not
+    trained on, where no translation model or parallel data can be had (notebook 02,
+    cross-lingual alignment).
+    """
+    out = []
+    for token in text.split():
+        pre, core, post = _WORD.match(token).groups()
+        if core.isalpha():
+            cap = core[0].isupper()
+            low = core.lower()
+            lead = len(low) - len(low.lstrip("bcdfghjklmnpqrstvwxyz"))
+            new = low + "way" if lead == 0 else low[lead:] + low[:lead] + "ay"
+            core = new.capitalize() if cap else new
+        out.append(pre + core + post)
+    return " ".join(out)
+
+
 def augment_queries(
     queries: Mapping[str, str],
     variants: Mapping[str, Sequence[str]],
@@ -476,6 +504,27 @@ def passages(text: str, granularity: str = "sentence", size: int = 3, stride: in
         starts = range(0, max(1, len(words) - size + stride), stride)
         return [" ".join(words[s : s + size]) for s in starts if words[s : s + size]]
     raise ValueError(f"passages(granularity={granularity!r}): expected 'sentence', 'paragraph', 'window' or 'document'")
+
+
+def synthetic_revision(text: str, months: int, edits_per_year: float = 1.0, deletion: float = 0.05, seed: Seed = 0) -> str:
+    """A made-up later version of ``text``, ``months`` after it: the older the gap, the more edits.
+
+    Edits = max(1, round(edits_per_year * months / 12)); each edit drops one random sentence (while
+    more than one is left) and deletes each word with probability ``deletion``. A *synthetic*
+    stand-in for real document versions (revised abstracts, edited pages) with known time gaps,
+    for the temporal-consistency section of notebook 02; real versioned collections exist (e.g.
+    Wikipedia revision histories) but not offline here.
+    """
+    if months < 0:
+        raise ValueError(f"synthetic_revision(months={months}): must be >= 0")
+    _check_p("synthetic_revision", "deletion", deletion)
+    rng = _rng(seed)
+    sents = split_sentences(text) or [text]
+    for _ in range(max(1, int(round(edits_per_year * months / 12)))):  # noqa: RUF046
+        if len(sents) > 1:
+            sents.pop(int(rng.integers(len(sents))))
+        sents = [word_deletion(s, deletion, rng) for s in sents]
+    return " ".join(sents)
 
 
 def sample_passage(text: str, granularity: str = "sentence", size: int = 3, seed: Seed = 0) -> str:

@@ -8,6 +8,9 @@
 | ``triplet`` (+ batch_all / batch_hard / semi_hard) | :mod:`.triplet` | a, p, n or embeddings + labels |
 | ``margin_ranking`` | :mod:`.margin_ranking` | q, pos, neg |
 | ``margin_mse`` / ``kl_distillation`` / ``embedding_mse`` | :mod:`.distillation` | see each class |
+| ``adaptive_margin_triplet`` | :mod:`.adaptive_margin` | q, pos, neg (B, d), [gap (B,)] |
+| ``additive_margin_softmax`` (LaBSE) | :mod:`.translation_ranking` | x, y (B, d): parallel pairs |
+| ``temporal_consistency`` | :mod:`.temporal` | a, b (B, d): two versions, [dt (B,)] |
 
 ``get("infonce", temperature=0.02)`` builds one by name.
 """
@@ -16,11 +19,14 @@ from __future__ import annotations
 
 from torch import nn
 
+from lessonlib.losses.adaptive_margin import AdaptiveMarginTripletLoss
 from lessonlib.losses.contrastive import ContrastiveLoss, OnlineContrastiveLoss
 from lessonlib.losses.distillation import EmbeddingMSELoss, KLDistillationLoss, MarginMSELoss, candidate_scores
 from lessonlib.losses.infonce import InfoNCELoss
 from lessonlib.losses.margin_ranking import MarginRankingLoss
 from lessonlib.losses.multiple_negatives import MultipleNegativesRankingLoss
+from lessonlib.losses.temporal import TemporalConsistencyLoss
+from lessonlib.losses.translation_ranking import AdditiveMarginSoftmaxLoss
 from lessonlib.losses.triplet import (
     BatchAllTripletLoss,
     BatchHardTripletLoss,
@@ -44,6 +50,9 @@ REGISTRY: dict[str, type[nn.Module]] = {
     "margin_mse": MarginMSELoss,
     "kl_distillation": KLDistillationLoss,
     "embedding_mse": EmbeddingMSELoss,
+    "adaptive_margin_triplet": AdaptiveMarginTripletLoss,
+    "additive_margin_softmax": AdditiveMarginSoftmaxLoss,
+    "temporal_consistency": TemporalConsistencyLoss,
 }
 
 
@@ -68,6 +77,8 @@ def get(name: str, **kwargs) -> nn.Module:
 
 
 __all__ = [
+    "AdaptiveMarginTripletLoss",
+    "AdditiveMarginSoftmaxLoss",
     "BatchAllTripletLoss",
     "BatchHardTripletLoss",
     "BatchSemiHardTripletLoss",
@@ -79,6 +90,7 @@ __all__ = [
     "MarginRankingLoss",
     "MultipleNegativesRankingLoss",
     "OnlineContrastiveLoss",
+    "TemporalConsistencyLoss",
     "TripletLoss",
     "Triplets",
     "available",
