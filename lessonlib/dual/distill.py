@@ -17,6 +17,12 @@ with C the batch's candidate documents (in-batch positives + hard negatives).
   the student updated after every step as θ_t ← m·θ_t + (1−m)·θ_s (:class:`EMATeacher`).
 * Consistency regularisation (Xie et al. 2020, UDA; Sohn et al. 2020): two augmented views of a
   query (``lessonlib.data.augment``: word deletion, reordering) should rank the batch's documents alike.
+* Multi-teacher distillation (:class:`EnsembleTeacher`): several teachers (BM25, a cross-encoder),
+  each z-normalised, averaged with weights (Hofstätter et al. 2021, TAS-B's ensemble of teachers).
+* Progressive distillation (``n_layers``: a student with MiniLM's bottom layers only, taught by an
+  intermediate dual encoder, ``teacher="bi-encoder:<folder>"``; Mirzadeh et al. 2020, teacher assistants)
+  and temporal ensembling of weights (``save_ema``: the EMA copy is saved beside the student;
+  Laine & Aila 2017, Tarvainen & Valpola 2017).
 
 >>> folder, history, model = train_distilled(train, teacher=BiEncoderTeacher(max_length=512),
 ...                                   kd_loss="margin_mse", out_dir="models/kd")   # doctest: +SKIP
@@ -25,6 +31,7 @@ with C the batch's candidate documents (in-batch positives + hard negatives).
 from __future__ import annotations
 
 import copy
+import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -34,17 +41,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lessonlib.data import augment
-from lessonlib.dual import train as dt
-from lessonlib.dual.recipe import DualRecipe
 from lessonlib.core.config import DEFAULT_MODEL, seed_everything
+from lessonlib.core.scoring import ScoreFn
+from lessonlib.core.trainer import fit
 from lessonlib.cross import CrossEncoder
-from lessonlib.data import Dataset
+from lessonlib.data import Dataset, augment
+from lessonlib.dual import train as dt
 from lessonlib.dual.encoders import DualEncoder
 from lessonlib.dual.encoders.dual import embed_tokens, encode_token_ids, towers
+from lessonlib.dual.recipe import DualRecipe
 from lessonlib.losses import KLDistillationLoss, MarginMSELoss
-from lessonlib.core.trainer import fit
-from lessonlib.core.scoring import ScoreFn
+from lessonlib.retrieval.bm25 import BM25
 
 # --------------------------------------------------------------------------- teachers
 
@@ -111,15 +118,101 @@ class BiEncoderTeacher(PairTeacher):
 
 
 class CrossEncoderTeacher(PairTeacher):
-    """A cross-encoder (``lessonlib.cross.CrossEncoder``, a folder or model id) as teacher."""
+    """A cross-encoder (``lessonlib.cross.CrossEncoder``, a folder or model id) as teacher.
+
+    A folder saved by ``lessonlib.workbook.trained.finetuned_cross`` is scored with the token limit of
+    its recipe (read from its ``training.json``), documents cut to fit (``overflow="truncate"``).
+    """
 
     name = "cross-encoder"
     temperature = 1.0  # its scores are logits already: KL distillation uses them as they are
 
     def __init__(self, model_or_path, batch_size: int = 64) -> None:
-        model = model_or_path if not isinstance(model_or_path, (str, Path)) else CrossEncoder.load(model_or_path)
+        model = model_or_path if not isinstance(model_or_path, (str, Path)) else CrossEncoder.load(model_or_path, **_cross_limits(model_or_path))
         super().__init__(lambda qs, ds: model.score(list(qs), list(ds), batch_size=batch_size))
         self.model = model
+
+
+def _cross_limits(folder: str | Path) -> dict:
+    """``max_length`` (and truncation) from the recipe a workbook cross-encoder folder was trained with."""
+    info = Path(folder) / "training.json"
+    if not info.exists():
+        return {}
+    recipe = json.loads(info.read_text()).get("recipe", {})
+    return {"max_length": int(recipe["max_length"]), "overflow": "truncate"} if "max_length" in recipe else {}
+
+
+class BM25Teacher(PairTeacher):
+    """BM25 (``lessonlib.retrieval.bm25.BM25``, fitted on the training corpus) as a teacher.
+
+    score(q, d) = Σ_{t ∈ q} idf(t) · tf(t,d)(k1+1) / (tf(t,d) + k1(1 − b + b·|d|/avgdl)) (Robertson & Zaragoza 2009);
+    a lexical teacher that knows exact term matches, which a dual encoder tends to miss.
+    """
+
+    name = "bm25"
+
+    def __init__(self, k1: float = 1.5, b: float = 0.75) -> None:
+        super().__init__()
+        self.bm25 = BM25(k1=k1, b=b)
+        self._col: dict[str, int] = {}
+
+    def _score(self, dataset: Dataset, pairs: list[tuple[str, str]]) -> np.ndarray:
+        if getattr(self.bm25, "doc_ids_", None) != dataset.doc_ids:
+            self.bm25.fit(dataset.doc_texts(), dataset.doc_ids)
+            self._col = {d: i for i, d in enumerate(dataset.doc_ids)}
+        qids = list(dict.fromkeys(q for q, _ in pairs))
+        row = {q: i for i, q in enumerate(qids)}
+        matrix = self.bm25.score_matrix([dataset.queries[q] for q in qids]).tocsr()
+        return np.array([float(matrix[row[q], self._col[d]]) for q, d in pairs], dtype=np.float32)
+
+
+class EnsembleTeacher(PairTeacher):
+    """Several teachers combined: a weighted average of their z-normalised scores, on the student's scale.
+
+        t(q, d) = scale · Σ_k w_k (t_k(q, d) − μ_k) / σ_k  /  Σ_k w_k
+
+    μ_k, σ_k: mean and standard deviation of teacher k's scores over the pairs given to
+    :meth:`calibrate` (``train_distilled`` passes the first epoch's (query, positive, negatives) pairs).
+    Normalising puts BM25 scores (0-40), cross-encoder logits and cosines on one footing; ``scale``
+    (default 0.2, about the spread of MiniLM's cosines between a claim and its candidates) brings the
+    average to the range of the student's cosine margins, which Margin-MSE regresses onto it.
+    With one teacher this is that teacher, normalised. Multi-teacher distillation: Hofstätter et al.
+    2021 (TAS-B: an ensemble of BERT_CAT and ColBERT teachers); Zhang et al. 2023 surveys per-teacher weights.
+
+    >>> t = EnsembleTeacher([BM25Teacher(), CrossEncoderTeacher("models/ce")], weights=[0.5, 0.5])  # doctest: +SKIP
+    """
+
+    name = "ensemble"
+
+    def __init__(self, teachers: Sequence[PairTeacher], weights: Sequence[float] | None = None, scale: float = 0.2) -> None:
+        super().__init__()
+        if not teachers:
+            raise ValueError("EnsembleTeacher(teachers=[]): need at least one teacher")
+        weights = [1.0] * len(teachers) if weights is None else [float(w) for w in weights]
+        if len(weights) != len(teachers) or any(w < 0 for w in weights) or sum(weights) <= 0:
+            raise ValueError(f"EnsembleTeacher(weights={weights}): expected {len(teachers)} non-negative weights, not all 0")
+        if not scale > 0:
+            raise ValueError(f"EnsembleTeacher(scale={scale}): expected scale > 0")
+        self.teachers, self.weights, self.scale = list(teachers), weights, float(scale)
+        self.name = "+".join(t.name for t in self.teachers)
+        self.stats_: list[tuple[float, float]] | None = None
+
+    def calibrate(self, dataset: Dataset, qids: Sequence[str], doc_ids: Sequence[Sequence[str]]) -> EnsembleTeacher:
+        """Fix μ_k and σ_k from every teacher's scores of these (query, documents) lists."""
+        self.stats_ = []
+        for t in self.teachers:
+            flat = t.scores(dataset, qids, doc_ids).ravel()
+            self.stats_.append((float(flat.mean()), float(flat.std()) or 1.0))
+        return self
+
+    def _score(self, dataset: Dataset, pairs: list[tuple[str, str]]) -> np.ndarray:
+        qids, docs = [q for q, _ in pairs], [[d] for _, d in pairs]
+        if self.stats_ is None:
+            self.calibrate(dataset, qids, docs)
+        total = np.zeros(len(pairs), dtype=np.float64)
+        for t, w, (mu, sd) in zip(self.teachers, self.weights, self.stats_):
+            total += w * (t.scores(dataset, qids, docs)[:, 0] - mu) / sd
+        return (self.scale * total / sum(self.weights)).astype(np.float32)
 
 
 # --------------------------------------------------------------------------- momentum teacher
@@ -257,6 +350,8 @@ def train_distilled(
     consistency_weight: float = 0.0,
     views: Callable[[str, int], str] | None = None,
     kd_temperature: float = 1.0,
+    n_layers: int | None = None,
+    save_ema: bool = False,
     model=None,
     device: str | None = None,
     progress: bool = True,
@@ -267,7 +362,10 @@ def train_distilled(
     ``teacher``: a :class:`PairTeacher`, ``"bi-encoder-512"`` (the zero-shot bi-encoder reading 512
     tokens), a cross-encoder folder, or None (no distillation term). ``kd_loss``: ``"margin_mse"``
     (student cosine margins regress the teacher's) or ``"kl"`` (KL between softmaxes over
-    [positive, negatives], temperature ``kd_temperature``). Keyword ``changes`` are
+    [positive, negatives], temperature ``kd_temperature``). ``n_layers``: keep only the bottom
+    ``n_layers`` transformer layers of the student (:func:`truncate_layers`; a smaller student for
+    progressive distillation). ``save_ema``: also save the EMA copy (temporal ensembling of the
+    weights) in ``<out_dir>/ema``. Keyword ``changes`` are
     :class:`lessonlib.dual.recipe.DualRecipe` knobs (negatives, n_negatives, epochs, lr...).
     Returns a :class:`lessonlib.dual.train.TrainedDual` ``(model_dir, history, model)`` like ``train_dual``.
     """
@@ -279,10 +377,14 @@ def train_distilled(
     seed_everything(recipe.seed)
     started = time.perf_counter()
     model = dt.model_for(recipe, device) if model is None else model
+    if n_layers is not None:
+        truncate_layers(model, n_layers)
     dev = str(next(model.parameters()).device)
     teacher = make_teacher(teacher, recipe, dev)
     if teacher is not None and kd_weight > 0 and recipe.n_negatives < 1:
         raise ValueError("train_distilled: distillation needs hard negatives (n_negatives >= 1, negatives != 'none')")
+    if save_ema and ema_momentum is None:
+        raise ValueError("train_distilled(save_ema=True): needs ema_momentum (the EMA to save)")
     ema = EMATeacher(model, 0.99 if ema_momentum is None else ema_momentum) if ema_weight or ema_momentum is not None else None
     tokens = dt.TokenCache(model).add(train_dataset)
     weights = {"nce": nce_weight, "kd": kd_weight if teacher is not None else 0.0, "ema": ema_weight,
@@ -290,6 +392,9 @@ def train_distilled(
     objective = DistillationObjective(train_dataset, recipe, tokens, weights, teacher, kd_loss, kd_temperature, ema,
                                       views or (default_views(recipe.seed) if consistency_weight else None))
     batches = dt.epoch_batches_fn(model, train_dataset, recipe, tokens, dt.initial_candidates(model, train_dataset, tokens, recipe))
+    if isinstance(teacher, EnsembleTeacher) and "kd" in objective.weights:
+        first = [ex for batch in batches(0) for ex in batch]
+        teacher.calibrate(train_dataset, [ex[0] for ex in first], [[ex[1]] + ex[2] for ex in first])
     fitted = fit(model, batches, objective, recipe, callbacks=[ema] if ema is not None else [], device=dev,
                  progress=progress, eval_every=None)
     history = [dict(h, phase="train") for h in fitted.history]
@@ -298,15 +403,57 @@ def train_distilled(
                     "ema_momentum": ema.momentum if ema is not None else None,
                     "consistency_weight": consistency_weight})  # fmt: skip
     folder = dt.save_dual(model, out_dir, recipe, history) if out_dir is not None else None
+    if folder is not None and save_ema:
+        dt.save_dual(ema.model, Path(folder) / "ema", recipe, history)
     return dt.TrainedDual(folder, history, model)
 
 
+def truncate_layers(model: DualEncoder, n_layers: int) -> DualEncoder:
+    """Keep the bottom ``n_layers`` transformer layers of every tower of ``model`` (in place; returned).
+
+    A smaller student that starts from the teacher family's own lower layers (DistilBERT initialises
+    from every other layer, Sanh et al. 2019; TinyBERT / MiniLM distil into fewer layers). Cost and
+    latency fall roughly in proportion: the encoder is ``n_layers / L`` of the original.
+    """
+    for tower in dict.fromkeys(towers(model)):
+        backbone = getattr(getattr(tower, "model", None), "encoder", None)
+        layers = getattr(backbone, "layer", None)
+        if layers is None:
+            raise ValueError(f"truncate_layers: tower {type(tower).__name__} has no transformer layers to keep")
+        if not 1 <= n_layers <= len(layers):
+            raise ValueError(f"truncate_layers(n_layers={n_layers}): expected 1..{len(layers)}")
+        backbone.layer = torch.nn.ModuleList(list(layers)[:n_layers])
+        tower.model.config.num_hidden_layers = n_layers
+    return model
+
+
 def make_teacher(teacher: PairTeacher | str | None, recipe: DualRecipe, device: str) -> PairTeacher | None:
-    """A :class:`PairTeacher` from its name: ``"bi-encoder-<tokens>"`` or a cross-encoder folder."""
+    """A :class:`PairTeacher` from its name (names make the cache keys of ``lessonlib.workbook.trained``).
+
+    ``"bi-encoder-<tokens>"``: the recipe's model reading that many document tokens;
+    ``"bi-encoder:<folder>"``: a trained dual encoder (progressive distillation's intermediate student);
+    ``"bm25"``: :class:`BM25Teacher`; ``"cross:<folder>"`` or a bare folder: :class:`CrossEncoderTeacher`;
+    ``"mix:<w>*<name>+<w>*<name>"``: an :class:`EnsembleTeacher` of those names (weights optional, default 1),
+    e.g. ``"mix:bm25+cross:models/ce"`` or ``"mix:cross:models/ce"`` (one teacher, normalised).
+    """
     if not isinstance(teacher, str):
         return teacher
+    if teacher.startswith("mix:"):
+        parts, weights = [], []
+        for term in teacher[4:].split("+"):
+            weight, _, name = term.rpartition("*") if "*" in term else ("1", "", term)
+            try:
+                weights.append(float(weight))
+            except ValueError:
+                raise ValueError(f"make_teacher({teacher!r}): weight {weight!r} is not a number") from None
+            parts.append(make_teacher(name.strip(), recipe, device))
+        return EnsembleTeacher(parts, weights)
+    if teacher == "bm25":
+        return BM25Teacher()
+    if teacher.startswith("bi-encoder:"):
+        return BiEncoderTeacher(teacher.split(":", 1)[1], max_length=recipe.max_length, device=device)
     if teacher.startswith("bi-encoder"):
         length = int(teacher.rsplit("-", 1)[-1]) if teacher[-1].isdigit() else 512
         name = recipe.model_name if recipe.model_name not in {"bilstm", "cnn"} else DEFAULT_MODEL
         return BiEncoderTeacher(name, max_length=length, device=device)
-    return CrossEncoderTeacher(teacher)
+    return CrossEncoderTeacher(teacher.split(":", 1)[1] if teacher.startswith("cross:") else teacher)
