@@ -81,7 +81,8 @@ def test_pair_recall_at_1_counts_strict_nearest_pairs():
     assert fo.pair_recall_at_1(x, y) == 1.0
     tie = np.array([[1, 0], [1, 0]], np.float32)
     assert fo.pair_recall_at_1(tie, tie) == 0.0  # a tie with another candidate is a miss
-    with pytest.raises(ValueError, match="pair_recall_at_1"):
+    assert fo.pair_hits(x, x[[1, 0, 2]]).tolist() == [False, False, True]
+    with pytest.raises(ValueError, match="pair_hits"):
         fo.pair_recall_at_1(x, x[:2])
 
 
@@ -138,7 +139,8 @@ def test_temporal_weight_keeps_versions_closer():
     for w in (0.0, 5.0):
         h = DualHead(t.dim)
         fo.fit_dual_head_temporal(h, t, pairs, old, new, weight=w, epochs=20, lr=1e-2, batch_size=8)
-        drift[w] = float(1 - (h.transform(old, "doc") * h.transform(new, "doc")).sum(1).mean())
+        drift[w] = float(fo.version_drift(h, old, new).mean())
+        assert drift[w] == pytest.approx(float(1 - (h.transform(old, "doc") * h.transform(new, "doc")).sum(1).mean()), abs=1e-6)
     assert drift[5.0] < drift[0.0]
     with pytest.raises(ValueError, match="weight"):
         fo.fit_dual_head_temporal(DualHead(t.dim), t, pairs, old, new, weight=-1)
@@ -158,4 +160,7 @@ def test_synthetic_revision_and_pig_latin():
     assert augment.synthetic_revision(text, months=0, deletion=0.0).count(".") == 2  # one edit at least
     assert augment.synthetic_revision(text, months=36, deletion=0.0).count(".") == 1  # 3 edits, one sentence kept
     assert augment.synthetic_revision(text, 12, seed=3) == augment.synthetic_revision(text, 12, seed=3)
+    versions = augment.synthetic_versions({"a": text, "b": text}, max_months=12, seed=0)
+    assert [v[0] for v in versions] == ["a", "b"] and all(1 <= v[2] <= 12 for v in versions)
+    assert versions == augment.synthetic_versions({"a": text, "b": text}, max_months=12, seed=0)
     assert augment.pig_latin("Protein binds, apple (strongly) x2!") == "Oteinpray indsbay, appleway (onglystray) x2!"

@@ -9,8 +9,8 @@ Query augmentation (the query stays about the same thing):
   :func:`pig_latin` renders a text in a rule-made "second language".
 Document augmentation (the passage still answers the query):
   :func:`random_crop`, :func:`split_title_content`, :func:`split_sentences`, :func:`passages`
-  (sentence / paragraph / window granularity), :func:`sample_passage`; :func:`synthetic_revision`
-  (a made-up later version of a document, for temporal consistency).
+  (sentence / paragraph / window granularity), :func:`sample_passage`; :func:`synthetic_revision`,
+  :func:`synthetic_versions` (made-up later versions of documents, for temporal consistency).
 Self-supervised (query, positive) pairs from raw text, no labels:
   :func:`inverse_cloze_pairs` (ICT, Lee, Chang & Toutanova 2019), :func:`independent_crop_pairs`
   (Contriever, Izacard et al. 2021), :func:`title_content_pairs`.
@@ -525,6 +525,19 @@ def synthetic_revision(text: str, months: int, edits_per_year: float = 1.0, dele
             sents.pop(int(rng.integers(len(sents))))
         sents = [word_deletion(s, deletion, rng) for s in sents]
     return " ".join(sents)
+
+
+def synthetic_versions(docs: Mapping[str, str], max_months: int = 36, seed: Seed = 0, **revision) -> list[tuple[str, str, int]]:
+    """(doc id, later version, months between) for every document: a seeded gap in 1..``max_months``
+    and :func:`synthetic_revision` (``revision`` keyword arguments passed on). Synthetic timestamps."""
+    if max_months < 1:
+        raise ValueError(f"synthetic_versions(max_months={max_months}): must be >= 1")
+    rng = _rng(seed)
+    out = []
+    for did in docs:
+        months = int(rng.integers(1, max_months + 1))
+        out.append((did, synthetic_revision(docs[did], months, seed=rng, **revision), months))
+    return out
 
 
 def sample_passage(text: str, granularity: str = "sentence", size: int = 3, seed: Seed = 0) -> str:

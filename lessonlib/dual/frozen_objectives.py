@@ -9,9 +9,9 @@ few seconds on a CPU. Taught in notebook 02 (§2.2 and §2.3 sections):
   (:class:`lessonlib.losses.AdaptiveMarginTripletLoss`).
 * :func:`fit_alignment_head`, :func:`pair_recall_at_1` — align a sentence with its translation
   (:class:`lessonlib.losses.AdditiveMarginSoftmaxLoss`, LaBSE style) and measure it by the share of
-  sentences whose nearest candidate is their own translation.
+  sentences whose nearest candidate is their own translation (:func:`pair_hits`).
 * :func:`fit_dual_head_temporal` — InfoNCE on pairs plus λ times
-  :class:`lessonlib.losses.TemporalConsistencyLoss` on the versions of documents.
+  :class:`lessonlib.losses.TemporalConsistencyLoss` on the versions of documents; :func:`version_drift`.
 * :func:`extend_table` — an :class:`EmbeddingTable` with extra (e.g. augmented) queries encoded.
 """
 
@@ -40,6 +40,10 @@ from lessonlib.losses import (
 )
 
 Triplet = tuple[str, str, str]
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def extend_table(table: EmbeddingTable, queries: Mapping[str, str], qrels: Qrels | None = None,
@@ -88,9 +92,8 @@ def score_gaps(triplets: Sequence[Triplet], teacher: Run | EmbeddingTable) -> np
     if not triplets:
         return np.zeros(0, np.float32)
     if isinstance(teacher, EmbeddingTable):
-        unit = lambda x: x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-        q = unit(teacher.q([t[0] for t in triplets]))
-        raw = (q * unit(teacher.d([t[1] for t in triplets]))).sum(1) - (q * unit(teacher.d([t[2] for t in triplets]))).sum(1)
+        q = _unit(teacher.q([t[0] for t in triplets]))
+        raw = (q * _unit(teacher.d([t[1] for t in triplets]))).sum(1) - (q * _unit(teacher.d([t[2] for t in triplets]))).sum(1)
     else:
         def s(qid: str, did: str) -> float:
             row = teacher.get(qid, {})
@@ -131,20 +134,34 @@ def fit_triplet_head(head: DualHead, table: EmbeddingTable, triplets: Sequence[T
 
 
 # --------------------------------------------------------------------------- translation alignment
+def pair_hits(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per row i: is y_i strictly the most similar row of ``y`` to x_i (cosine)? -> bool (n,).
+
+    A tie with the true pair counts as a miss. The mean is :func:`pair_recall_at_1`; the per-row
+    hits let two models be compared pair by pair (:func:`lessonlib.evaluation.significance.compare_paired`).
+    """
+    x, y = np.asarray(x, np.float32), np.asarray(y, np.float32)
+    if x.ndim != 2 or x.shape != y.shape or len(x) == 0:
+        raise ValueError(f"pair_hits(x, y): expected two non-empty (n, d) arrays of one shape, got {x.shape} and {y.shape}")
+    sims = _unit(x) @ _unit(y).T
+    own = np.diag(sims).copy()
+    np.fill_diagonal(sims, -np.inf)
+    return own > sims.max(1)
+
+
 def pair_recall_at_1(x: np.ndarray, y: np.ndarray) -> float:
     """Share of rows i whose most similar row of ``y`` (cosine) is y_i: translation retrieval accuracy.
 
     The bitext-retrieval measure of LASER / LaBSE (Tatoeba accuracy; Artetxe & Schwenk 2019). A tie
-    with the true pair counts as a miss (the true pair must be strictly the best).
+    with the true pair counts as a miss (the true pair must be strictly the best). See :func:`pair_hits`.
     """
-    x, y = np.asarray(x, np.float32), np.asarray(y, np.float32)
-    if x.ndim != 2 or x.shape != y.shape or len(x) == 0:
-        raise ValueError(f"pair_recall_at_1(x, y): expected two non-empty (n, d) arrays of one shape, got {x.shape} and {y.shape}")
-    unit = lambda a: a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
-    sims = unit(x) @ unit(y).T
-    own = np.diag(sims).copy()
-    np.fill_diagonal(sims, -np.inf)
-    return float((own > sims.max(1)).mean())
+    return float(pair_hits(x, y).mean())
+
+
+def version_drift(head: DualHead | None, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """1 − cos(f_d(old_i), f_d(new_i)) per document version pair (``head`` None: the frozen vectors). -> (n,)."""
+    a, b = (_unit(np.asarray(v, np.float32)) if head is None else head.transform(v, "doc") for v in (old, new))
+    return 1.0 - (a * b).sum(1)
 
 
 def fit_alignment_head(head: DualHead, x: np.ndarray, y: np.ndarray, loss: AdditiveMarginSoftmaxLoss | None = None,
