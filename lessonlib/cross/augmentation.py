@@ -67,34 +67,41 @@ class VariantResult:
     runs: dict[str, Run]
     seconds: float
     n_lists: int
+    model: object = None
 
     def mean(self, split: str) -> float:
         return float(self.per_query[split].mean())
 
 
 def train_and_rerank(name: str, groups: Sequence[Group], recipe, eval_sets: Mapping[str, tuple], steps: int,
-                     model_name: str = config.DEFAULT_MODEL, progress: bool = False) -> VariantResult:
-    """Train a fresh cross-encoder of ``recipe.scoring`` on ``groups`` for exactly ``steps`` optimizer steps
-    (``recipe``'s loss, batch size, lr, seed, token limits), then re-rank each evaluation set.
+                     model_name: str = config.DEFAULT_MODEL, head: str = "binary", train_fn: Callable | None = None,
+                     progress: bool = False) -> VariantResult:
+    """Train a fresh cross-encoder of ``recipe.scoring`` (with ``head``) on ``groups`` for exactly ``steps``
+    optimizer steps (``recipe``'s loss, batch size, lr, seed, token limits), then re-rank each evaluation set.
 
     ``eval_sets``: split -> (dataset, first-stage run, qids); the first stage's top ``recipe.eval_k``
     of each qid is re-scored and nDCG@10 computed per query (in ``qids`` order). Every variant starts
-    from the same weights and seed, so differences come from the data alone.
+    from the same weights and seed, so differences come from the data (or the head) alone.
+    ``train_fn(model, groups, steps)`` replaces :func:`lessonlib.cross.train.train_cross_encoder`
+    (e.g. :func:`lessonlib.cross.heads.train_multitask`); the trained model is kept in ``result.model``.
     """
     if steps < 1:
         raise ValueError(f"train_and_rerank(steps={steps}): must be >= 1")
     if not groups:
         raise ValueError(f"train_and_rerank({name!r}): no training lists")
     config.seed_everything(recipe.seed)
-    model = scoring_class(recipe.scoring)(model_name, max_length=recipe.max_length, overflow="truncate")
+    model = scoring_class(recipe.scoring)(model_name, head=head, max_length=recipe.max_length, overflow="truncate")
     model.max_length = recipe.train_max_length or recipe.max_length
     t0 = time.perf_counter()
-    train_cross_encoder(model, list(groups), loss=recipe.loss, epochs=max(1, -(-steps * recipe.batch_size // len(groups))),
-                        max_steps=steps, batch_size=recipe.batch_size, lr=recipe.lr, seed=recipe.seed, progress=progress)
+    if train_fn is not None:
+        train_fn(model, list(groups), steps)
+    else:
+        train_cross_encoder(model, list(groups), loss=recipe.loss, epochs=max(1, -(-steps * recipe.batch_size // len(groups))),
+                            max_steps=steps, batch_size=recipe.batch_size, lr=recipe.lr, seed=recipe.seed, progress=progress)
     seconds = time.perf_counter() - t0
     model.max_length = recipe.max_length
     per_query, runs = {}, {}
     for split, (ds, run, qids) in eval_sets.items():
         runs[split] = rerank(model, ds, truncate(run, recipe.eval_k, qids), k=recipe.eval_k, show_progress=progress)
         per_query[split] = per_query_array(ds.qrels, runs[split], "ndcg@10", list(qids))
-    return VariantResult(name, per_query, runs, seconds, len(groups))
+    return VariantResult(name, per_query, runs, seconds, len(groups), model)

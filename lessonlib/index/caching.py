@@ -10,7 +10,8 @@ Levels (each an :class:`lessonlib.index.serving.LRUCache`; capacity 0 = the leve
   processes, reached over the network at ``l3_rtt_ms`` (a stated assumption). Saves encode + search.
 
 A request costs (ms): the local look-ups; on an L1 miss, the L3 round trip; on an L3 miss, the
-encoder unless L2 has the vector, then the search, and the answer is written to L1 and L3:
+encoder unless L2 has the vector, then the search; the answer is written to L1 and L3 (the L3 write is
+asynchronous, so it adds no latency):
 
     latency = l1 + [miss L1] (l3_rtt + [miss L3] ([miss L2] encode + search))
 
