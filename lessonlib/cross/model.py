@@ -24,6 +24,7 @@ Dai & Callan 2019) instead of being cut silently.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lessonlib.core import config
+from lessonlib.core import config, runtime
 from lessonlib.cross.data import length_sorted_batches
 from lessonlib.cross.longdoc import aggregate, split_pairs
 from lessonlib.core.hub import resolve_model
@@ -40,6 +41,8 @@ from lessonlib.core.io import atomic_dir, verify_folder
 HEADS = {"binary": 1, "regression": 1}
 OVERFLOW = ("truncate", "firstp", "maxp", "sump", "meanp")
 
+
+log = logging.getLogger(__name__)
 
 #: scoring name -> class; every subclass registers itself (:class:`lessonlib.cross.pooled.PooledCrossEncoder`)
 _SCORINGS: dict[str, type] = {}
@@ -66,6 +69,12 @@ class CrossEncoder(torch.nn.Module):
     """
 
     scoring = "cls"
+    #: inference engine of :meth:`score`: ``"auto"`` (ONNX Runtime on CPU for 1024+ pairs when installed),
+    #: ``"torch"`` or ``"onnx"`` (:mod:`lessonlib.core.runtime`); set on an instance to change it.
+    backend = "auto"
+    #: with the ONNX engine, int8 dynamic quantisation (per-channel weights); torch's int8 is
+    #: :func:`lessonlib.cross.efficiency.quantize_int8`.
+    int8 = False
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -184,6 +193,7 @@ class CrossEncoder(torch.nn.Module):
         Returns float32 (n,), higher = more relevant. Raises ``ValueError`` on empty texts and on
         NaN scores. Long pairs are windowed (see ``overflow``) so no document is silently cut.
         """
+        runtime.check_backend(f"{type(self).__name__}.score", self.backend)
         queries, docs = _as_pairs(queries, docs)
         if not queries:
             return np.zeros(0, dtype=np.float32)
@@ -213,13 +223,33 @@ class CrossEncoder(torch.nn.Module):
         lengths = [len(q) + len(d) for q, d in pairs]  # characters: a cheap proxy for tokens
         batches = length_sorted_batches(lengths, batch_size)
         use_amp = self.device.type == "cuda"
+        graph = self._onnx_graph(pairs, batches)
         for idx in tqdm(batches, desc="cross-encoder", disable=not show_progress, unit="batch"):
             feats = self.encode_pairs([pairs[i][0] for i in idx], [pairs[i][1] for i in idx])
+            if graph is not None:
+                out[idx] = graph(**feats)
+                continue
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
                 scores = self.forward(**feats)
             out[idx] = scores.float().cpu().numpy()
         self.model.train(was_training)
         return out
+
+    def _onnx_graph(self, pairs: list[tuple[str, str]], batches: list) -> runtime.OnnxGraph | None:
+        """The ONNX Runtime graph of this model when :attr:`backend` picks it for ``len(pairs)`` pairs
+        (never for a torch-quantised copy); ``None`` (torch) when not, or when the export fails."""
+        torch_int8 = any("quantized" in type(m).__module__ for m in self.model.modules())
+        if torch_int8 or runtime.choose_backend(self.backend, self.device.type, len(pairs)) != "onnx":
+            return None
+        feats = lambda idx: self.encode_pairs([pairs[i][0] for i in idx], [pairs[i][1] for i in idx])
+        try:
+            return runtime.compile_module(self, feats(batches[0][:2]), name=f"cross-{self.scoring}", int8=self.int8,
+                                          check=feats(batches[-1][:3]), call=lambda feed: self.forward(**feed))
+        except Exception as exc:  # a model the exporter cannot trace: torch does the work
+            if self.backend == "onnx":
+                raise
+            log.warning("CrossEncoder.score: ONNX export failed (%s: %s); scoring with torch", type(exc).__name__, exc)
+            return None
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike) -> Path:
