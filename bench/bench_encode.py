@@ -1,4 +1,4 @@
-"""Encoding speed and quality: lessonlib.dual.encode (fp32 and int8) against sentence-transformers.
+"""Encoding speed and quality: lessonlib.dual.encode (torch and ONNX Runtime, fp32 and int8) against sentence-transformers.
 
 Same model (all-MiniLM-L6-v2), same texts (a seeded sample of SciFact documents), same batch size,
 same torch threads, timed in ONE process, interleaved (A B C, B C A, ...) and repeated so that a
@@ -61,9 +61,13 @@ def main(argv=None) -> int:
     systems = {
         "sentence-transformers": lambda t: st.encode(t, batch_size=args.batch_size, convert_to_numpy=True),
         "lessonlib fp32": lambda t: E.encode(ours, t, batch_size=args.batch_size, max_length=args.max_length,
-                                             cache=False, show_progress=False, device="cpu"),
+                                             cache=False, show_progress=False, device="cpu", backend="torch"),
         "lessonlib int8": lambda t: E.encode(ours_q, t, batch_size=args.batch_size, max_length=args.max_length,
-                                             quantize=True, cache=False, show_progress=False),
+                                             quantize=True, cache=False, show_progress=False, backend="torch"),
+        "lessonlib ONNX fp32": lambda t: E.encode(ours, t, batch_size=args.batch_size, max_length=args.max_length,
+                                                  cache=False, show_progress=False, device="cpu", backend="onnx"),
+        "lessonlib ONNX int8": lambda t: E.encode(ours, t, batch_size=args.batch_size, max_length=args.max_length,
+                                                  quantize=True, cache=False, show_progress=False, backend="onnx"),
     }
     names = list(systems)
     for fn in systems.values():  # warm-up: first-call overheads out of the timings
@@ -97,8 +101,11 @@ def main(argv=None) -> int:
         print("| system | nDCG@10 | R@100 |")
         print("| --- | --- | --- |")
         rows = {}
-        rows["lessonlib fp32"] = E.dense_run(data, DEFAULT_MODEL, k=100, max_length=args.max_length)
-        rows["lessonlib int8"] = E.dense_run(data, DEFAULT_MODEL, k=100, max_length=args.max_length, quantize=True)
+        rows["lessonlib fp32"] = E.dense_run(data, DEFAULT_MODEL, k=100, max_length=args.max_length, backend="torch")
+        rows["lessonlib int8"] = E.dense_run(data, DEFAULT_MODEL, k=100, max_length=args.max_length, quantize=True,
+                                             backend="torch")
+        rows["lessonlib ONNX int8"] = E.dense_run(data, DEFAULT_MODEL, k=100, max_length=args.max_length,
+                                                  quantize=True, backend="onnx")
         if args.ndcg == "subset" or args.st_full:
             qids = list(data.queries)
             d = st.encode(data.doc_texts(), batch_size=args.batch_size, show_progress_bar=True)
