@@ -72,11 +72,16 @@ def test_in_memory_model_is_cached_only_with_a_key(texts):
     assert E.last_stats.n_cached == 4
 
 
-def test_truncation_and_empty_texts_are_logged(texts, caplog):
+def test_truncation_and_empty_texts_are_logged(texts, caplog, monkeypatch):
+    monkeypatch.setattr(E, "_TRUNCATION_WARNED", set())
     with caplog.at_level(logging.WARNING, logger="lessonlib.dual.encode"):
         E.encode(MINILM, ["", "word " * 300, "ok"], cache=False, show_progress=False)
     assert "1 of 3 texts are empty" in caplog.text
     assert "1 of 3 texts are longer than max_length=256" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="lessonlib.dual.encode"):  # said once per max_length
+        E.encode(MINILM, ["word " * 300, "ok"], cache=False, show_progress=False)
+    assert "longer than max_length" not in caplog.text and E.last_stats.n_truncated == 1
 
 
 def test_int8_quantisation_is_close_but_not_identical(texts):

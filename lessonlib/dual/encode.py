@@ -66,6 +66,9 @@ class EncodeStats:
 
 
 #: Statistics of the most recent :func:`encode` call in this process.
+#: max_length values whose truncation was already reported as a warning in this process
+_TRUNCATION_WARNED: set[int] = set()
+
 last_stats = EncodeStats()
 
 _MODELS: dict[tuple, Any] = {}  # models loaded by name in this process (and their quantised copies)
@@ -290,9 +293,11 @@ def encode(
                              token_lengths=lengths)
     if n_empty:
         log.warning("encode: %d of %d texts are empty (encoded as the empty string)", n_empty, n)
-    if n_truncated:
-        log.warning("encode: %d of %d texts are longer than max_length=%d tokens and were truncated",
-                    n_truncated, n, max_length)
+    if n_truncated:  # a warning once per max_length in a process, then at INFO (counted in last_stats)
+        level = logging.INFO if max_length in _TRUNCATION_WARNED else logging.WARNING
+        _TRUNCATION_WARNED.add(max_length)
+        log.log(level, "encode: %d of %d texts are longer than max_length=%d tokens and were truncated%s",
+                n_truncated, n, max_length, "" if level == logging.INFO else " (said once per max_length; see encode.last_stats)")
     return out
 
 
