@@ -71,6 +71,8 @@ def test_new_terms_exclude_the_query_and_show_surface_words(index):
     assert all(t in (DOCS["d1"] + " " + DOCS["d2"]).split() for t in terms)  # surface words, not stems
     assert X.expand_text("vitamin fractures", m, 2) == "vitamin fractures " + " ".join(terms[:2])
     assert X.expand_text("vitamin fractures", m, 0) == "vitamin fractures"
+    unexpanded = X.rm3(index, {"q": "vitamin fractures"}, run, DOCS, fb_docs=2, fb_terms=10, orig_weight=1.0)["q"]
+    assert unexpanded.new_terms(3) == [] and X.expand_text("vitamin fractures", unexpanded, 3) == "vitamin fractures"
 
 
 def test_feedback_brings_in_unseen_documents(index):

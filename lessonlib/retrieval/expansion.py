@@ -45,8 +45,11 @@ class QueryModel:
     original: frozenset[str]
 
     def new_terms(self, n: int) -> list[str]:
-        """The ``n`` heaviest feedback terms that are not in the query, as surface words (weight desc, then word)."""
-        cands = sorted(((w, s) for s, w in self.weights.items() if s not in self.original), key=lambda x: (-x[0], self.surface[x[1]]))
+        """The ``n`` heaviest feedback terms that are not in the query, as surface words (weight desc, then word).
+
+        Terms of weight 0 are not feedback terms (``orig_weight=1`` gives every one weight 0): none come back."""
+        cands = sorted(((w, s) for s, w in self.weights.items() if s not in self.original and w > 0),
+                       key=lambda x: (-x[0], self.surface[x[1]]))
         return [self.surface[s] for _, s in cands[:n]]
 
 
