@@ -144,3 +144,13 @@ def test_zero_shot_minilm_on_scifact_matches_the_reference(scifact, monkeypatch)
     monkeypatch.delenv("LESSONLIB_CACHE")  # the shared cache: encoded once per machine
     run = E.dense_run(scifact, MINILM, k=100, show_progress=False)
     assert evaluate(scifact.qrels, run, ["ndcg@10"])["ndcg@10"] == pytest.approx(0.645, abs=0.002)
+
+
+def test_encode_poolings_shares_one_pass_and_matches_encode(texts):
+    views = E.encode_poolings(MINILM, texts[:8], poolings=("cls", "mean", "max"), normalize=True, show_progress=False)
+    ref = E.encode(MINILM, texts[:8], cache=False, show_progress=False)
+    assert set(views) == {"cls", "mean", "max"} and all(v.shape == ref.shape for v in views.values())
+    np.testing.assert_allclose(views["mean"], ref, atol=1e-5)  # MiniLM = mean pooling + normalisation
+    assert np.abs(views["cls"] - views["mean"]).max() > 1e-2
+    again = E.encode_poolings(MINILM, texts[:8], poolings=("mean",), normalize=True, show_progress=False)
+    np.testing.assert_array_equal(again["mean"], views["mean"])  # from the cache

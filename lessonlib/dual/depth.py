@@ -30,11 +30,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from lessonlib.core.cache import EmbeddingCache, namespace
 from lessonlib.core.hub import model_identity, resolve_model
-from lessonlib.dual.encode import _batches, encode, load_model
+from lessonlib.dual.encode import cached_views, encode, load_model
 from lessonlib.dual.encoders import DualEncoder, Pooling
 
 
@@ -95,38 +94,19 @@ def encode_depths(
     texts = ["" if t is None else str(t).strip() for t in texts]
     max_length = int(max_length or base.max_length)
     folder = resolve_model(model)
-    out, stores, missing = {}, {}, np.zeros(len(texts), dtype=bool)
-    for k in depths:
-        for p in poolings:
-            ns = namespace(model=model_identity(folder), max_length=max_length, pooling=p, normalize=normalize,
-                           depth=k, kind="encode_depths")
-            stores[k, p] = EmbeddingCache(ns, settings={"model": str(model), "depth": k, "pooling": p,
-                                                        "normalize": normalize, "max_length": max_length})
-            vecs, _, found = stores[k, p].get(texts) if cache else (None, None, np.zeros(len(texts), bool))
-            out[k, p] = vecs if vecs is not None else np.zeros((len(texts), base.dim), dtype=np.float32)
-            missing |= ~found
-    todo = np.flatnonzero(missing)
-    if len(todo):
-        ids = tower.pretokenize([texts[i] for i in todo])
-        lengths = np.fromiter((len(r) for r in ids), dtype=np.int64, count=len(ids))
-        order = np.argsort(-np.minimum(lengths, max_length), kind="stable")
-        pools = {p: Pooling(p, tower.dim) for p in poolings}
-        new = {key: np.zeros((len(todo), base.dim), dtype=np.float32) for key in out}
-        with torch.inference_mode():
-            bar = tqdm(total=len(todo), desc="encode (depths)", unit="text", disable=not show_progress)
-            for idx in _batches(lengths, order, batch_size, max_length):
-                batch = {k: v.to(base.device) for k, v in tower.collate([ids[i] for i in idx], max_length).items()}
-                hidden = tower.model(**batch, output_hidden_states=True).hidden_states  # L + 1 of (B, T, h)
-                for k, p in out:
-                    v = pools[p](hidden[k], batch["attention_mask"])
-                    new[k, p][idx] = (torch.nn.functional.normalize(v, dim=-1) if normalize else v).float().cpu().numpy()
-                bar.update(len(idx))
-            bar.close()
-        for key, vecs in out.items():
-            vecs[todo] = new[key]
-            if cache:
-                stores[key].put([texts[i] for i in todo], new[key], lengths)
-    return out
+    stores = {(k, p): EmbeddingCache(namespace(model=model_identity(folder), max_length=max_length, pooling=p,
+                                               normalize=normalize, depth=k, kind="encode_depths"),
+                                     settings={"model": str(model), "depth": k, "pooling": p,
+                                               "normalize": normalize, "max_length": max_length})
+              for k in depths for p in poolings}
+    pools = {p: Pooling(p, tower.dim) for p in poolings}
+
+    def views(batch):
+        hidden = tower.model(**batch, output_hidden_states=True).hidden_states  # L + 1 of (B, T, h)
+        return {(k, p): pools[p](hidden[k], batch["attention_mask"]) for k, p in stores}
+
+    return cached_views(texts, stores, tower, base.dim, base.device, views, batch_size, max_length, normalize,
+                        cache, show_progress, desc="encode (depths)")
 
 
 def time_depths(model: str | os.PathLike | DualEncoder, texts: Sequence[str], depths: Sequence[int], repeats: int = 2,

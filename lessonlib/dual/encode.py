@@ -29,7 +29,7 @@ import copy
 import hashlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -482,9 +482,6 @@ def encode_poolings(
     cost one forward pass together. Attention pooling needs learned weights and is not offered.
     Cached per pooling (same store as :func:`encode`, keyed with the pooling and normalisation).
     """
-    import torch
-    from tqdm.auto import tqdm
-
     from lessonlib.dual.encoders.pooling import Pooling  # deferred: pulls in torch
 
     bad = [p for p in poolings if p not in ("cls", "mean", "max")]
@@ -494,37 +491,55 @@ def encode_poolings(
     folder = resolve_model(model)
     base = load_model(model)
     max_length = int(max_length or base.max_length)
-    stores, out, missing = {}, {}, np.zeros(len(texts), dtype=bool)
-    for p in poolings:
-        ns = namespace(model=model_identity(folder), max_length=max_length, pooling=p, normalize=normalize,
-                       kind="encode_poolings")
-        stores[p] = EmbeddingCache(ns, settings={"model": str(model), "pooling": p, "normalize": normalize,
-                                                 "max_length": max_length})
-        vecs, _, found = stores[p].get(texts) if cache else (None, None, np.zeros(len(texts), bool))
-        out[p] = vecs if vecs is not None else np.zeros((len(texts), base.dim), dtype=np.float32)
+    stores = {p: EmbeddingCache(namespace(model=model_identity(folder), max_length=max_length, pooling=p,
+                                          normalize=normalize, kind="encode_poolings"),
+                                settings={"model": str(model), "pooling": p, "normalize": normalize, "max_length": max_length})
+              for p in poolings}
+    tower = base.doc_tower
+    pools = {p: Pooling(p, tower.dim) for p in poolings}
+
+    def views(batch):
+        hidden = tower.token_vectors(batch)
+        return {p: pool(hidden, batch["attention_mask"]) for p, pool in pools.items()}
+
+    return cached_views(texts, stores, tower, base.dim, base.device, views, batch_size, max_length, normalize,
+                        cache, show_progress, desc="encode (poolings)")
+
+
+def cached_views(texts: list[str], stores: dict, tower, dim: int, device, views: Callable[[dict], dict],
+                 batch_size: int, max_length: int, normalize: bool, cache: bool, show_progress: bool,
+                 desc: str) -> dict:
+    """Several vectors per text from ONE forward pass per batch, each cached in its own store.
+
+    ``stores``: key -> :class:`EmbeddingCache`; ``views(batch)`` -> key -> (B, dim) tensor. Texts missing
+    from any store are tokenised once, batched by length (as :func:`encode`), run once, and every view
+    is stored. Used by :func:`encode_poolings` and :func:`lessonlib.dual.depth.encode_depths`.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    out, missing = {}, np.zeros(len(texts), dtype=bool)
+    for key, store in stores.items():
+        vecs, _, found = store.get(texts) if cache else (None, None, np.zeros(len(texts), bool))
+        out[key] = vecs if vecs is not None else np.zeros((len(texts), dim), dtype=np.float32)
         missing |= ~found
     todo = np.flatnonzero(missing)
-    if len(todo):
-        tower = base.doc_tower
-        ids = tower.pretokenize([texts[i] for i in todo])
-        lengths = np.fromiter((len(r) for r in ids), dtype=np.int64, count=len(ids))
-        order = np.argsort(-np.minimum(lengths, max_length), kind="stable")
-        pools = {p: Pooling(p, tower.dim) for p in poolings}
-        new = {p: np.zeros((len(todo), base.dim), dtype=np.float32) for p in poolings}
-        with torch.inference_mode():
-            bar = tqdm(total=len(todo), desc="encode (poolings)", unit="text", disable=not show_progress)
-            for idx in _batches(lengths, order, batch_size, max_length):
-                batch = {k: v.to(base.device) for k, v in tower.collate([ids[i] for i in idx], max_length).items()}
-                hidden = tower.token_vectors(batch)
-                for p, pool in pools.items():
-                    v = pool(hidden, batch["attention_mask"])
-                    if normalize:
-                        v = torch.nn.functional.normalize(v, dim=-1)
-                    new[p][idx] = v.float().cpu().numpy()
-                bar.update(len(idx))
-            bar.close()
-        for p in poolings:
-            out[p][todo] = new[p]
-            if cache:
-                stores[p].put([texts[i] for i in todo], new[p], lengths)
+    if not len(todo):
+        return out
+    ids = tower.pretokenize([texts[i] for i in todo])
+    lengths = np.fromiter((len(r) for r in ids), dtype=np.int64, count=len(ids))
+    order = np.argsort(-np.minimum(lengths, max_length), kind="stable")
+    new = {key: np.zeros((len(todo), dim), dtype=np.float32) for key in stores}
+    with torch.inference_mode():
+        bar = tqdm(total=len(todo), desc=desc, unit="text", disable=not show_progress)
+        for idx in _batches(lengths, order, batch_size, max_length):
+            batch = {k: v.to(device) for k, v in tower.collate([ids[i] for i in idx], max_length).items()}
+            for key, v in views(batch).items():
+                new[key][idx] = (torch.nn.functional.normalize(v, dim=-1) if normalize else v).float().cpu().numpy()
+            bar.update(len(idx))
+        bar.close()
+    for key, store in stores.items():
+        out[key][todo] = new[key]
+        if cache:
+            store.put([texts[i] for i in todo], new[key], lengths)
     return out
