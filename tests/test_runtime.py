@@ -37,7 +37,8 @@ def test_backend_names_and_automatic_choice():
     with pytest.raises(ValueError, match="backend must be one of"):
         E.encode(MINILM, ["a"], backend="tensorrt")
     assert runtime.available()
-    assert runtime.choose_backend("auto", "cpu", runtime.AUTO_MIN_INPUTS) == "onnx"
+    auto = "onnx" if runtime.AUTO_ONNX else "torch"  # off: torch measured faster on the course CPU
+    assert runtime.choose_backend("auto", "cpu", runtime.AUTO_MIN_INPUTS) == auto
     assert runtime.choose_backend("auto", "cpu", runtime.AUTO_MIN_INPUTS - 1) == "torch"
     assert runtime.choose_backend("auto", "cuda", 10**6) == "torch"
     assert runtime.choose_backend("torch", "cpu", 10**6) == "torch"

@@ -7,7 +7,7 @@ for Efficient Integer-Arithmetic-Only Inference") — and run by an ``onnxruntim
 whose graph optimiser fuses LayerNorm/GELU/attention kernels. Exports are cached on disk under
 ``cache_dir("onnx")``, keyed by a digest of the weights, so a model is exported once per machine.
 
-Used by :func:`lessonlib.dual.encode.encode` (``backend="onnx"``, or ``"auto"`` on CPU) and by
+Used by :func:`lessonlib.dual.encode.encode` (``backend="onnx"``; ``"auto"`` only where :data:`AUTO_ONNX`) and by
 :meth:`lessonlib.cross.model.CrossEncoder.score`; ``bench/bench_encode.py`` measures it side by
 side with sentence-transformers. Taught in notebook 19 (§3 compression) and notebook 01 (§4 costs).
 
@@ -61,12 +61,19 @@ def check_backend(owner: str, backend: str) -> None:
         raise ImportError(f"{owner}(backend='onnx'): onnxruntime is not installed (pip install onnxruntime onnx)")
 
 
+#: Whether ``backend="auto"`` may pick ONNX Runtime. Off: measured on the course's 2-core CPU (AMD EPYC,
+#: ``bench/results/encode_onnx_cpu.txt``), ONNX Runtime encodes at 0.85x sentence-transformers in fp32
+#: (torch 1.03x) and 1.59x in int8 (torch's int8 2.01x), so torch is the faster engine there.
+AUTO_ONNX = False
+
+
 def choose_backend(backend: str, device: str, n_inputs: int) -> str:
     """``"torch"`` or ``"onnx"``: ``"auto"`` picks ONNX Runtime on CPU for at least
-    :data:`AUTO_MIN_INPUTS` inputs when it is installed, torch otherwise (GPU, small calls)."""
+    :data:`AUTO_MIN_INPUTS` inputs when it is installed and :data:`AUTO_ONNX` is on, torch otherwise
+    (the measured faster engine on the course's CPU; GPU; small calls)."""
     if backend != "auto":
         return backend
-    if str(device).startswith("cpu") and n_inputs >= AUTO_MIN_INPUTS and available():
+    if AUTO_ONNX and str(device).startswith("cpu") and n_inputs >= AUTO_MIN_INPUTS and available():
         return "onnx"
     return "torch"
 

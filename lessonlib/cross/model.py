@@ -69,7 +69,7 @@ class CrossEncoder(torch.nn.Module):
     """
 
     scoring = "cls"
-    #: inference engine of :meth:`score`: ``"auto"`` (ONNX Runtime on CPU for 1024+ pairs when installed),
+    #: inference engine of :meth:`score`: ``"auto"`` (torch unless ``runtime.AUTO_ONNX``),
     #: ``"torch"`` or ``"onnx"`` (:mod:`lessonlib.core.runtime`); set on an instance to change it.
     backend = "auto"
     #: with the ONNX engine, int8 dynamic quantisation (per-channel weights); torch's int8 is

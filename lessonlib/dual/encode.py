@@ -7,8 +7,8 @@
 2. tokenise the missing texts once (fast tokenizer, whole list), sort them by token length
    (longest first) and cut batches of similar length, so padding is small (dynamic padding);
    short texts go in bigger batches (a budget of ``batch_size * max_length`` tokens per batch);
-3. run the tower: on CPU through ONNX Runtime (``backend="auto"`` for 1024+ texts when it is
-   installed, :mod:`lessonlib.core.runtime`; int8 with ``quantize=True``), else under
+3. run the tower: through ONNX Runtime with ``backend="onnx"`` (:mod:`lessonlib.core.runtime`; int8
+   with ``quantize=True``; ``"auto"`` keeps torch, measured faster on the course CPU), else under
    ``torch.inference_mode`` (optionally int8 dynamic quantisation of every ``nn.Linear`` on CPU, or
    bf16 autocast on GPU); restore the original order, store the new vectors in the cache.
 
@@ -200,7 +200,7 @@ def encode(
         device: where to run (default ``config.device()``; quantised models run on CPU).
         num_threads: ``torch.set_num_threads`` for this call (restored after).
         backend: ``"torch"``, ``"onnx"`` (ONNX Runtime, CPU; :mod:`lessonlib.core.runtime`) or
-            ``"auto"``: ONNX Runtime on CPU for 1024+ texts when installed. fp32 vectors of the two
+            ``"auto"`` (torch unless :data:`lessonlib.core.runtime.AUTO_ONNX`). fp32 vectors of the two
             backends agree to ~1e-6 and share the cache; int8 ones differ and are cached apart.
 
     Empty texts and truncated texts are counted: see :data:`last_stats` and the log.
