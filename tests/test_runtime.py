@@ -136,3 +136,11 @@ def test_graph_names_a_missing_input():
     g = runtime.compile_module(_Pool(), _feed(2, 6), name="t-in")
     with pytest.raises(ValueError, match="missing inputs"):
         g(input_ids=np.zeros((1, 3), dtype=np.int64))
+
+
+def test_compile_or_torch_falls_back_with_a_warning_unless_strict(caplog):
+    with caplog.at_level("WARNING", logger="lessonlib.core.runtime"):
+        assert runtime.compile_or_torch("encode", _ShapeBranch(), _feed(2, 6), name="t-fall", check=_feed(2, 3)) is None
+    assert "encode: ONNX export failed (RuntimeError" in caplog.text
+    with pytest.raises(RuntimeError, match="shape-dependent"):
+        runtime.compile_or_torch("CrossEncoder.score", _ShapeBranch(), _feed(2, 6), name="t-fall", check=_feed(2, 3), strict=True)

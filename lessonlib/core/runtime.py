@@ -213,12 +213,26 @@ def compile_module(module: nn.Module, example: dict[str, torch.Tensor], *, name:
                 quantize_int8(fp32, target)
         finally:
             module.train(was_training)
+        _prune(folder, name)  # only a new export can push the folder over its budget (new files are the newest)
     os.utime(target)
-    _prune(folder, name)
     slot = (str(target), int(threads or torch.get_num_threads()))
     if slot not in _SESSIONS:
         _SESSIONS[slot] = OnnxGraph(target, threads)
     return _SESSIONS[slot]
+
+
+def compile_or_torch(owner: str, module: nn.Module, example: dict[str, torch.Tensor], *, name: str,
+                     int8: bool = False, call: Callable[[dict[str, torch.Tensor]], torch.Tensor] | None = None,
+                     check: dict[str, torch.Tensor] | None = None, strict: bool = False) -> OnnxGraph | None:
+    """:func:`compile_module`, or ``None`` (the caller runs torch) with a one-line warning naming ``owner``
+    when the export fails (an architecture the exporter cannot trace); ``strict`` re-raises instead."""
+    try:
+        return compile_module(module, example, name=name, int8=int8, call=call, check=check)
+    except Exception as exc:
+        if strict:
+            raise
+        log.warning("%s: ONNX export failed (%s: %s); running with torch", owner, type(exc).__name__, exc)
+        return None
 
 
 def _check_export(path: Path, module: nn.Module, check: dict[str, torch.Tensor],

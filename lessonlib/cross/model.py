@@ -24,7 +24,6 @@ Dai & Callan 2019) instead of being cut silently.
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,8 +40,6 @@ from lessonlib.core.io import atomic_dir, verify_folder
 HEADS = {"binary": 1, "regression": 1}
 OVERFLOW = ("truncate", "firstp", "maxp", "sump", "meanp")
 
-
-log = logging.getLogger(__name__)
 
 #: scoring name -> class; every subclass registers itself (:class:`lessonlib.cross.pooled.PooledCrossEncoder`)
 _SCORINGS: dict[str, type] = {}
@@ -242,14 +239,9 @@ class CrossEncoder(torch.nn.Module):
         if torch_int8 or runtime.choose_backend(self.backend, self.device.type, len(pairs)) != "onnx":
             return None
         feats = lambda idx: self.encode_pairs([pairs[i][0] for i in idx], [pairs[i][1] for i in idx])
-        try:
-            return runtime.compile_module(self, feats(batches[0][:2]), name=f"cross-{self.scoring}", int8=self.int8,
-                                          check=feats(batches[-1][:3]), call=lambda feed: self.forward(**feed))
-        except Exception as exc:  # a model the exporter cannot trace: torch does the work
-            if self.backend == "onnx":
-                raise
-            log.warning("CrossEncoder.score: ONNX export failed (%s: %s); scoring with torch", type(exc).__name__, exc)
-            return None
+        return runtime.compile_or_torch("CrossEncoder.score", self, feats(batches[0][:2]), name=f"cross-{self.scoring}",
+                                        int8=self.int8, check=feats(batches[-1][:3]), call=lambda feed: self.forward(**feed),
+                                        strict=self.backend == "onnx")
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike) -> Path:

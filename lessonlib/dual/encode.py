@@ -65,10 +65,10 @@ class EncodeStats:
     token_lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
-#: Statistics of the most recent :func:`encode` call in this process.
 #: max_length values whose truncation was already reported as a warning in this process
 _TRUNCATION_WARNED: set[int] = set()
 
+#: Statistics of the most recent :func:`encode` call in this process.
 last_stats = EncodeStats()
 
 _MODELS: dict[tuple, Any] = {}  # models loaded by name in this process (and their quantised copies)
@@ -353,13 +353,10 @@ def _encode_missing(model, texts, kind, batch_size, max_length, precision, devic
                 model.to("cpu")
             example = tower.collate([ids[i] for i in batches[0][:2]], max_length)  # the longest texts
             check = tower.collate([ids[i] for i in batches[-1][:3]], max_length)  # the shortest: another shape
-            try:
-                graph = runtime.compile_module(model, example, name=f"dual-{kind}", int8=int8, check=check,
-                                               call=lambda feed: model.forward_batch(feed, kind))
-            except Exception as exc:  # an architecture the exporter cannot trace: torch does the work
-                log.warning("encode: ONNX export failed (%s: %s); encoding with torch", type(exc).__name__, exc)
-                if int8:
-                    model = quantize_dynamic(model)
+            graph = runtime.compile_or_torch("encode", model, example, name=f"dual-{kind}", int8=int8, check=check,
+                                             call=lambda feed: model.forward_batch(feed, kind))
+            if graph is None and int8:
+                model = quantize_dynamic(model)
         with torch.inference_mode(), _autocast(precision, device):
             bar = tqdm(total=len(texts), desc=f"encode {kind}s", unit="text", disable=not show_progress or len(texts) < 2)
             for idx in batches:
