@@ -27,6 +27,7 @@ from pathlib import Path
 import nbformat
 
 from lessonlib.core.io import atomic_write
+from lessonlib.workbook.nbmeta import stamp_kernel
 
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 _HEADER = re.compile(r"^#\s*(exercise|function|practises|title):\s*(.+?)\s*$")
@@ -99,7 +100,7 @@ def remove_markers(code: str) -> str:
 
 def to_notebook(src: ExerciseSource, student: bool) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    stamp_kernel(nb)
     nb.metadata["lessonlib"] = {"exercise": src.exercise, "function": src.function,
                                 "practises": src.practises, "version": "student" if student else "instructor"}
     for kind, text in src.cells:

@@ -29,6 +29,7 @@ import nbformat
 
 from lessonlib.core.io import atomic_dir, atomic_write, check_replaceable
 from lessonlib.workbook.exercises import BEGIN, END, ExerciseSource, parse, sources
+from lessonlib.workbook.nbmeta import stamp_kernel
 
 ASSIGNMENT = "neural_retrieval"
 SCHEMA_VERSION = 3
@@ -88,8 +89,7 @@ def _is_check_cell(code: str) -> bool:
 def to_nbgrader(src: ExerciseSource, points: int = 1, seed: int = 1) -> nbformat.NotebookNode:
     """The nbgrader source notebook of one exercise (solution regions in nbgrader's markers)."""
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.metadata["language_info"] = {"name": "python"}
+    stamp_kernel(nb)
     nb.metadata["lessonlib"] = {"exercise": src.exercise, "function": src.function, "practises": src.practises,
                                 "version": "nbgrader"}
     cells = list(src.cells)
