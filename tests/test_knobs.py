@@ -43,12 +43,29 @@ def test_headless_manual_knob_is_not_run_and_says_how(monkeypatch, capsys):
     assert "retrain(alpha=0.3" in capsys.readouterr().out
 
 
-def test_live_interact_returns_the_ipywidgets_function(monkeypatch):
+def test_live_interact_displays_the_widget_and_returns_none(monkeypatch):
+    import IPython.display
+
     monkeypatch.setenv("LESSONLIB_WIDGETS", "1")
-    seen = []
-    shown = sliders.interact(lambda x: seen.append(x), x=(0, 10))
+    shown, seen = [], []
+    monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: shown.extend(objs))
+    # a cell ending on this call prints its value: it must not be `<function ...>` (issue 29)
+    assert sliders.interact(lambda x: seen.append(x), x=(0, 10)) is None
     assert sliders.widgets_enabled() and seen == [5]  # ipywidgets ran it once at the start value
-    assert hasattr(shown, "widget") and isinstance(shown.widget, ipywidgets.interactive)
+    assert len(shown) == 1 and isinstance(shown[0], ipywidgets.interactive)
+    assert [type(c).__name__ for c in shown[0].children][:1] == ["IntSlider"]
+
+
+def test_live_manual_knob_waits_for_its_run_button(monkeypatch):
+    import IPython.display
+
+    monkeypatch.setenv("LESSONLIB_WIDGETS", "1")
+    shown, seen = [], []
+    monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: shown.extend(objs))
+    assert sliders.interact(lambda alpha: seen.append(alpha), manual=True, alpha=(0.0, 1.0)) is None
+    assert seen == [] and any(isinstance(c, ipywidgets.Button) for c in shown[0].children)
+    shown[0].manual_button.click()
+    assert seen == [0.5]
 
 
 @pytest.mark.parametrize("value, default, expected", [(None, True, True), (None, False, False), ("", True, True),

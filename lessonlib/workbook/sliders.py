@@ -60,18 +60,24 @@ def default_value(control: Any) -> Any:
 
 
 def interact(fn: Callable[..., Any], /, *, manual: bool = False, **controls: Any) -> Any:
-    """Show ``fn`` with one widget per keyword (``ipywidgets.interact``), or call it once headless.
+    """Show ``fn`` with one widget per keyword (``ipywidgets.interactive``), or call it once headless.
 
     ``controls`` are what ``ipywidgets.interact`` takes (widgets or abbreviations). ``manual=True``
     is ``interact_manual`` (a "Run" button, for knobs that retrain a model); headless, such a knob
     is not run at all (its cost is the reason it is manual) and a one-line note says how to run it.
-    Returns the widget in a live notebook, ``fn``'s result headless (``None`` for a manual knob).
+
+    Live, the widget is displayed here and ``None`` is returned, so a cell ending on the call shows
+    the sliders and nothing else (``ipywidgets.interact`` returns ``fn``, whose ``<function ...>``
+    repr Jupyter would print under the sliders). Headless, returns ``fn``'s result (``None`` for a
+    manual knob).
     """
     if widgets_enabled():
         import ipywidgets
+        from IPython.display import display
 
-        chosen = ipywidgets.interact_manual if manual else ipywidgets.interact
-        return chosen(fn, **controls)
+        options = {"manual": True, "manual_name": "Run Interact"} if manual else {}
+        display(ipywidgets.interactive(fn, options, **controls))
+        return None
     kwargs = {name: default_value(control) for name, control in controls.items()}
     if manual:
         args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
