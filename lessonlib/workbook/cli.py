@@ -21,6 +21,7 @@ COMMANDS = [
     "train_cross",
     "evaluate",
     "workbook",
+    "lab",
     "exercises",
     "grade",
     "release",
