@@ -1,7 +1,7 @@
 """`lessonlib workbook`: execute the notebooks in order into build/ and print their key results.
 
 Each notebook runs on a fresh kernel (nbclient) in the notebooks folder; the executed copy is
-written to ``build/<name>.ipynb`` and rendered to ``build/<name>.html``. Notebooks record their key
+written to ``build/<name>.ipynb`` and rendered to ``build/<name>.html`` (offline: :mod:`lessonlib.workbook.html`). Notebooks record their key
 results through :func:`lessonlib.workbook.report.record`, which the runner collects from
 ``build/results/<name>.json`` and prints as a table.
 """
@@ -22,6 +22,7 @@ from pathlib import Path
 from lessonlib.core.config import is_fast
 from lessonlib.data import course_dataset
 from lessonlib.core.io import atomic_write
+from lessonlib.workbook.html import export_html
 
 NAME = "workbook"
 HELP = "execute the notebooks into build/ (executed .ipynb and HTML) and print each one's key results"
@@ -103,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         elapsed = time.perf_counter() - start
         with atomic_write(out / path.name) as handle:
             nbformat.write(nb, handle)
-        _write_html(nb, out / f"{path.stem}.html")
+        export_html(nb, out / f"{path.stem}.html")  # offline: MathJax beside it, no CDN script
         results = json.loads(results_file.read_text()) if results_file.exists() else {}
         summary.append((path.name, status, elapsed, results))
         print(f"[{status}] {path.name} ({elapsed:.0f} s)", file=sys.stderr)
@@ -180,13 +181,3 @@ def _resolve_data(value: str) -> str:
     """``--data`` as the kernels should see it: a known name as is, a folder as an absolute path."""
     path = Path(value).expanduser()
     return str(path.resolve()) if path.exists() else value
-
-
-def _write_html(nb, target: Path) -> None:
-    try:
-        from nbconvert import HTMLExporter
-    except ImportError:  # pragma: no cover - nbconvert is a core dependency
-        return
-    body, _ = HTMLExporter().from_notebook_node(nb)
-    with atomic_write(target) as handle:
-        handle.write(body)

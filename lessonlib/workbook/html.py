@@ -1,0 +1,100 @@
+"""Offline HTML pages of executed notebooks: titled, formulas typeset, no script from the internet.
+
+nbconvert's ``lab`` template loads MathJax, require.js and mermaid from a CDN; offline, formulas stay
+raw LaTeX and the page waits on scripts that never come. :func:`export_html` renders with that
+template less those three scripts (``OFFLINE_TEMPLATE``): MathJax 2.7 comes from the copy that
+nbclassic (Jupyter's classic notebook, a well-kept PyPI package) ships, installed once beside the
+pages in ``_static/mathjax/`` by :func:`install_mathjax`; require.js serves only widget and legacy
+JavaScript outputs, and the course's exported notebooks hold neither (``lessonlib workbook`` runs
+knobs headless); no notebook draws mermaid. The page's title is the notebook's first heading.
+Pages are written atomically with the user's umask (:func:`lessonlib.core.io.atomic_write`).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from lessonlib.core.io import atomic_write
+
+MATHJAX_DIR = "_static/mathjax"
+MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"
+"""The MathJax configuration nbclassic ships (nbconvert's default, TeX-AMS_CHTML-full, is not in that copy)."""
+_SKIPPED = ("localization", "SVG")  # English is built in; the SVG output is not the one configured
+
+OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+"""
+
+
+def mathjax_source() -> Path:
+    """The MathJax folder of the installed nbclassic package."""
+    try:
+        import nbclassic
+    except ImportError as exc:  # a core dependency; a broken install says so in one line
+        raise FileNotFoundError("nbclassic is not installed: it carries the MathJax copy the HTML pages use "
+                                "(pip install nbclassic)") from exc
+    folder = Path(nbclassic.__file__).parent / "static" / "components" / "MathJax"
+    if not (folder / "MathJax.js").is_file():
+        raise FileNotFoundError(f"no MathJax.js in {folder}")
+    return folder
+
+
+def _version(folder: Path) -> str | None:
+    try:
+        return str(json.loads((folder / "package.json").read_text())["version"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def install_mathjax(out: str | os.PathLike) -> Path:
+    """Copy MathJax into ``out/_static/mathjax`` unless that version is there already; returns the folder."""
+    source, dest = mathjax_source(), Path(out) / MATHJAX_DIR
+    if (dest / "MathJax.js").is_file() and _version(dest) == _version(source):
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".mathjax.", suffix=".tmp", dir=dest.parent))
+    try:
+        shutil.copytree(source, tmp / "m", ignore=shutil.ignore_patterns(*_SKIPPED))
+        if dest.exists():  # an older copy this function wrote
+            shutil.rmtree(dest)
+        os.replace(tmp / "m", dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def notebook_title(nb: Any, fallback: str) -> str:
+    """The text of the notebook's first Markdown heading, without Markdown marks; else ``fallback``."""
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for line in cell.source.splitlines():
+            match = re.match(r"^#{1,6}\s+(.+?)\s*#*\s*$", line)
+            if match:
+                text = re.sub(r"[*_`]|\[([^\]]*)\]\([^)]*\)", lambda m: m.group(1) or "", match.group(1))
+                return text.strip() or fallback
+    return fallback
+
+
+def export_html(nb: Any, target: str | os.PathLike) -> Path:
+    """Write ``nb`` as an offline HTML page at ``target``, MathJax installed beside it."""
+    import jinja2
+    from nbconvert import HTMLExporter
+
+    target = Path(target)
+    install_mathjax(target.parent)
+    exporter = HTMLExporter(extra_loaders=[jinja2.DictLoader({"offline.html.j2": OFFLINE_TEMPLATE})],
+                            template_file="offline.html.j2",
+                            mathjax_url=f"{MATHJAX_DIR}/MathJax.js?config={MATHJAX_CONFIG}")
+    title = notebook_title(nb, target.stem)
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    with atomic_write(target) as handle:
+        handle.write(body)
+    return target
