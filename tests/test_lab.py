@@ -99,3 +99,19 @@ def test_lab_serves_the_working_copy_on_this_pythons_kernel(tmp_path):
     after = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "notebooks", "exercises"],
                            capture_output=True, text=True).stdout
     assert after == before
+
+
+def test_lab_settings_save_widget_state_and_keep_the_environments_own(tmp_path):
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "page_config.json").write_text('{"x": 1}')
+    (own / "overrides.json").write_text(json.dumps({"@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"}}))
+    folder = lab.lab_settings(tmp_path / "w", own)
+    overrides = json.loads((folder / "overrides.json").read_text())
+    assert overrides["@jupyter-widgets/jupyterlab-manager:plugin"] == {"saveState": True}
+    assert overrides["@jupyterlab/apputils-extension:themes"] == {"theme": "JupyterLab Dark"}
+    assert (folder / "page_config.json").read_text() == '{"x": 1}'
+    (own / "overrides.json").write_text(json.dumps({"@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": False}}))
+    again = json.loads((lab.lab_settings(tmp_path / "w", own) / "overrides.json").read_text())
+    assert again["@jupyter-widgets/jupyterlab-manager:plugin"] == {"saveState": False}  # the environment's choice wins
+    assert json.loads((lab.lab_settings(tmp_path / "v", tmp_path / "none") / "overrides.json").read_text()) == lab.OVERRIDES

@@ -10,10 +10,12 @@ lessonlib finds them next to itself, wherever the notebooks run.
 
 :func:`lab_command` builds the command line: this Python's JupyterLab, this venv's ``python3``
 kernel first on ``JUPYTER_PATH`` (a kernel of the same name in ``~/.local/share/jupyter`` would
-otherwise win), ``--allow-root`` only when running as root, and a token the URL carries.
+otherwise win), ``--allow-root`` only when running as root, a token the URL carries, and JupyterLab
+settings (:func:`lab_settings`) that save the widgets' state with the notebook.
 """
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
@@ -24,6 +26,10 @@ from pathlib import Path
 from lessonlib.core.io import atomic_write
 
 COPIED = ("notebooks", "exercises/student")
+SETTINGS = ".lab-settings"
+"""The working copy's JupyterLab application settings folder (``LabApp.app_settings_dir``)."""
+OVERRIDES = {"@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": True}}
+"""Defaults the lab starts with: a saved notebook keeps its sliders' last state (``widgets`` metadata)."""
 """The folders of the repository a learner edits, copied into the working copy."""
 
 
@@ -64,6 +70,32 @@ def copy_workbook(root: str | os.PathLike, target: str | os.PathLike) -> CopyRep
     return report
 
 
+def lab_settings(folder: str | os.PathLike, app_settings: str | os.PathLike | None = None) -> Path:
+    """``folder/.lab-settings``: the files of JupyterLab's own settings folder, with :data:`OVERRIDES` added.
+
+    JupyterLab reads default overrides from ``overrides.json`` in its application settings folder
+    (``<prefix>/share/jupyter/lab/settings``); the lab points that folder here instead, so the
+    environment's own is copied first, and an override it sets itself wins over the course's.
+    """
+    if app_settings is None:
+        from jupyterlab.labapp import LabApp
+
+        app_settings = LabApp().app_settings_dir
+    source, target = Path(app_settings), Path(folder) / SETTINGS
+    overrides: dict = {}
+    if source.is_dir():
+        for path in sorted(source.glob("*.json")):
+            if path.name != "overrides.json":
+                with atomic_write(target / path.name, "wb") as handle:
+                    handle.write(path.read_bytes())
+        if (source / "overrides.json").is_file():
+            overrides = json.loads((source / "overrides.json").read_text())
+    merged = {plugin: {**values, **overrides.get(plugin, {})} for plugin, values in OVERRIDES.items()}
+    with atomic_write(target / "overrides.json") as handle:
+        json.dump({**overrides, **merged}, handle, indent=1)
+    return target
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nothing listens on now (the OS picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -90,7 +122,8 @@ def lab_command(folder: str | os.PathLike, *, port: int, host: str = "127.0.0.1"
     folder = Path(folder).resolve()
     token = token or secrets.token_hex(24)
     argv = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={folder}", f"--ServerApp.ip={host}",
-            f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}"]
+            f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+            f"--LabApp.app_settings_dir={lab_settings(folder)}"]
     if not open_browser:
         argv.append("--no-browser")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
