@@ -78,7 +78,8 @@ def notebook_title(nb: Any, fallback: str) -> str:
         for line in cell.source.splitlines():
             match = re.match(r"^#{1,6}\s+(.+?)\s*#*\s*$", line)
             if match:
-                text = re.sub(r"[*_`]|\[([^\]]*)\]\([^)]*\)", lambda m: m.group(1) or "", match.group(1))
+                # emphasis and code marks and link targets go; a single underscore (a file name) stays
+                text = re.sub(r"\*\*|__|[*`]|\[([^\]]*)\]\([^)]*\)", lambda m: m.group(1) or "", match.group(1))
                 return text.strip() or fallback
     return fallback
 

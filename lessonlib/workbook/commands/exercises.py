@@ -1,5 +1,5 @@
-"""`lessonlib exercises build|list|export`: generate student and instructor notebooks from the sources,
-list them, or export them as an nbgrader course (``export --format nbgrader DIR``)."""
+"""`lessonlib exercises build|list|links|export`: generate student and instructor notebooks from the sources,
+list them, link them from the lesson notebooks' last cells, or export them as an nbgrader course (``export --format nbgrader DIR``)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     build.add_argument("--out", type=Path, default=Path("exercises"), help="writes OUT/student and OUT/instructor")
     build.add_argument("--only", choices=["student", "instructor"], help="build one version only")
     actions.add_parser("list", parents=[common], help="source, check id, what it practises")
+    links = actions.add_parser("links", parents=[common],
+                               help="rewrite each lesson notebook's last cell: its exercises and the next notebook")
+    links.add_argument("--notebooks", type=Path, default=Path("notebooks"), help="the lesson notebooks (default: notebooks/)")
+    links.add_argument("--check", action="store_true", help="change nothing; exit 1 if a notebook's cell is out of date")
     export = actions.add_parser("export", parents=[common], help="write the exercises as an nbgrader course into DIR")
     export.add_argument("dir", type=Path, metavar="DIR", help="the course folder (DIR/source/ASSIGNMENT, DIR/nbgrader_config.py)")
     export.add_argument("--format", choices=["nbgrader"], default="nbgrader", help="the layout: nbgrader's source/ (default)")
@@ -41,6 +45,14 @@ def run(args: argparse.Namespace) -> int:
             src = exercises.parse(path)
             print(f"{src.name:45s} {src.exercise:30s} {src.practises}")
         return 0
+    if args.action == "links":
+        from lessonlib.workbook.links import refresh  # deferred: pulls in nbformat
+
+        changed = refresh(args.notebooks, args.source, check=args.check)
+        verb = "out of date" if args.check else "rewritten"
+        print(f"lessonlib exercises links: {len(changed)} notebooks {verb}"
+              + (f": {', '.join(p.name for p in changed)}" if changed else ""), file=sys.stderr)
+        return 1 if (args.check and changed) else 0
     if args.action == "export":
         from lessonlib.workbook.nbgrader import export_nbgrader  # deferred: pulls in nbformat
 
