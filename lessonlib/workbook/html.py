@@ -36,7 +36,7 @@ OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 def mathjax_source() -> Path:
     """The MathJax folder of the installed nbclassic package."""
     try:
-        import nbclassic
+        import nbclassic  # deferred: only a page export needs its MathJax
     except ImportError as exc:  # a core dependency; a broken install says so in one line
         raise FileNotFoundError("nbclassic is not installed: it carries the MathJax copy the HTML pages use "
                                 "(pip install nbclassic)") from exc
@@ -86,8 +86,8 @@ def notebook_title(nb: Any, fallback: str) -> str:
 
 def export_html(nb: Any, target: str | os.PathLike) -> Path:
     """Write ``nb`` as an offline HTML page at ``target``, MathJax installed beside it."""
-    import jinja2
-    from nbconvert import HTMLExporter
+    import jinja2  # deferred: nbconvert's exporter is slow to import, and only exports need it
+    from nbconvert import HTMLExporter  # deferred: as above
 
     target = Path(target)
     install_mathjax(target.parent)

@@ -78,7 +78,7 @@ def lab_settings(folder: str | os.PathLike, app_settings: str | os.PathLike | No
     environment's own is copied first, and an override it sets itself wins over the course's.
     """
     if app_settings is None:
-        from jupyterlab.labapp import LabApp
+        from jupyterlab.labapp import LabApp  # deferred: JupyterLab's app loads its server stack
 
         app_settings = LabApp().app_settings_dir
     source, target = Path(app_settings), Path(folder) / SETTINGS

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 
 from lessonlib.workbook.commands._common import positive_int
+from lessonlib.workbook.commands.workbook import resolve_data, notebooks_dir
+from lessonlib.workbook.lab import copy_workbook, free_port, lab_command
 
 NAME = "lab"
 HELP = "start JupyterLab on your working copy of the notebooks (--copy DIR, default work/), so the repository stays clean"
@@ -33,9 +35,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lessonlib.workbook.commands.workbook import _resolve_data, notebooks_dir
-    from lessonlib.workbook.lab import copy_workbook, free_port, lab_command
-
     root = notebooks_dir(args.notebooks).parent
     target = args.copy if args.copy is not None else root / "work"
     report = copy_workbook(root, target)
@@ -52,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     if args.fast:
         lab.env["LESSONLIB_FAST"] = "1"
     if args.data:
-        lab.env["LESSONLIB_DATASET"] = _resolve_data(args.data)
+        lab.env["LESSONLIB_DATASET"] = resolve_data(args.data)
     print(f"JupyterLab: {lab.url}\n(Ctrl-C stops it; your work is saved in {report.folder})", flush=True)
     server = subprocess.Popen(lab.argv, env=lab.env)
     # SIGTERM to this process (a test, a process manager) stops the server too, which shuts down its kernels

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         os.environ["LESSONLIB_FAST"] = "1"
     if args.data:  # the kernels inherit it; course_dataset() reads it
         previous = os.environ.get("LESSONLIB_DATASET")
-        os.environ["LESSONLIB_DATASET"] = _resolve_data(args.data)
+        os.environ["LESSONLIB_DATASET"] = resolve_data(args.data)
     try:
         data_line = course_dataset("test").describe()  # a bad --data fails here, in one line, before any work
     except (FileNotFoundError, ValueError):
@@ -177,7 +177,7 @@ def _restore(name: str, value: str | None) -> None:
         os.environ[name] = value
 
 
-def _resolve_data(value: str) -> str:
+def resolve_data(value: str) -> str:
     """``--data`` as the kernels should see it: a known name as is, a folder as an absolute path."""
     path = Path(value).expanduser()
     return str(path.resolve()) if path.exists() else value
