@@ -149,3 +149,13 @@ def test_bench_lines_reads_the_result_rows_of_a_bench_file():
     assert not any(name.startswith(("#", "val")) for name in rows)
     assert report.bench_lines("no-such-file.txt") == {}
     assert report.bench_file("dual_cuda.txt").parent.name == "results"
+
+
+def test_bench_table_reads_the_first_markdown_table_of_a_bench_file():
+    from lessonlib.workbook import report
+
+    rows = report.bench_table("cross_h200_ft_seeds.txt")
+    assert [r["seed"] for r in rows] == ["s0", "s1", "s2", "s3", "mean"]
+    seeds = [float(r["CE+interp nDCG@10"]) for r in rows[:4]]
+    assert abs(sum(seeds) / 4 - float(rows[4]["CE+interp nDCG@10"])) < 1e-4  # the bench's mean row is the mean of its seeds
+    assert report.bench_table("no-such-file.txt") == []

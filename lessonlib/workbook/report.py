@@ -71,3 +71,23 @@ def bench_lines(name: str) -> dict[str, str]:
         if len(parts) > 2 and parts[1] == "nDCG@10" and not line.startswith(("#", "val")):
             rows[parts[0]] = line
     return rows
+
+
+def bench_table(name: str) -> list[dict[str, str]]:
+    """The first Markdown table of a ``bench/results/`` file as rows (column header -> cell text), ``[]`` when
+    the file is absent; e.g. ``bench_table("cross_h200_ft_seeds.txt")`` for the per-seed re-ranking results
+    that notebook 21 states, so prose shows the figures the bench wrote rather than a copy of them."""
+    path = bench_file(name)
+    if not path.exists():
+        return []
+    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    start = next((i for i, line in enumerate(lines) if line.startswith("|")), None)
+    if start is None:
+        return []
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        block.append([cell.strip() for cell in line.strip("|").split("|")])
+    header, body = block[0], [row for row in block[1:] if not all(set(c) <= set("-: ") for c in row)]
+    return [dict(zip(header, row)) for row in body]
