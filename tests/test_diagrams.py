@@ -49,3 +49,17 @@ def test_encoder_flow_draws_two_labelled_panels_and_refuses_nothing_else():
     plt.close(fig)
     with pytest.raises(ValueError, match="2-D"):
         diagrams.ivf_cells(plt.gca(), IVFIndex(8), np.zeros((4, 8), np.float32), np.zeros(8, np.float32))
+
+
+def test_pq_subspaces_draws_the_code_the_quantizer_gives(points):
+    from lessonlib.index.pq import ProductQuantizer
+
+    x = np.concatenate([points, points[::-1] * 0.5], axis=1)  # 4-D: two 2-D sub-spaces
+    pq = ProductQuantizer(4, M=2, nbits=3).train(x)
+    fig, axes = plt.subplots(1, 2)
+    drawn = diagrams.pq_subspaces(axes, pq, x, which=7)
+    plt.close(fig)
+    assert drawn["code"] == pq.encode(x[7:8])[0].tolist() and drawn["bytes"] == 0.75
+    assert all(len([t for t in ax.texts]) == 8 for ax in axes)  # every centroid of each codebook is numbered
+    with pytest.raises(ValueError, match="2-D sub-spaces"):
+        diagrams.pq_subspaces(axes, ProductQuantizer(8, M=2, nbits=2).train(np.zeros((8, 8), np.float32)), np.zeros((8, 8)))

@@ -6,6 +6,8 @@
   ``nprobe`` cells a query scans and the points it never looks at (notebook 05; Day 10.1 §3.1).
 - :func:`hnsw_layers` — an :class:`~lessonlib.index.HNSWIndex` on 2-D points, one panel per layer:
   sparse long links on top, the dense graph at layer 0 (notebook 05; Malkov & Yashunin 2018).
+- :func:`pq_subspaces` — a :class:`~lessonlib.index.pq.ProductQuantizer` with 2-D sub-spaces: each
+  sub-space's codebook and one vector's code, one centroid index per sub-space (notebook 06; Jégou et al. 2011).
 
 Each function draws on axes the caller made and returns what it drew (counts a test can check), so a
 notebook cell stays one call and a labelled figure.
@@ -20,6 +22,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from lessonlib.index.base import similarity
 from lessonlib.index.hnsw import HNSWIndex
 from lessonlib.index.ivf import IVFIndex
+from lessonlib.index.pq import ProductQuantizer
 
 
 def _box(ax, x: float, y: float, w: float, h: float, text: str, color: str) -> None:
@@ -116,3 +119,24 @@ def hnsw_layers(axes, index: HNSWIndex) -> list[dict[str, int]]:
         ax.set(xticks=[], yticks=[], title=f"layer {level}: {len(on)} nodes, {len(edges)} links")
         drawn.append({"level": level, "nodes": len(on), "edges": len(edges)})
     return drawn
+
+
+def pq_subspaces(axes, pq: ProductQuantizer, x: np.ndarray, which: int = 0) -> dict[str, Any]:
+    """One panel per PQ sub-space (``pq.dsub`` must be 2): the training vectors' pieces in grey, the
+    sub-space's ``2^nbits`` codebook centroids numbered, and vector ``x[which]``'s piece joined to the
+    centroid that codes it. Returns ``{"code": [centroid index per sub-space], "bytes": M * nbits / 8}``."""
+    if pq.dsub != 2:
+        raise ValueError(f"pq_subspaces: needs 2-D sub-spaces (dim / M = 2), got dsub={pq.dsub}")
+    code = pq.encode(x[which:which + 1].astype(np.float32))[0]
+    for m, ax in enumerate(axes[:pq.M]):
+        piece, book = x[:, 2 * m:2 * m + 2], pq.codebooks_[m]
+        ax.scatter(*piece.T, s=5, c="0.75")
+        ax.scatter(*book.T, marker="s", s=40, c="tab:orange", edgecolor="k", label=f"codebook: {pq.ksub} centroids")
+        for c, (u, v) in enumerate(book):
+            ax.annotate(str(c), (u, v), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        mine = x[which, 2 * m:2 * m + 2]
+        ax.plot([mine[0], book[code[m], 0]], [mine[1], book[code[m], 1]], color="tab:red", lw=1.5)
+        ax.scatter(*mine, marker="*", s=160, c="tab:red", edgecolor="k", zorder=5, label=f"x's piece -> code {code[m]}")
+        ax.set(xticks=[], yticks=[], title=f"sub-space {m + 1}: dimensions {2 * m + 1}-{2 * m + 2}")
+        ax.legend(loc="lower right", fontsize=7)
+    return {"code": [int(c) for c in code], "bytes": pq.M * pq.nbits / 8}
