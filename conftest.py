@@ -8,7 +8,7 @@ or make the call's value ``None``.
 
 nbval builds each cell's outputs in ``IPyNbCell.runtest`` and hands them to its module-level
 ``coalesce_streams`` before comparing; the check wraps that function, so it sees exactly what the
-kernel displayed. ``tests/test_stray_outputs.py`` shows it failing a cell and passing the fix.
+kernel displayed, against :func:`lessonlib.workbook.nbmeta.stray_values`. ``tests/test_stray_outputs.py`` shows it failing a cell and passing the fix.
 
 nbval sends each cell with ``store_history=False``; IPython then decides whether a trailing ``;``
 silences the value by looking at the last *stored* cell, so under nbval a ``;`` silences nothing.
@@ -17,10 +17,7 @@ what a learner sees.
 """
 from __future__ import annotations
 
-import re
-
-STRAY = re.compile(r"^\[?<(function |bound method |matplotlib\.|Axes: )|^(Text|Line2D)\(")
-"""The ``text/plain`` value of an ``execute_result`` that no lesson means to show."""
+from lessonlib.workbook.nbmeta import stray_values
 
 
 class StrayOutputError(AssertionError):
@@ -42,12 +39,9 @@ def _install() -> None:
         return self.kc.execute(cell_input, store_history=True, allow_stdin=allow_stdin, stop_on_error=False)
 
     def checked(outputs):
-        for out in outputs:
-            if out.get("output_type") == "execute_result":
-                text = str(out.get("data", {}).get("text/plain", ""))
-                if STRAY.match(text):
-                    raise StrayOutputError(f"the cell displays a stray value ({text.splitlines()[0][:80]}); "
-                                           "end it with ';' or return None")
+        stray = stray_values(outputs)
+        if stray:
+            raise StrayOutputError(f"the cell displays a stray value ({stray[0]}); end it with ';' or return None")
         return original(outputs)
 
     checked._lessonlib_checked = True

@@ -55,3 +55,13 @@ def test_title_falls_back_to_the_file_name_and_drops_markdown_marks():
     assert html.notebook_title(nb, "fallback") == "fallback"
     nb.cells.append(nbformat.v4.new_markdown_cell("intro\n## **Bold** `code` and [a link](x.ipynb) ##"))
     assert html.notebook_title(nb, "fallback") == "Bold code and a link"
+
+
+def test_mathjax_never_replaces_a_folder_lessonlib_did_not_write(tmp_path):
+    theirs = tmp_path / html.MATHJAX_DIR
+    theirs.mkdir(parents=True)
+    (theirs / "MathJax.js").write_text("// someone's own MathJax")
+    (theirs / "package.json").write_text('{"version": "0.0"}')
+    with pytest.raises(FileExistsError, match="lessonlib did not write"):
+        html.install_mathjax(tmp_path)
+    assert (theirs / "MathJax.js").read_text() == "// someone's own MathJax"

@@ -112,6 +112,14 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
         raise
 
 
+def copy_file(source: str | os.PathLike, target: str | os.PathLike) -> Path:
+    """Copy ``source`` to ``target`` through :func:`atomic_write` (no half file, the user's umask)."""
+    target = Path(target)
+    with atomic_write(target, "wb") as handle:
+        handle.write(Path(source).read_bytes())
+    return target
+
+
 @contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; it replaces ``path`` only if the block succeeds.

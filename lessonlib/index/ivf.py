@@ -46,15 +46,16 @@ class IVFIndex(Index):
     def _train(self, x: np.ndarray) -> None:
         self.centroids_ = kmeans(x, self.nlist, niter=self.niter, seed=self.seed)
 
-    def _coarse(self, x: np.ndarray) -> np.ndarray:
-        # FAISS assigns with the metric of the index (inner product for "ip")
+    def coarse(self, x: np.ndarray) -> np.ndarray:
+        """The inverted list (cell) each row of ``x`` is stored in: its nearest centroid, by the index's
+        metric as FAISS assigns it (inner product for "ip")."""
         if self.metric == "ip":
             return np.argmax(x @ self.centroids_.T, axis=1)
         return assign(x, self.centroids_)
 
     def _add(self, x: np.ndarray) -> None:
         self.vectors_ = np.concatenate([self.vectors_, x])
-        self.list_of_ = np.concatenate([self.list_of_, self._coarse(x)])
+        self.list_of_ = np.concatenate([self.list_of_, self.coarse(x)])
         self._rebuild_lists()
 
     def _remove(self, keep: np.ndarray) -> None:
@@ -66,9 +67,12 @@ class IVFIndex(Index):
         self.order_ = np.argsort(self.list_of_, kind="stable")
         self.offsets_ = np.searchsorted(self.list_of_[self.order_], np.arange(self.nlist + 1))
 
+    def probes(self, q: np.ndarray) -> np.ndarray:
+        """(nq, nprobe) the lists each query scans: its ``nprobe`` nearest centroids, nearest first."""
+        return topk(similarity(q, self.centroids_, self.metric), min(self.nprobe, self.nlist))[1]
+
     def _search(self, q: np.ndarray, k: int):
-        nprobe = min(self.nprobe, self.nlist)
-        _, probes = topk(similarity(q, self.centroids_, self.metric), nprobe)  # (nq, nprobe)
+        probes = self.probes(q)
         out_s = np.full((len(q), k), -np.inf, np.float32)
         out_i = np.full((len(q), k), -1, np.int64)
         for qi in range(len(q)):

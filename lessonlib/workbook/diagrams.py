@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from lessonlib.index.base import similarity
 from lessonlib.index.hnsw import HNSWIndex
 from lessonlib.index.ivf import IVFIndex
 from lessonlib.index.pq import ProductQuantizer
@@ -72,8 +71,8 @@ def encoder_flow(axes) -> dict[str, int]:
 
 
 def ivf_cells(ax, index: IVFIndex, points: np.ndarray, query: np.ndarray, resolution: int = 300) -> dict[str, Any]:
-    """Colour the plane by IVF cell (nearest centroid, by the index's own metric), mark the centroids,
-    outline the ``index.nprobe`` cells ``query`` scans, and grey the points it never looks at.
+    """Colour the plane by IVF cell (``index.coarse``: the nearest centroid), mark the centroids,
+    outline the cells ``query`` scans (``index.probes``), and grey the points it never looks at.
 
     ``index`` must be trained on 2-D vectors. Returns ``{"probed": [cell ids], "scanned": n points
     scanned, "total": n points}``.
@@ -83,12 +82,11 @@ def ivf_cells(ax, index: IVFIndex, points: np.ndarray, query: np.ndarray, resolu
     lo, hi = points.min(axis=0) - 0.3, points.max(axis=0) + 0.3
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
     grid = np.c_[gx.ravel(), gy.ravel()].astype(np.float32)
-    cell = np.argmax(similarity(grid, index.centroids_, index.metric), axis=1).reshape(gx.shape)
-    probed = np.argsort(-similarity(query[None].astype(np.float32), index.centroids_, index.metric)[0])[:min(index.nprobe, index.nlist)]
+    cell = index.coarse(grid).reshape(gx.shape)
+    probed = index.probes(query[None].astype(np.float32))[0]
     ax.imshow(cell, origin="lower", extent=(lo[0], hi[0], lo[1], hi[1]), cmap="tab20", alpha=0.35, aspect="auto")
     ax.contour(gx, gy, np.isin(cell, probed).astype(float), levels=[0.5], colors="k", linewidths=1.5)
-    assigned = np.argmax(similarity(points.astype(np.float32), index.centroids_, index.metric), axis=1)
-    scanned = np.isin(assigned, probed)
+    scanned = np.isin(index.coarse(points.astype(np.float32)), probed)
     ax.scatter(*points[~scanned].T, s=6, c="0.6", label=f"never compared ({(~scanned).sum()})")
     ax.scatter(*points[scanned].T, s=8, c="tab:blue", label=f"scanned ({scanned.sum()})")
     ax.scatter(*index.centroids_.T, marker="x", c="k", s=40, label=f"centroids (nlist={index.nlist})")

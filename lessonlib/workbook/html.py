@@ -15,11 +15,10 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from lessonlib.core.io import atomic_write
+from lessonlib.core.io import atomic_dir, atomic_write
 
 MATHJAX_DIR = "_static/mathjax"
 MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"
@@ -54,19 +53,16 @@ def _version(folder: Path) -> str | None:
 
 
 def install_mathjax(out: str | os.PathLike) -> Path:
-    """Copy MathJax into ``out/_static/mathjax`` unless that version is there already; returns the folder."""
+    """Copy MathJax into ``out/_static/mathjax`` unless that version is there already; returns the folder.
+
+    Written with :func:`lessonlib.core.io.atomic_dir`: a killed copy leaves no half folder, and an older
+    copy is replaced only if lessonlib wrote it (someone else's folder there is an error, never deleted).
+    """
     source, dest = mathjax_source(), Path(out) / MATHJAX_DIR
     if (dest / "MathJax.js").is_file() and _version(dest) == _version(source):
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".mathjax.", suffix=".tmp", dir=dest.parent))
-    try:
-        shutil.copytree(source, tmp / "m", ignore=shutil.ignore_patterns(*_SKIPPED))
-        if dest.exists():  # an older copy this function wrote
-            shutil.rmtree(dest)
-        os.replace(tmp / "m", dest)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with atomic_dir(dest) as tmp:
+        shutil.copytree(source, tmp, ignore=shutil.ignore_patterns(*_SKIPPED), dirs_exist_ok=True)
     return dest
 
 

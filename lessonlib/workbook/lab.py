@@ -23,7 +23,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lessonlib.core.io import atomic_write
+from lessonlib.core.io import atomic_write, copy_file
 
 COPIED = ("notebooks", "exercises/student")
 SETTINGS = ".lab-settings"
@@ -64,8 +64,7 @@ def copy_workbook(root: str | os.PathLike, target: str | os.PathLike) -> CopyRep
             if dest.exists():
                 report.kept.append(rel)
                 continue
-            with atomic_write(dest, "wb") as handle:
-                handle.write(path.read_bytes())
+            copy_file(path, dest)
             report.copied.append(rel)
     return report
 
@@ -86,8 +85,7 @@ def lab_settings(folder: str | os.PathLike, app_settings: str | os.PathLike | No
     if source.is_dir():
         for path in sorted(source.glob("*.json")):
             if path.name != "overrides.json":
-                with atomic_write(target / path.name, "wb") as handle:
-                    handle.write(path.read_bytes())
+                copy_file(path, target / path.name)
         if (source / "overrides.json").is_file():
             overrides = json.loads((source / "overrides.json").read_text())
     merged = {plugin: {**values, **overrides.get(plugin, {})} for plugin, values in OVERRIDES.items()}

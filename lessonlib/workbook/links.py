@@ -31,8 +31,9 @@ def exercises_by_notebook(source_dir: str | os.PathLike) -> dict[str, list[Exerc
     return found
 
 
-def where_next(notebook: Path, notebooks: list[Path], practised: dict[str, list[ExerciseSource]]) -> str:
-    """The Markdown of ``notebook``'s last cell: its exercises and the next notebook of ``notebooks``."""
+def where_next(notebook: Path, titles: dict[Path, str], practised: dict[str, list[ExerciseSource]]) -> str:
+    """The Markdown of ``notebook``'s last cell: its exercises and the next notebook of ``titles``
+    (every notebook in course order -> its title)."""
     lines = ["---", "", "**Where next**", ""]
     mine = practised.get(notebook.stem, [])
     for src in mine:
@@ -40,12 +41,11 @@ def where_next(notebook: Path, notebooks: list[Path], practised: dict[str, list[
         lines.append(f"- Exercise: [{src.title}](../exercises/student/{src.name}.ipynb) — {what}")
     if not mine:
         lines.append("- No exercise practises this notebook on its own; `exercises/README.md` lists them all.")
-    order = [p.stem for p in notebooks]
-    at = order.index(notebook.stem)
-    if at + 1 < len(notebooks):
-        following = notebooks[at + 1]
-        title = notebook_title(nbformat.read(following, as_version=4), following.stem)
-        lines.append(f"- Next notebook: [{title}]({following.name})")
+    order = list(titles)
+    at = order.index(notebook)
+    if at + 1 < len(order):
+        following = order[at + 1]
+        lines.append(f"- Next notebook: [{titles[following]}]({following.name})")
     else:
         lines.append("- This is the last notebook of the course.")
     return "\n".join(lines)
@@ -62,10 +62,11 @@ def refresh(notebooks_dir: str | os.PathLike, source_dir: str | os.PathLike, che
     unknown = sorted(set(practised) - {p.stem for p in notebooks})
     if unknown:
         raise ValueError(f"exercise sources practise notebooks that do not exist: {', '.join(unknown)}")
+    read = {path: nbformat.read(path, as_version=4) for path in notebooks}  # each notebook read once
+    titles = {path: notebook_title(nb, path.stem) for path, nb in read.items()}
     changed = []
-    for path in notebooks:
-        nb = nbformat.read(path, as_version=4)
-        text = where_next(path, notebooks, practised)
+    for path, nb in read.items():
+        text = where_next(path, titles, practised)
         kept = [c for c in nb.cells if not _is_ours(c)]
         if len(kept) == len(nb.cells) - 1 and _is_ours(nb.cells[-1]) and nb.cells[-1].source == text:
             continue
