@@ -7,6 +7,8 @@ system alike. Rows:
 
 * ``sentence-transformers CrossEncoder``: the peer (``CrossEncoder.predict``, no activation);
 * ``lessonlib torch fp32``: ``CrossEncoder.score`` with ``backend="torch"`` (the engine before ONNX);
+* ``lessonlib torch bf16``: ``precision="bf16"`` (a bf16 copy of the weights, the head kept in fp32;
+  what ``precision="auto"`` picks on a CPU with AMX or AVX512-BF16);
 * ``lessonlib torch int8``: :func:`lessonlib.cross.efficiency.quantize_int8` (torch dynamic int8);
 * ``lessonlib ONNX fp32`` / ``ONNX int8``: ``backend="onnx"`` (:mod:`lessonlib.core.runtime`).
 
@@ -71,8 +73,9 @@ def main(argv=None) -> int:
     ce.save(folder)
     peer = STCrossEncoder(str(folder), device="cpu", max_length=args.max_length)
     engines = {name: CrossEncoder.load(folder, max_length=args.max_length, overflow="truncate", device="cpu")
-               for name in ("torch fp32", "ONNX fp32", "ONNX int8")}
-    engines["torch fp32"].backend = "torch"
+               for name in ("torch fp32", "torch bf16", "ONNX fp32", "ONNX int8")}
+    engines["torch fp32"].backend = engines["torch bf16"].backend = "torch"
+    engines["torch fp32"].precision, engines["torch bf16"].precision = "fp32", "bf16"
     engines["ONNX fp32"].backend = engines["ONNX int8"].backend = "onnx"
     engines["ONNX int8"].int8 = True
     engines["torch int8"] = quantize_int8(engines["torch fp32"])

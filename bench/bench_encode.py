@@ -61,7 +61,11 @@ def main(argv=None) -> int:
     systems = {
         "sentence-transformers": lambda t: st.encode(t, batch_size=args.batch_size, convert_to_numpy=True),
         "lessonlib fp32": lambda t: E.encode(ours, t, batch_size=args.batch_size, max_length=args.max_length,
-                                             cache=False, show_progress=False, device="cpu", backend="torch"),
+                                             cache=False, show_progress=False, device="cpu", backend="torch",
+                                             precision="fp32"),
+        "lessonlib bf16": lambda t: E.encode(ours, t, batch_size=args.batch_size, max_length=args.max_length,
+                                             cache=False, show_progress=False, device="cpu", backend="torch",
+                                             precision="bf16"),
         "lessonlib int8": lambda t: E.encode(ours_q, t, batch_size=args.batch_size, max_length=args.max_length,
                                              quantize=True, cache=False, show_progress=False, backend="torch"),
         "lessonlib ONNX fp32": lambda t: E.encode(ours, t, batch_size=args.batch_size, max_length=args.max_length,
@@ -101,7 +105,10 @@ def main(argv=None) -> int:
         print("| system | nDCG@10 | R@100 |")
         print("| --- | --- | --- |")
         rows = {}
-        rows["lessonlib fp32"] = E.dense_run(data, DEFAULT_MODEL, k=100, max_length=args.max_length, backend="torch")
+        rows["lessonlib fp32"] = E.dense_run(data, DEFAULT_MODEL, k=100, max_length=args.max_length, backend="torch",
+                                             precision="fp32")
+        rows["lessonlib bf16"] = E.dense_run(data, DEFAULT_MODEL, k=100, max_length=args.max_length, backend="torch",
+                                             precision="bf16")
         rows["lessonlib int8"] = E.dense_run(data, DEFAULT_MODEL, k=100, max_length=args.max_length, quantize=True,
                                              backend="torch")
         rows["lessonlib ONNX int8"] = E.dense_run(data, DEFAULT_MODEL, k=100, max_length=args.max_length,

@@ -8,6 +8,9 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Parity tests compare fp32 with the peers; the bf16 path (precision="auto" on a CPU with AMX or
+# AVX512-BF16) has its own tests in test_precision.py, which set the precision they test.
+os.environ.setdefault("LESSONLIB_PRECISION", "fp32")
 
 
 def _scifact(split: str):

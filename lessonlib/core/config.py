@@ -75,3 +75,13 @@ def device(prefer: str | None = None) -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def precision() -> str:
+    """``LESSONLIB_PRECISION``: ``auto`` (default: bf16 where the hardware multiplies bf16 natively),
+    ``fp32`` or ``bf16``; what ``precision="auto"`` means in encoding and cross-encoder scoring
+    (:func:`lessonlib.core.runtime.choose_precision`). The unit tests pin ``fp32``."""
+    value = os.environ.get("LESSONLIB_PRECISION", "").strip().lower() or "auto"
+    if value not in ("auto", "fp32", "bf16"):
+        raise ValueError(f"LESSONLIB_PRECISION={value!r}: expected auto, fp32 or bf16")
+    return value

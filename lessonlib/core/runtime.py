@@ -11,12 +11,17 @@ Used by :func:`lessonlib.dual.encode.encode` (``backend="onnx"``; ``"auto"`` onl
 :meth:`lessonlib.cross.model.CrossEncoder.score`; ``bench/bench_encode.py`` measures it side by
 side with sentence-transformers. Taught in notebook 19 (§3 compression) and notebook 01 (§4 costs).
 
+The torch engine's number format is chosen here too: :func:`choose_precision` makes ``precision="auto"``
+bf16 where the hardware multiplies bfloat16 natively (:func:`native_bf16`: a recent GPU, or a CPU with
+AMX or AVX512-BF16), fp32 elsewhere; on a CPU the bf16 path runs a :func:`bf16_copy` of the weights.
+
 >>> graph = compile_module(tower_module, example, name="minilm-doc", int8=True)
 >>> vectors = graph(input_ids=ids, attention_mask=mask)          # numpy in, numpy out
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib.util
 import logging
@@ -35,6 +40,10 @@ from lessonlib.core import config
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "torch", "onnx")
+
+#: Number formats of torch inference: ``"auto"`` is bf16 where the hardware multiplies bf16 natively
+#: (:func:`native_bf16`), fp32 elsewhere.
+PRECISIONS = ("auto", "fp32", "bf16")
 
 #: Below this many inputs ``backend="auto"`` stays with torch: exporting costs seconds.
 AUTO_MIN_INPUTS = 1024
@@ -61,9 +70,10 @@ def check_backend(owner: str, backend: str) -> None:
         raise ImportError(f"{owner}(backend='onnx'): onnxruntime is not installed (pip install onnxruntime onnx)")
 
 
-#: Whether ``backend="auto"`` may pick ONNX Runtime. Off: measured on the course's 2-core CPU (AMD EPYC,
-#: ``bench/results/encode_onnx_cpu.txt``), ONNX Runtime encodes at 0.85x sentence-transformers in fp32
-#: (torch 1.03x) and 1.59x in int8 (torch's int8 2.01x), so torch is the faster engine there.
+#: Whether ``backend="auto"`` may pick ONNX Runtime. Off: measured on the course's 2-core CPU
+#: (``bench/results/encode_onnx_cpu.txt``, ``encode_cpu_bf16.txt``), ONNX Runtime encodes at 0.67-0.85x
+#: sentence-transformers in fp32 and 0.96-1.59x in int8, torch at ~1.0x in fp32 and 2.95x in bf16
+#: (:func:`choose_precision`), so torch is the faster engine there.
 AUTO_ONNX = False
 
 
@@ -76,6 +86,65 @@ def choose_backend(backend: str, device: str, n_inputs: int) -> str:
     if AUTO_ONNX and str(device).startswith("cpu") and n_inputs >= AUTO_MIN_INPUTS and available():
         return "onnx"
     return "torch"
+
+
+def native_bf16(device: str | torch.device) -> bool:
+    """True where bfloat16 matrix products run in hardware: a CUDA GPU with bf16 support (Ampere or
+    later), or a CPU with AMX-BF16 or AVX512-BF16, whose oneDNN kernels take bf16 at about twice the
+    fp32 rate per instruction (AMX much more). Elsewhere bf16 is emulated and slower than fp32."""
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if dev.type != "cpu":
+        return False
+    try:
+        caps = torch.cpu.get_capabilities()
+    except AttributeError:  # torch without the capability probe: assume no native bf16
+        return False
+    return bool(caps.get("amx_bf16") or caps.get("avx512_bf16"))
+
+
+def choose_precision(owner: str, precision: str, device: str | torch.device) -> str:
+    """``"fp32"`` or ``"bf16"``: ``"auto"`` is ``LESSONLIB_PRECISION`` when set (:func:`config.precision`),
+    else bf16 where :func:`native_bf16`, fp32 elsewhere.
+
+    Measured on the course's 2-core CPU (AMX-BF16; ``bench/results/encode_cpu_bf16.txt``): bf16
+    encodes several times faster than fp32 at a cosine of ~0.9999 to the fp32 vectors."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"{owner}(precision={precision!r}): precision must be one of {', '.join(PRECISIONS)}")
+    if precision == "auto":
+        precision = config.precision()
+    if precision == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
+    return precision
+
+
+def bf16_copy(module: nn.Module, *, share: Sequence[object] = (), fp32: Sequence[str] = ()) -> nn.Module:
+    """A copy of ``module`` with bf16 weights, for inference on a CPU with native bf16.
+
+    On a CPU, autocast re-casts activations between ops and runs ~10-15 % slower than a model held in
+    bf16 (``bench/results/encode_cpu_bf16.txt``). ``share``: objects the copy references instead of
+    copying (tokenizers). ``fp32``: dotted names of sub-modules kept in fp32, their inputs cast up, so a
+    final score keeps fp32 resolution (bf16 holds 8 bits of mantissa: a reranker's 100 scores would tie).
+    """
+    clone = copy.deepcopy(module, {id(obj): obj for obj in share}).to(torch.bfloat16)
+    for name in fp32:
+        clone.get_submodule(name).float().register_forward_pre_hook(_inputs_to_fp32)
+    return clone
+
+
+def bf16_runner(module: nn.Module, *, share: Sequence[object] = (), fp32: Sequence[str] = ()) -> nn.Module:
+    """:func:`bf16_copy`, or ``module`` itself when it cannot be deep-copied (a tensor attribute kept from
+    training that is not a graph leaf): the caller then runs it under bf16 autocast."""
+    try:
+        return bf16_copy(module, share=share, fp32=fp32)
+    except RuntimeError as exc:
+        log.info("bf16_copy of %s failed (%s); autocast instead", type(module).__name__, exc)
+        return module
+
+
+def _inputs_to_fp32(_module: nn.Module, args: tuple) -> tuple:
+    return tuple(a.float() if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args)
 
 
 def weights_digest(module: nn.Module, extra: str = "") -> str:

@@ -72,6 +72,9 @@ class CrossEncoder(torch.nn.Module):
     #: with the ONNX engine, int8 dynamic quantisation (per-channel weights); torch's int8 is
     #: :func:`lessonlib.cross.efficiency.quantize_int8`.
     int8 = False
+    #: number format of torch scoring: ``"auto"`` (bf16 where the device multiplies bf16 natively:
+    #: :func:`lessonlib.core.runtime.native_bf16`; fp32 elsewhere), ``"fp32"`` or ``"bf16"``.
+    precision = "auto"
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -219,24 +222,37 @@ class CrossEncoder(torch.nn.Module):
         out = np.zeros(len(pairs), dtype=np.float32)
         lengths = [len(q) + len(d) for q, d in pairs]  # characters: a cheap proxy for tokens
         batches = length_sorted_batches(lengths, batch_size)
-        use_amp = self.device.type == "cuda"
         graph = self._onnx_graph(pairs, batches)
+        precision = runtime.choose_precision(f"{type(self).__name__}.score", self.precision, self.device)
+        if graph is not None or self._torch_int8():
+            precision = "fp32"
+        runner = self
+        if precision == "bf16" and self.device.type == "cpu" and len(pairs) >= batch_size:
+            runner = runtime.bf16_runner(self, share=(self.tokenizer,), fp32=self.fp32_modules())
+        amp = precision == "bf16" and runner is self
         for idx in tqdm(batches, desc="cross-encoder", disable=not show_progress, unit="batch"):
             feats = self.encode_pairs([pairs[i][0] for i in idx], [pairs[i][1] for i in idx])
             if graph is not None:
                 out[idx] = graph(**feats)
                 continue
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-                scores = self.forward(**feats)
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp):
+                scores = runner.forward(**feats)
             out[idx] = scores.float().cpu().numpy()
         self.model.train(was_training)
         return out
 
+    def fp32_modules(self) -> tuple[str, ...]:
+        """Sub-modules a bf16 copy keeps in fp32: the classification head, so scores keep fp32
+        resolution (:func:`lessonlib.core.runtime.bf16_copy`)."""
+        return tuple(f"model.{name}" for name in ("classifier", "score") if isinstance(getattr(self.model, name, None), torch.nn.Module))
+
+    def _torch_int8(self) -> bool:
+        return any("quantized" in type(m).__module__ for m in self.model.modules())
+
     def _onnx_graph(self, pairs: list[tuple[str, str]], batches: list) -> runtime.OnnxGraph | None:
         """The ONNX Runtime graph of this model when :attr:`backend` picks it for ``len(pairs)`` pairs
         (never for a torch-quantised copy); ``None`` (torch) when not, or when the export fails."""
-        torch_int8 = any("quantized" in type(m).__module__ for m in self.model.modules())
-        if torch_int8 or runtime.choose_backend(self.backend, self.device.type, len(pairs)) != "onnx":
+        if self._torch_int8() or runtime.choose_backend(self.backend, self.device.type, len(pairs)) != "onnx":
             return None
         feats = lambda idx: self.encode_pairs([pairs[i][0] for i in idx], [pairs[i][1] for i in idx])
         return runtime.compile_or_torch("CrossEncoder.score", self, feats(batches[0][:2]), name=f"cross-{self.scoring}",

@@ -48,7 +48,7 @@ class PooledCrossEncoder(CrossEncoder):
 
     def forward(self, **features: torch.Tensor) -> torch.Tensor:
         """Tokenised batch -> (B,) scores. ``attention_mask`` may be (B, L) or an additive (B, 1, L, L)."""
-        h = self.model.base_model(**features).last_hidden_state  # (B, L, H)
+        h = self.model.base_model(**features).last_hidden_state.float()  # (B, L, H); fp32 pooling and cosine
         mask = features.get("attention_mask")
         if mask is None or mask.dim() != 2:  # a 4-D mask (sparse attention): real tokens are the non-pad ids
             real = features["input_ids"] != (self.tokenizer.pad_token_id or 0)

@@ -44,6 +44,7 @@ from lessonlib.dual.encode import encode
 from lessonlib.dual.encoders.pooling import Pooling
 from lessonlib.dual.encoders.similarity import Similarity
 from lessonlib.dual.encoders.towers import BiLSTMTower, CNNTower, TransformerTower
+from lessonlib.core import runtime
 from lessonlib.core.io import atomic_dir, atomic_write, verify_folder
 from lessonlib.core.similarity import TO_SENTENCE_TRANSFORMERS, from_sentence_transformers, to_sentence_transformers
 
@@ -475,8 +476,8 @@ def encode_token_ids(model, which: str, token_lists: Sequence[list[int]], max_le
     order = np.argsort([-min(len(t), max_length) for t in token_lists], kind="stable")
     out = np.zeros((len(token_lists), 0), dtype=np.float32)
     chunks = []
-    use_bf16 = device.type == "cuda" and type(tower).__name__ == "TransformerTower"
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else torch.autocast("cpu", enabled=False)
+    use_bf16 = isinstance(tower, TransformerTower) and runtime.choose_precision("encode_token_ids", "auto", device) == "bf16"
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
         with autocast:
