@@ -78,6 +78,7 @@ def test_encode_bf16_ranks_like_sentence_transformers_and_is_cached_apart(texts,
     small = E.encode(model, texts, batch_size=64, precision="bf16", cache=False, show_progress=False)  # autocast
     assert all(p.dtype == torch.float32 for p in model.parameters())
     for ours in (big, small):
+        np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)  # normalised in fp32
         assert ours.dtype == np.float32 and ours.shape == theirs.shape
         cos = (ours * theirs).sum(1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(theirs, axis=1)
         assert cos.min() > 0.998
