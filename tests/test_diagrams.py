@@ -63,3 +63,18 @@ def test_pq_subspaces_draws_the_code_the_quantizer_gives(points):
     assert all(len([t for t in ax.texts]) == 8 for ax in axes)  # every centroid of each codebook is numbered
     with pytest.raises(ValueError, match="2-D sub-spaces"):
         diagrams.pq_subspaces(axes, ProductQuantizer(8, M=2, nbits=2).train(np.zeros((8, 8), np.float32)), np.zeros((8, 8)))
+
+
+def test_cascade_funnel_draws_the_cascades_own_counts():
+    from lessonlib.retrieval.cascade import Stage, cascade
+
+    first = {f"q{i}": {f"d{j}": float(-j) for j in range(20)} for i in range(3)}
+    res = cascade(first, [Stage("dense", lambda q, docs: [len(d) for d in docs], depth=10),
+                          Stage("cross", lambda q, docs: [ord(d[-1]) for d in docs], depth=4)], first_name="BM25")
+    fig, ax = plt.subplots()
+    drawn = diagrams.cascade_funnel(ax, res, n_corpus=5000, ms_per_query={"cross": 123.0})
+    texts = [t.get_text() for t in ax.texts]
+    plt.close(fig)
+    assert drawn == {"corpus": 5000.0, "BM25": 20.0, "dense": 10.0, "cross": 4.0}
+    assert drawn == {"corpus": 5000.0, **{k: v["docs/query"] for k, v in res.costs().items()}}
+    assert any("cross: 4 docs per query · 123.0 ms/query" in t for t in texts) and len(ax.patches) == 4 + 3

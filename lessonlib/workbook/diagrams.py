@@ -8,12 +8,15 @@
   sparse long links on top, the dense graph at layer 0 (notebook 05; Malkov & Yashunin 2018).
 - :func:`pq_subspaces` — a :class:`~lessonlib.index.pq.ProductQuantizer` with 2-D sub-spaces: each
   sub-space's codebook and one vector's code, one centroid index per sub-space (notebook 06; Jégou et al. 2011).
+- :func:`cascade_funnel` — a :class:`~lessonlib.retrieval.cascade.CascadeResult` as a funnel: the corpus,
+  then the documents per query each stage scores and what it costs (notebook 22; Wang, Lin & Metzler 2011).
 
 Each function draws on axes the caller made and returns what it drew (counts a test can check), so a
 notebook cell stays one call and a labelled figure.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -22,6 +25,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from lessonlib.index.hnsw import HNSWIndex
 from lessonlib.index.ivf import IVFIndex
 from lessonlib.index.pq import ProductQuantizer
+from lessonlib.retrieval.cascade import CascadeResult
 
 
 def _box(ax, x: float, y: float, w: float, h: float, text: str, color: str) -> None:
@@ -138,3 +142,30 @@ def pq_subspaces(axes, pq: ProductQuantizer, x: np.ndarray, which: int = 0) -> d
         ax.set(xticks=[], yticks=[], title=f"sub-space {m + 1}: dimensions {2 * m + 1}-{2 * m + 2}")
         ax.legend(loc="lower right", fontsize=7)
     return {"code": [int(c) for c in code], "bytes": pq.M * pq.nbits / 8}
+
+
+def cascade_funnel(ax, result: CascadeResult, n_corpus: int,
+                   ms_per_query: Mapping[str, float] | None = None) -> dict[str, float]:
+    """The cascade as a funnel, one bar per level: the corpus, then each stage of ``result`` with the
+    documents per query it scored (bar width on a log scale) and its cost in ms per query (from
+    ``result.costs()``, or ``ms_per_query`` where the scores were computed outside the cascade).
+    Returns the documents per query drawn: ``{"corpus": n_corpus, stage: docs/query, ...}``."""
+    costs = result.costs()
+    levels = {"corpus": float(n_corpus), **{name: c["docs/query"] for name, c in costs.items()}}
+    ms = {name: c["ms/query"] for name, c in costs.items()}
+    ms.update(ms_per_query or {})
+    top = np.log10(max(max(levels.values()), 10.0))
+    colors = ["#e8e8e8", "#cfe0f3", "#fde7c8", "#f3d6cf", "#d9ead3"]
+    for i, (name, n) in enumerate(levels.items()):
+        width = 10 * max(np.log10(max(n, 1.0)), 0.15) / top
+        y = len(levels) - 1 - i
+        ax.add_patch(FancyBboxPatch((5 - width / 2, y + 0.15), width, 0.7, boxstyle="round,pad=0.02,rounding_size=0.05",
+                                    fc=colors[i % len(colors)], ec="0.25", lw=1))
+        cost = "" if name == "corpus" else f" · {ms[name]:,.1f} ms/query"
+        ax.text(5, y + 0.5, f"{name}: {n:,.0f} docs{' per query' if name != 'corpus' else ''}{cost}",
+                ha="center", va="center", fontsize=9)
+        if i:
+            _arrow(ax, (5, y + 1.15), (5, y + 0.85))
+    ax.set(xlim=(0, 10), ylim=(0, len(levels)), title="A cascade: each stage scores fewer documents, at a higher price each")
+    ax.axis("off")
+    return levels
