@@ -376,10 +376,7 @@ def _encode_missing(model, texts, kind, batch_size, max_length, precision, devic
                     out[idx] = graph(**batch)
                 else:
                     batch = {k: v.to(device) for k, v in batch.items()}
-                    vec = runner.forward_batch(batch, kind).float().cpu().numpy()
-                    if precision == "bf16" and model.normalize:  # a bf16 norm is off by up to ~0.4 %: renormalise in fp32
-                        vec /= np.maximum(np.linalg.norm(vec, axis=1, keepdims=True), 1e-12)
-                    out[idx] = vec
+                    out[idx] = runner.forward_batch(batch, kind).float().cpu().numpy()
                 bar.update(len(idx))
                 pending.append(idx)
                 if sum(len(p) for p in pending) >= flush_every:
