@@ -75,3 +75,12 @@ def test_a_saved_pooled_model_loads_as_pooled_and_refuses_the_cls_class(ce, tmp_
     plain = CrossEncoder(device="cpu", max_length=64, max_query_length=16)
     plain.save(tmp_path / "cls")
     assert type(CrossEncoder.load(tmp_path / "cls", device="cpu")) is CrossEncoder
+
+
+def test_saliency_explains_the_pooled_score_not_the_unused_classifier_head(ce):
+    """token_saliency's f(x) is the model's own score (the pooled cosine), and IG sums to f(x) - f(baseline)."""
+    from lessonlib.cross import interpret
+
+    sal = interpret.token_saliency(ce, query=Q, doc=DOCS[0], method="ig", steps=64, max_length=64)
+    assert sal.f_x == pytest.approx(float(ce.score(Q, [DOCS[0]])[0]), abs=1e-3)
+    assert sal.completeness_gap <= 0.05 * abs(sal.f_x - sal.f_baseline) + 1e-3

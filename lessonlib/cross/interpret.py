@@ -145,6 +145,9 @@ def token_saliency(
     if method not in ("ig", "grad_x_input"):
         raise ValueError(f"token_saliency(method={method!r}): expected 'ig' or 'grad_x_input'")
     hf, tok = _unwrap(model, tokenizer)
+    # a CrossEncoder scores through its own forward (its [CLS] head, or PooledCrossEncoder's pooled cosine);
+    # a plain transformers model through its classification logits
+    forward = model.forward if hf is not model else (lambda **kw: hf(**kw).logits[:, 0])
     was_training = hf.training
     hf.eval()
     device = next(hf.parameters()).device
@@ -160,7 +163,7 @@ def token_saliency(
     def f(batch_embeds: torch.Tensor) -> torch.Tensor:
         n = batch_embeds.shape[0]
         kw = {k: v.expand(n, -1) for k, v in extra.items()}
-        return hf(inputs_embeds=batch_embeds, **kw).logits[:, 0]
+        return forward(inputs_embeds=batch_embeds, **kw)
 
     try:
         with torch.no_grad():
