@@ -145,3 +145,14 @@ def test_a_module_that_cannot_be_copied_runs_under_autocast():
     assert runtime.bf16_runner(model) is model
     plain = nn.Linear(4, 1)
     assert runtime.bf16_runner(plain).weight.dtype == torch.bfloat16
+
+
+def test_inference_runner_copies_for_a_cpu_batch_and_autocasts_otherwise():
+    net = torch.nn.Sequential(torch.nn.Linear(4, 4))
+    assert runtime.inference_runner(net, "fp32", "cpu", 100, 8) == (net, False)
+    runner, amp = runtime.inference_runner(net, "bf16", "cpu", 100, 8)  # at least one batch: a bf16 copy, no autocast
+    assert runner is not net and not amp and runner[0].weight.dtype == torch.bfloat16 and net[0].weight.dtype == torch.float32
+    assert runtime.inference_runner(net, "bf16", "cpu", 3, 8) == (net, True)  # shorter than a batch: autocast
+    assert runtime.inference_runner(net, "bf16", "cuda", 100, 8) == (net, True)  # a GPU: autocast
+    with pytest.raises(ValueError, match="precision must be"):
+        runtime.inference_runner(net, "auto", "cpu", 100, 8)

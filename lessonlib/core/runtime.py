@@ -143,6 +143,26 @@ def bf16_runner(module: nn.Module, *, share: Sequence[object] = (), fp32: Sequen
         return module
 
 
+def inference_runner(module: nn.Module, precision: str, device: str | torch.device, n_items: int, batch_size: int, *,
+                     share: Sequence[object] = (), fp32: Sequence[str] = ()) -> tuple[nn.Module, bool]:
+    """``(runner, autocast)`` for inference at ``precision`` (``"fp32"`` or ``"bf16"``, see :func:`choose_precision`).
+
+    bf16 on a CPU for at least one batch runs :func:`bf16_runner`'s copy (faster than autocast there);
+    a GPU, a call shorter than one batch (a copy would cost more than it saves) or a module that cannot
+    be copied runs ``module`` itself with ``autocast`` True: the caller wraps the forward passes in
+    ``torch.autocast(device_type, dtype=torch.bfloat16, enabled=autocast)``. Used by ``encode`` and
+    ``CrossEncoder.score``.
+    """
+    if precision not in ("fp32", "bf16"):
+        raise ValueError(f"inference_runner(precision={precision!r}): precision must be 'fp32' or 'bf16'")
+    if precision == "fp32":
+        return module, False
+    runner = module
+    if torch.device(device).type == "cpu" and n_items >= batch_size:
+        runner = bf16_runner(module, share=share, fp32=fp32)
+    return runner, runner is module
+
+
 def _inputs_to_fp32(_module: nn.Module, args: tuple) -> tuple:
     return tuple(a.float() if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args)
 

@@ -226,10 +226,8 @@ class CrossEncoder(torch.nn.Module):
         precision = runtime.choose_precision(f"{type(self).__name__}.score", self.precision, self.device)
         if graph is not None or self._torch_int8():
             precision = "fp32"
-        runner = self
-        if precision == "bf16" and self.device.type == "cpu" and len(pairs) >= batch_size:
-            runner = runtime.bf16_runner(self, share=(self.tokenizer,), fp32=self.fp32_modules())
-        amp = precision == "bf16" and runner is self
+        runner, amp = runtime.inference_runner(self, precision, self.device, len(pairs), batch_size,
+                                               share=(self.tokenizer,), fp32=self.fp32_modules())
         for idx in tqdm(batches, desc="cross-encoder", disable=not show_progress, unit="batch"):
             feats = self.encode_pairs([pairs[i][0] for i in idx], [pairs[i][1] for i in idx])
             if graph is not None:

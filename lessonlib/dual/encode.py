@@ -26,7 +26,6 @@ counted. Both counts are logged as a warning and kept in :data:`last_stats` (an
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import hashlib
 import logging
@@ -160,16 +159,6 @@ def _batches(lengths: np.ndarray, order: np.ndarray, batch_size: int, max_length
         out.append(order[start : start + rows])
         start += rows
     return out
-
-
-def _autocast(precision: str, device: str):
-    import torch
-
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    if precision == "bf16":
-        return torch.autocast(device_type="cuda" if device.startswith("cuda") else "cpu", dtype=torch.bfloat16)
-    raise ValueError(f"encode(precision={precision!r}): precision must be 'fp32' or 'bf16'")
 
 
 def encode(
@@ -365,10 +354,8 @@ def _encode_missing(model, texts, kind, batch_size, max_length, precision, devic
                                              call=lambda feed: model.forward_batch(feed, kind))
             if graph is None and int8:
                 model = quantize_dynamic(model)
-        runner = model
-        if precision == "bf16" and torch.device(device).type == "cpu" and len(texts) >= batch_size:
-            runner = runtime.bf16_runner(model)  # faster than autocast on a CPU
-        with torch.inference_mode(), _autocast(precision if runner is model else "fp32", device):
+        runner, amp = runtime.inference_runner(model, precision, device, len(texts), batch_size)
+        with torch.inference_mode(), torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=amp):
             bar = tqdm(total=len(texts), desc=f"encode {kind}s", unit="text", disable=not show_progress or len(texts) < 2)
             for idx in batches:
                 batch = tower.collate([ids[i] for i in idx], max_length)
