@@ -5,8 +5,9 @@ process, everything from lessonlib:
 
 1. first stages on SciFact test and on a validation split of TRAIN (15 %, seed 0): BM25
    (``lessonlib.retrieval.bm25``), zero-shot all-MiniLM-L6-v2 (``lessonlib.dual.encode.dense_run``), RRF hybrid;
-2. the cross-encoder of ``trained.finetuned_cross`` (``lessonlib.cross.recipe``: the GPU recipe on a
-   GPU, the CPU or FAST one elsewhere), trained on the fit claims only;
+2. the cross-encoder of ``trained.workbook_cross``, the one notebooks 15, 20, 22 and 23 share
+   (``lessonlib.cross.recipe``: the GPU recipe on a GPU, the pooled CPU or FAST one elsewhere), trained on
+   the fit claims only;
 3. CE scores of every first stage's top ``--k`` (cached per pair, ``lessonlib.cross.score_cache``);
    quality vs depth; alpha of ``z(CE) + alpha * z(first)`` chosen on validation;
 4. per query, gain = nDCG@10(re-ranked) - nDCG@10(first stage); policies of ``lessonlib.retrieval.adaptive``
@@ -85,9 +86,8 @@ def main(argv=None) -> int:
     say(f"first stages in {time.perf_counter() - t0:.1f}s; test nDCG@10:",
         {n: round(ndcg(test.qrels, r), 4) for n, r in first["test"].items()})
 
-    recipe = trained.workbook_cross_recipe(eval_k=min(args.k, 100)) if device != "cuda" else None
     t0 = time.perf_counter()
-    ce_dir = trained.finetuned_cross(train, fit_q, val_q, recipe, progress=False)
+    ce_dir = trained.workbook_cross(train, fit_q, val_q, device=device)
     scorer = CachedScorer(trained.load_cross(ce_dir))
     say(f"cross-encoder {ce_dir.name} ready in {time.perf_counter() - t0:.0f}s (max_length {scorer.model.max_length})")
     t0 = time.perf_counter()

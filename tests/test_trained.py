@@ -1,6 +1,6 @@
 """lessonlib.workbook.trained: the cached models the notebooks share; lessonlib.dual.recipe.DualRecipe.
 
-The cached cross-encoder recipe (finetuned_cross / load_cross / workbook_cross_recipe)."""
+The cached cross-encoders (finetuned_cross / load_cross / workbook_cross)."""
 
 from __future__ import annotations
 
@@ -49,12 +49,35 @@ def test_finetuned_cross_needs_judged_fit_and_validation_queries(sample_train):
         trained.finetuned_cross(sample_train, list(sample_train.qrels)[:3], ["not-a-query"], TINY)
 
 
-def test_workbook_recipe_resizes_fast_and_cpu_but_keeps_gpu():
-    fast = trained.workbook_cross_recipe(eval_k=8, fast=True)
-    assert fast.weak_title_docs == 0 and fast.eval_k == 8 and fast.max_steps == 8
-    cpu = trained.workbook_cross_recipe(eval_k=20, fast=False, device="cpu")
-    assert cpu.n_negatives == 3 and cpu.weak_title_docs == 200 and cpu.max_length == 128 and cpu.eval_k == 20
-    assert trained.workbook_cross_recipe(eval_k=20, fast=False, device="cuda") == cross_recipe.CrossRecipe.GPU
+def test_finetuned_cross_with_hybrid_negatives_reads_them_from_the_rrf_of_bm25_and_dense(sample_train, monkeypatch):
+    fit, val = split_queries(sample_train.qrels, fraction=0.2, seed=0)
+    seen = {}
+    real = cross_recipe.train_monobert
+
+    def spy(ds, negatives_run, fit_q, val_q, recipe, val_run=None, **kw):
+        seen.update(negatives=negatives_run, val_run=val_run)
+        return real(ds, negatives_run, fit_q, val_q, recipe, val_run=val_run, **kw)
+
+    monkeypatch.setattr(cross_recipe, "train_monobert", spy)
+    path = trained.finetuned_cross(sample_train, fit[:6], val[:2], TINY, negatives="hybrid", fast=True)
+    runs = trained.cross_first_stages(sample_train, sorted(fit[:6] + val[:2]), fast=True)
+    assert seen["negatives"] == runs["hybrid"] and seen["val_run"] == runs["bm25"]  # validation re-ranks BM25
+    assert runs["hybrid"] != runs["bm25"]
+    assert json.loads((path / "training.json").read_text())["negatives"] == "hybrid"
+    with pytest.raises(ValueError, match="negatives must be one of"):
+        trained.finetuned_cross(sample_train, fit[:6], val[:2], TINY, negatives="dense")
+
+
+def test_workbook_cross_is_the_mode_recipe_with_hybrid_negatives(sample_train, monkeypatch):
+    calls = []
+    monkeypatch.setattr(trained, "finetuned_cross", lambda *a, **k: calls.append((a, k)) or "folder")
+    assert trained.workbook_cross(sample_train, ["f"], ["v"], fast=True) == "folder"
+    assert trained.workbook_cross(sample_train, ["f"], ["v"], fast=False, device="cpu") == "folder"
+    trained.workbook_cross(sample_train, ["f"], ["v"], fast=False, device="cuda")
+    recipes = [a[3] for a, _ in calls]
+    assert recipes == [cross_recipe.CrossRecipe.FAST, cross_recipe.CrossRecipe.CPU, cross_recipe.CrossRecipe.GPU]
+    assert recipes[1].scoring == "pooled" and recipes[2].scoring == "cls"  # a CPU affords the pooled recipe only
+    assert all(k["negatives"] == "hybrid" for _, k in calls)
 
 
 def test_ablation_overrides_by_mode_and_device():

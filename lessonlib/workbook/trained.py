@@ -4,7 +4,7 @@ Each function builds a key from the dataset (name, split, its query and document
 training knob, and keeps the trained model in ``config.cache_dir("models", key)``. A second call
 with the same arguments returns the folder at once, so a notebook re-run costs nothing. The knobs
 come from the recipes' sizes by mode and device (``DualRecipe.for_mode()``, ``CrossRecipe.for_mode()``;
-:mod:`lessonlib.core.recipe`). Used by notebooks 03, 04, 08, 20, 22 and 23.
+:mod:`lessonlib.core.recipe`). Used by notebooks 03, 04, 08, 15, 20, 22 and 23.
 
 >>> path = finetuned_dual(course_dataset("train"))          # doctest: +SKIP
 >>> model = DualEncoder.load(path)                          # doctest: +SKIP
@@ -12,6 +12,7 @@ come from the recipes' sizes by mode and device (``DualRecipe.for_mode()``, ``Cr
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -114,47 +115,92 @@ def distilled_dual(dataset_train: Dataset, teacher: str = "bi-encoder-512", fast
 
 
 # --------------------------------------------------------------------------- cross-encoder
+#: first stages whose top ``neg_depth`` gives a cross-encoder its claim negatives (``finetuned_cross(negatives=...)``)
+NEGATIVES = ("bm25", "hybrid")
+#: candidates per claim of the first-stage runs that negatives and validation are read from
+FIRST_STAGE_K = 100
+
+
+def cross_first_stages(dataset: Dataset, queries: list[str], fast: bool | None = None) -> dict[str, dict]:
+    """The train-side first stages of the workbook's cross-encoders, top ``FIRST_STAGE_K`` per query:
+    ``"bm25"`` (``lessonlib.cross.data.bm25_run``), ``"dense"`` (zero-shot MiniLM, ``dense_run``; 128
+    tokens in fast mode) and ``"hybrid"`` (their reciprocal-rank fusion, ``merge_runs``). Notebook 15
+    builds the same runs for all train claims; per query they are identical, so the negatives match."""
+    from lessonlib.cross.data import bm25_run, merge_runs  # deferred: pulls in torch
+    from lessonlib.dual.encode import dense_run
+
+    fast = config.is_fast() if fast is None else fast
+    sub = dataclasses.replace(dataset, queries={q: dataset.queries[q] for q in queries})
+    bm25 = bm25_run(sub, sub.queries, k=FIRST_STAGE_K)
+    dense = dense_run(sub, config.DEFAULT_MODEL, k=FIRST_STAGE_K, max_length=128 if fast else None, show_progress=False)
+    return {"bm25": bm25, "dense": dense, "hybrid": merge_runs(bm25, dense)}
+
+
 def finetuned_cross(dataset_train: Dataset, fit_qids: list[str], val_qids: list[str], recipe=None,
-                    progress: bool = False) -> Path:
+                    progress: bool = False, negatives: str = "bm25", fast: bool | None = None) -> Path:
     """The folder of a monoBERT cross-encoder trained by ``lessonlib.cross.recipe.train_monobert`` (cached).
 
-    Negatives come from BM25's ranking of the train claims (``lessonlib.retrieval.bm25.BM25``); only
-    ``fit_qids`` train, ``val_qids`` pick the epoch (early stopping on BM25's top ``eval_k``).
-    ``recipe`` is a ``lessonlib.cross.recipe.CrossRecipe`` (default ``recipe_for()``: FAST / CPU / GPU).
-    The dataset, the recipe and both query lists make the cache key; the first call trains, later
-    ones return the folder at once. Load it with :func:`load_cross` (it keeps the token limit).
+    Claim negatives come from the top ``neg_depth`` of a first stage over the train claims,
+    ``negatives`` = ``"bm25"`` or ``"hybrid"`` (BM25 + zero-shot MiniLM, RRF; :func:`cross_first_stages`);
+    only ``fit_qids`` train, ``val_qids`` pick the epoch (early stopping on BM25's top ``eval_k``).
+    ``recipe`` is a ``lessonlib.cross.recipe.CrossRecipe`` (default ``for_mode()``: FAST / CPU / GPU).
+    The dataset, the recipe, the negatives and both query lists make the cache key; the first call
+    trains, later ones return the folder at once. Load it with :func:`load_cross` (it keeps the token limit).
 
     >>> fit_q, val_q = split_queries(train.qrels, fraction=0.15, seed=0)       # doctest: +SKIP
     >>> ce = load_cross(finetuned_cross(train, fit_q, val_q))                  # doctest: +SKIP
     """
-    import dataclasses
-
     from lessonlib.cross import recipe as cross_recipe  # deferred: pulls in torch
 
-    recipe = recipe or cross_recipe.CrossRecipe.for_mode()
+    if negatives not in NEGATIVES:
+        raise ValueError(f"finetuned_cross: negatives must be one of {NEGATIVES}, got {negatives!r}")
+    fast = config.is_fast() if fast is None else fast
+    recipe = recipe or cross_recipe.CrossRecipe.for_mode(fast)
     fit = sorted(q for q in fit_qids if q in dataset_train.qrels)
     val = sorted(q for q in val_qids if q in dataset_train.qrels)
     if not fit or not val:
         raise ValueError(f"finetuned_cross: {len(fit)} fit and {len(val)} validation queries are judged in "
                          f"{dataset_train.name}; need at least one of each")
     ids = lambda qs: hashlib.sha256("\0".join(qs).encode()).hexdigest()[:16]  # noqa: E731
-    knobs = {**dataclasses.asdict(recipe), "fit": ids(fit), "val": ids(val), "negatives": "bm25"}
+    knobs = {**dataclasses.asdict(recipe), "fit": ids(fit), "val": ids(val), "negatives": negatives,
+             "first_stage_k": FIRST_STAGE_K}
+    if negatives == "hybrid":
+        knobs["dense_max_length"] = 128 if fast else None
 
     def train(out: Path) -> None:
-        from lessonlib.retrieval.bm25 import BM25  # deferred: pulls in scipy
+        runs = cross_first_stages(dataset_train, fit + val, fast) if negatives == "hybrid" else None
+        if runs is None:
+            from lessonlib.cross.data import bm25_run  # deferred: pulls in scipy
 
-        queries = {q: dataset_train.queries[q] for q in fit + val}
-        bm25 = BM25().retrieve(dataclasses.replace(dataset_train, queries=queries), k=max(recipe.neg_depth, recipe.eval_k))
-        trained = cross_recipe.train_monobert(dataset_train, bm25, fit, val, recipe, progress=progress)
+            runs = {"bm25": bm25_run(dataset_train, {q: dataset_train.queries[q] for q in fit + val}, k=FIRST_STAGE_K)}
+        trained = cross_recipe.train_monobert(dataset_train, runs[negatives], fit, val, recipe, val_run=runs["bm25"],
+                                              progress=progress)
         trained.model.save(out)
         with atomic_write(out / "training.json") as handle:
-            json.dump({"recipe": dataclasses.asdict(recipe), "n_weak": trained.n_weak, "n_claims": trained.n_claims,
-                       "seconds": trained.train_seconds, "weak_seconds": trained.weak_seconds,
+            json.dump({"recipe": dataclasses.asdict(recipe), "negatives": negatives, "n_weak": trained.n_weak,
+                       "n_claims": trained.n_claims, "seconds": trained.train_seconds, "weak_seconds": trained.weak_seconds,
                        "val_curve": trained.val_curve, "pairs_seen": trained.pairs_seen,
                        "steps": sum(1 for h in trained.history if "loss" in h), "history": trained.history},
                       handle, indent=1, default=str)
 
     return _cached("cross", dataset_train, knobs, train)
+
+
+def workbook_cross(dataset_train: Dataset, fit_qids: list[str], val_qids: list[str], fast: bool | None = None,
+                   device: str | None = None, progress: bool = False) -> Path:
+    """The cross-encoder that notebooks 15, 20, 22 and 23 share, trained once (by whichever runs first) and cached.
+
+    ``CrossRecipe.for_mode(fast, device)`` with hybrid negatives: on a CPU the pooled laptop recipe
+    that notebook 15 measures against BM25 (``PooledCrossEncoder``: 800 weak title lists, then each
+    fit claim with 3 negatives, one epoch at 128 tokens), on a GPU the monoBERT [CLS] recipe of
+    ``bench/bench_cross.py``, in fast mode its CI-sized version (6 steps: it runs every cell, it does
+    not train). The folder is :func:`finetuned_cross`'s; load it with :func:`load_cross`.
+    """
+    from lessonlib.cross import recipe as cross_recipe  # deferred: pulls in torch
+
+    fast = config.is_fast() if fast is None else fast
+    return finetuned_cross(dataset_train, fit_qids, val_qids, cross_recipe.CrossRecipe.for_mode(fast, device),
+                           progress=progress, negatives="hybrid", fast=fast)
 
 
 def load_cross(model_dir: str | os.PathLike, device: str | None = None):
@@ -164,22 +210,3 @@ def load_cross(model_dir: str | os.PathLike, device: str | None = None):
 
     recipe = json.loads((Path(model_dir) / "training.json").read_text())["recipe"]
     return CrossEncoder.load(model_dir, max_length=int(recipe["max_length"]), overflow="truncate", device=device)
-
-
-def workbook_cross_recipe(eval_k: int, fast: bool | None = None, device: str | None = None):
-    """The cross-encoder recipe that notebooks 22 and 23 share (so the second one finds the first's model).
-
-    ``CrossRecipe.for_mode`` (FAST in fast mode, GPU on a GPU), re-sized to a notebook's
-    budget on 2 cores, always with monoBERT's [CLS] scoring: in full mode on a CPU, 200 weak title
-    lists instead of 800, 3 negatives instead of 7, 128 tokens; in fast mode no weak stage, 8 steps, 96 tokens (enough to run every
-    cell, not to rank well). Validation (early stopping) re-ranks the top ``eval_k``.
-    """
-    from lessonlib.cross import recipe as cross_recipe  # deferred: pulls in torch
-
-    recipe = cross_recipe.CrossRecipe.for_mode(fast, device)
-    if recipe is cross_recipe.CrossRecipe.CPU:
-        recipe = recipe.replace(weak_title_docs=200, n_negatives=3, max_length=128, eval_k=eval_k)
-    elif recipe is cross_recipe.CrossRecipe.FAST:
-        recipe = recipe.replace(weak_title_docs=0, max_steps=8, max_length=96, train_max_length=96, eval_k=eval_k,
-                                val_queries=10)
-    return recipe.replace(scoring="cls")  # a monoBERT [CLS] head: what notebooks 20, 22 and 23 measured
