@@ -90,6 +90,9 @@ def test_the_release_has_every_notebook_and_exercise_and_nothing_of_the_instruct
     assert top <= {"notebooks", "exercises", "data", "lessonlib", "bench", "pyproject.toml", "Makefile", "README.md",
                    ".gitignore", ".lessonlib-folder", "LICENSE", "LICENSE.md", "LICENSE.txt", "COPYING"}, top
     assert [p.name for p in (release / "bench").iterdir()] == ["results"]  # the measurements, not the scripts
+    makefile = (release / "Makefile").read_text()  # the learner's: no target needs the tests/ it does not ship
+    assert "tests" not in makefile and "maintainer:" not in makefile and "\nworkbook: install" in makefile
+    assert "\ntest-notebooks: install" in makefile and "\ntest: install" in (ROOT / "Makefile").read_text()
     assert {p.name for p in (release / "exercises").iterdir()} == {"student", "README.md"}
     assert not [p for p in _files(release) if "__pycache__" in p.parts or p.suffix == ".pyc"]
     readme, ex_readme = (release / "README.md").read_text(), (release / "exercises" / "README.md").read_text()
@@ -202,3 +205,14 @@ def test_learner_part_takes_marker_lines_only():
         learner_part("<!-- learner:start -->\nopen\n")
     with pytest.raises(ValueError, match="without a"):
         learner_part("<!-- learner:end -->\n")
+
+
+def test_without_maintainer_part_drops_the_marked_blocks_and_rejects_unbalanced_markers():
+    from lessonlib.workbook.release import without_maintainer_part
+
+    text = "a\n# maintainer:start\nb\n# maintainer:end\nc\n"
+    assert without_maintainer_part(text) == "a\nc\n"
+    for bad, message in (("# maintainer:start\nb\n", "without a"), ("b\n# maintainer:end\n", "without a"),
+                         ("# maintainer:start\n# maintainer:start\n", "inside another")):
+        with pytest.raises(ValueError, match=message):
+            without_maintainer_part(bad)

@@ -6,7 +6,8 @@ and hands out the folder :func:`write_release` writes, as nbgrader splits ``sour
 - ``notebooks/*.ipynb`` as they are here,
 - ``exercises/student/*.ipynb`` (checked first against ``exercises/source``: none missing or stale),
 - ``data/`` (the bundled sample), ``bench/results/`` (the measurements the prose cites), ``lessonlib/`` and ``pyproject.toml`` (so ``pip install -e .`` and
-  ``make install`` work there), the ``Makefile``, ``.gitignore``, a ``LICENSE`` if there is one,
+  ``make install`` work there), the ``Makefile`` less its maintainer blocks (:func:`without_maintainer_part`:
+  the test targets, which need ``tests/``), ``.gitignore``, a ``LICENSE`` if there is one,
 - ``README.md`` and ``exercises/README.md``: only their learner sections, the text between
   ``<!-- learner:start -->`` and ``<!-- learner:end -->`` (several sections are joined in order).
 
@@ -28,9 +29,12 @@ from lessonlib.core.io import atomic_dir, check_replaceable
 from lessonlib.workbook import exercises
 
 LEARNER_START, LEARNER_END = "<!-- learner:start -->", "<!-- learner:end -->"
+# Makefile lines between these two (each a line of its own) are the maintainer's: the test targets need tests/,
+# which the release does not ship, so the learner's Makefile leaves them out.
+MAINTAINER_START, MAINTAINER_END = "# maintainer:start", "# maintainer:end"
 
 # Copied as they are, when present; README.md is written from its learner sections.
-TOP_FILES = ("pyproject.toml", "Makefile", ".gitignore")
+TOP_FILES = ("pyproject.toml", ".gitignore")
 LICENSES = ("LICENSE", "LICENSE.md", "LICENSE.txt", "COPYING")
 # copied whole, less caches and hidden files; bench/results holds the measurements the README cites
 TREES = ("lessonlib", "data", "bench/results")
@@ -61,6 +65,28 @@ def learner_part(text: str, name: str = "README.md") -> str:
     if not parts:
         raise ValueError(f"{name}: no learner section (lines {LEARNER_START} ... {LEARNER_END})")
     return "\n\n".join("\n".join(lines).strip("\n") for lines in parts) + "\n"
+
+
+def without_maintainer_part(text: str, name: str = "Makefile") -> str:
+    """``text`` less its maintainer blocks: the lines from a ``# maintainer:start`` line to the next
+    ``# maintainer:end`` line, markers included (markers on lines of their own)."""
+    kept: list[str] = []
+    inside = False
+    for number, line in enumerate(text.splitlines(), 1):
+        marker = line.strip()
+        if marker == MAINTAINER_START:
+            if inside:
+                raise ValueError(f"{name}:{number}: '{MAINTAINER_START}' inside another maintainer block")
+            inside = True
+        elif marker == MAINTAINER_END:
+            if not inside:
+                raise ValueError(f"{name}:{number}: '{MAINTAINER_END}' without a '{MAINTAINER_START}' before it")
+            inside = False
+        elif not inside:
+            kept.append(line)
+    if inside:
+        raise ValueError(f"{name}: '{MAINTAINER_START}' without a '{MAINTAINER_END}' after it")
+    return "\n".join(kept) + "\n"
 
 
 def _kept(path: Path, top: Path) -> bool:
@@ -122,6 +148,8 @@ def plan(root: Path) -> dict[str, Path | str]:
     for name in TOP_FILES + LICENSES:
         if (root / name).is_file():
             files[name] = root / name
+    if (root / "Makefile").is_file():
+        files["Makefile"] = without_maintainer_part((root / "Makefile").read_text(encoding="utf-8"))
     files["README.md"] = learner_part((root / "README.md").read_text(encoding="utf-8"), "README.md")
     if (root / "exercises" / "README.md").is_file():
         files["exercises/README.md"] = learner_part(
