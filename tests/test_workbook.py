@@ -151,6 +151,31 @@ def test_bench_lines_reads_the_result_rows_of_a_bench_file():
     assert report.bench_file("dual_cuda.txt").parent.name == "results"
 
 
+def test_cite_reads_one_figure_of_a_bench_file_and_fails_in_one_line(tmp_path, monkeypatch):
+    from lessonlib.workbook import report
+
+    (tmp_path / "t.txt").write_text("# header\nbest    nDCG@10 0.7860  R@100 0.9577\n\n| first stage | CE alone | gain |\n"
+                                    "| --- | --- | --- |\n| bm25 | 0.7370 | +0.0577 |\n| hybrid | 0.7477 | +0.0429 |\n\nlatency\n"
+                                    "| first stage | ms |\n| --- | --- |\n| bm25 | 448 |\n", encoding="utf-8")
+    monkeypatch.setattr(report, "bench_file", lambda name: tmp_path / name)
+    assert report.cite("t.txt", "hybrid", "CE alone") == "0.7477" and report.cite("t.txt", "bm25", "gain") == "+0.0577"
+    assert report.cite("t.txt", "best") == "0.7860"
+    assert report.cite("t.txt", "bm25", "ms") == "448"  # a later table: the first row of that name with the column
+    assert len(report.bench_tables("t.txt")) == 2 and report.bench_table("t.txt") == report.bench_tables("t.txt")[0]
+    for args, message in ((("t.txt", "dense", "CE alone"), "has a row 'dense'"), (("t.txt", "bm25", "R@10"), "column 'R@10'"),
+                          (("t.txt", "worst"), "no result row 'worst'"), (("gone.txt", "bm25"), "gone.txt does not exist")):
+        with pytest.raises(LookupError, match=message) as err:
+            report.cite(*args)
+        assert "\n" not in str(err.value)
+
+
+def test_cite_reads_the_committed_headline_as_the_bench_wrote_it():
+    from lessonlib.workbook import report
+
+    line = next(line for line in report.bench_file("cross_h100.txt").read_text().splitlines() if line.startswith("| hybrid |"))
+    assert report.cite("cross_h100.txt", "hybrid", "CE + alpha*first (alpha from val)") == line.split("|")[4].strip()
+
+
 def test_bench_table_reads_the_first_markdown_table_of_a_bench_file():
     from lessonlib.workbook import report
 

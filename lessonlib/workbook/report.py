@@ -73,21 +73,54 @@ def bench_lines(name: str) -> dict[str, str]:
     return rows
 
 
+def bench_tables(name: str) -> list[list[dict[str, str]]]:
+    """Every Markdown table of a ``bench/results/`` file, in order, each as rows (column header -> cell
+    text); ``[]`` when the file is absent."""
+    path = bench_file(name)
+    if not path.exists():
+        return []
+    tables, block = [], []
+    for line in [*path.read_text(encoding="utf-8").splitlines(), ""]:
+        line = line.strip()
+        if line.startswith("|"):
+            block.append([cell.strip() for cell in line.strip("|").split("|")])
+            continue
+        if block:
+            header, body = block[0], [row for row in block[1:] if not all(set(c) <= set("-: ") for c in row)]
+            tables.append([dict(zip(header, row)) for row in body])
+            block = []
+    return tables
+
+
 def bench_table(name: str) -> list[dict[str, str]]:
     """The first Markdown table of a ``bench/results/`` file as rows (column header -> cell text), ``[]`` when
     the file is absent; e.g. ``bench_table("cross_h200_ft_seeds.txt")`` for the per-seed re-ranking results
     that notebook 21 states, so prose shows the figures the bench wrote rather than a copy of them."""
-    path = bench_file(name)
-    if not path.exists():
-        return []
-    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
-    start = next((i for i, line in enumerate(lines) if line.startswith("|")), None)
-    if start is None:
-        return []
-    block = []
-    for line in lines[start:]:
-        if not line.startswith("|"):
-            break
-        block.append([cell.strip() for cell in line.strip("|").split("|")])
-    header, body = block[0], [row for row in block[1:] if not all(set(c) <= set("-: ") for c in row)]
-    return [dict(zip(header, row)) for row in body]
+    tables = bench_tables(name)
+    return tables[0] if tables else []
+
+
+def cite(name: str, row: str, column: str | None = None) -> str:
+    """One figure of ``bench/results/<name>``, as the bench wrote it, for prose that states it.
+
+    With ``column``: the cell in column ``column`` of the first row, in any of the file's Markdown tables
+    (:func:`bench_tables`), whose first cell is ``row``, e.g. ``cite("cross_h100.txt", "hybrid", "CE alone")``.
+    Without: the nDCG@10 value of row ``row`` of a ``bench/bench_dual.py``-style file (:func:`bench_lines`),
+    e.g. ``cite("dual_cuda.txt", "best")``. A notebook renders the sentence with
+    ``display(Markdown(f"... {cite(...)} ..."))``, so its prose cannot drift from the measurement.
+    Raises ``LookupError`` (one line) when the file, the row or the column is missing.
+    """
+    if not bench_file(name).exists():
+        raise LookupError(f"cite: bench/results/{name} does not exist")
+    if column is None:
+        line = bench_lines(name).get(row)
+        if line is None:
+            raise LookupError(f"cite: bench/results/{name} has no result row {row!r}")
+        return line.split()[2]
+    rows = [r for table in bench_tables(name) for r in table if next(iter(r.values()), None) == row]
+    if not rows:
+        raise LookupError(f"cite: no table of bench/results/{name} has a row {row!r}")
+    hit = next((r for r in rows if column in r), None)
+    if hit is None:
+        raise LookupError(f"cite: no table of bench/results/{name} has a column {column!r} in row {row!r}")
+    return hit[column]
