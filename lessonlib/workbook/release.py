@@ -42,26 +42,34 @@ SKIPPED_SUFFIXES = (".pyc", ".pyo", ".egg-info")
 SKIPPED_NAMES = {"__pycache__", ".ipynb_checkpoints"}
 
 
-def learner_part(text: str, name: str = "README.md") -> str:
-    """The learner sections of a README: the lines between a ``<!-- learner:start -->`` line and the next
-    ``<!-- learner:end -->`` line (markers on lines of their own), sections joined by a blank line."""
-    parts: list[list[str]] = []
+def _blocks(text: str, start: str, end: str, name: str, what: str) -> tuple[list[list[str]], list[str]]:
+    """(the blocks between ``start`` and ``end`` marker lines, the lines outside them) of ``text``; markers are
+    lines of their own and do not nest (a one-line ValueError naming ``name`` and the line otherwise)."""
+    blocks: list[list[str]] = []
+    outside: list[str] = []
     inside = False
     for number, line in enumerate(text.splitlines(), 1):
         marker = line.strip()
-        if marker == LEARNER_START:
+        if marker == start:
             if inside:
-                raise ValueError(f"{name}:{number}: '{LEARNER_START}' inside another learner section")
+                raise ValueError(f"{name}:{number}: '{start}' inside another {what}")
             inside = True
-            parts.append([])
-        elif marker == LEARNER_END:
+            blocks.append([])
+        elif marker == end:
             if not inside:
-                raise ValueError(f"{name}:{number}: '{LEARNER_END}' without a '{LEARNER_START}' before it")
+                raise ValueError(f"{name}:{number}: '{end}' without a '{start}' before it")
             inside = False
-        elif inside:
-            parts[-1].append(line)
+        else:
+            (blocks[-1] if inside else outside).append(line)
     if inside:
-        raise ValueError(f"{name}: '{LEARNER_START}' without a '{LEARNER_END}' after it")
+        raise ValueError(f"{name}: '{start}' without a '{end}' after it")
+    return blocks, outside
+
+
+def learner_part(text: str, name: str = "README.md") -> str:
+    """The learner sections of a README: the lines between a ``<!-- learner:start -->`` line and the next
+    ``<!-- learner:end -->`` line (markers on lines of their own), sections joined by a blank line."""
+    parts, _ = _blocks(text, LEARNER_START, LEARNER_END, name, "learner section")
     if not parts:
         raise ValueError(f"{name}: no learner section (lines {LEARNER_START} ... {LEARNER_END})")
     return "\n\n".join("\n".join(lines).strip("\n") for lines in parts) + "\n"
@@ -70,22 +78,7 @@ def learner_part(text: str, name: str = "README.md") -> str:
 def without_maintainer_part(text: str, name: str = "Makefile") -> str:
     """``text`` less its maintainer blocks: the lines from a ``# maintainer:start`` line to the next
     ``# maintainer:end`` line, markers included (markers on lines of their own)."""
-    kept: list[str] = []
-    inside = False
-    for number, line in enumerate(text.splitlines(), 1):
-        marker = line.strip()
-        if marker == MAINTAINER_START:
-            if inside:
-                raise ValueError(f"{name}:{number}: '{MAINTAINER_START}' inside another maintainer block")
-            inside = True
-        elif marker == MAINTAINER_END:
-            if not inside:
-                raise ValueError(f"{name}:{number}: '{MAINTAINER_END}' without a '{MAINTAINER_START}' before it")
-            inside = False
-        elif not inside:
-            kept.append(line)
-    if inside:
-        raise ValueError(f"{name}: '{MAINTAINER_START}' without a '{MAINTAINER_END}' after it")
+    _, kept = _blocks(text, MAINTAINER_START, MAINTAINER_END, name, "maintainer block")
     return "\n".join(kept) + "\n"
 
 
