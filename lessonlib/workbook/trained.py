@@ -127,7 +127,7 @@ def cross_first_stages(dataset: Dataset, queries: list[str], fast: bool | None =
     tokens in fast mode) and ``"hybrid"`` (their reciprocal-rank fusion, ``merge_runs``). Notebook 15
     builds the same runs for all train claims; per query they are identical, so the negatives match."""
     from lessonlib.cross.data import bm25_run, merge_runs  # deferred: pulls in torch
-    from lessonlib.dual.encode import dense_run
+    from lessonlib.dual.encode import dense_run  # deferred: pulls in torch
 
     fast = config.is_fast() if fast is None else fast
     sub = dataclasses.replace(dataset, queries={q: dataset.queries[q] for q in queries})
