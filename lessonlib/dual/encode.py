@@ -207,19 +207,17 @@ def encode(
         raise ValueError(f"encode(kind={kind!r}): kind must be 'doc' or 'query'")
     if batch_size < 1:
         raise ValueError(f"encode(batch_size={batch_size}): batch_size must be >= 1")
-    if precision not in runtime.PRECISIONS:
-        raise ValueError(f"encode(precision={precision!r}): precision must be one of {', '.join(runtime.PRECISIONS)}")
     if isinstance(texts, str):
         raise TypeError("encode(texts=...): texts must be a list of strings, got one str (wrap it in a list)")
     runtime.check_backend("encode", backend)
     texts = ["" if t is None else str(t).strip() for t in texts]
     n = len(texts)
     dev = "cpu" if quantize else (device or config.device())
-    if backend == "onnx" and precision not in ("fp32", "auto"):
-        raise ValueError(f"encode(backend='onnx', precision={precision!r}): ONNX Runtime runs fp32 (or int8 with quantize=True)")
     if precision == "auto" and (quantize or backend == "onnx"):
         precision = "fp32"  # int8 and ONNX Runtime run fp32 activations
-    precision = runtime.choose_precision("encode", precision, dev)
+    precision = runtime.choose_precision("encode", precision, dev)  # also rejects an unknown precision
+    if backend == "onnx" and precision != "fp32":
+        raise ValueError(f"encode(backend='onnx', precision={precision!r}): ONNX Runtime runs fp32 (or int8 with quantize=True)")
     engine = runtime.choose_backend(backend, dev, n) if precision == "fp32" else "torch"
 
     by_name = not isinstance(model, DualEncoder)

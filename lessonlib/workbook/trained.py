@@ -121,19 +121,23 @@ NEGATIVES = ("bm25", "hybrid")
 FIRST_STAGE_K = 100
 
 
-def cross_first_stages(dataset: Dataset, queries: list[str], fast: bool | None = None) -> dict[str, dict]:
-    """The train-side first stages of the workbook's cross-encoders, top ``FIRST_STAGE_K`` per query:
-    ``"bm25"`` (``lessonlib.cross.data.bm25_run``), ``"dense"`` (zero-shot MiniLM, ``dense_run``; 128
-    tokens in fast mode) and ``"hybrid"`` (their reciprocal-rank fusion, ``merge_runs``). Notebook 15
-    builds the same runs for all train claims; per query they are identical, so the negatives match."""
+def cross_first_stages(dataset: Dataset, queries: list[str], fast: bool | None = None, dense: bool = True,
+                       progress: bool = False) -> dict[str, dict]:
+    """The first stages of the workbook's cross-encoders, top ``FIRST_STAGE_K`` per query:
+    ``"bm25"`` (``lessonlib.cross.data.bm25_run``) and, with ``dense``, ``"dense"`` (zero-shot MiniLM,
+    ``dense_run``; 128 tokens in fast mode) and ``"hybrid"`` (their reciprocal-rank fusion, ``merge_runs``).
+    :func:`finetuned_cross` reads its negatives and validation from them; notebook 15 shows the same runs."""
     from lessonlib.cross.data import bm25_run, merge_runs  # deferred: pulls in torch
     from lessonlib.dual.encode import dense_run  # deferred: pulls in torch
 
     fast = config.is_fast() if fast is None else fast
     sub = dataclasses.replace(dataset, queries={q: dataset.queries[q] for q in queries})
-    bm25 = bm25_run(sub, sub.queries, k=FIRST_STAGE_K)
-    dense = dense_run(sub, config.DEFAULT_MODEL, k=FIRST_STAGE_K, max_length=128 if fast else None, show_progress=False)
-    return {"bm25": bm25, "dense": dense, "hybrid": merge_runs(bm25, dense)}
+    runs = {"bm25": bm25_run(sub, sub.queries, k=FIRST_STAGE_K)}
+    if dense:
+        runs["dense"] = dense_run(sub, config.DEFAULT_MODEL, k=FIRST_STAGE_K, max_length=128 if fast else None,
+                                  show_progress=progress)
+        runs["hybrid"] = merge_runs(runs["bm25"], runs["dense"])
+    return runs
 
 
 def finetuned_cross(dataset_train: Dataset, fit_qids: list[str], val_qids: list[str], recipe=None,
@@ -168,11 +172,7 @@ def finetuned_cross(dataset_train: Dataset, fit_qids: list[str], val_qids: list[
         knobs["dense_max_length"] = 128 if fast else None
 
     def train(out: Path) -> None:
-        runs = cross_first_stages(dataset_train, fit + val, fast) if negatives == "hybrid" else None
-        if runs is None:
-            from lessonlib.cross.data import bm25_run  # deferred: pulls in scipy
-
-            runs = {"bm25": bm25_run(dataset_train, {q: dataset_train.queries[q] for q in fit + val}, k=FIRST_STAGE_K)}
+        runs = cross_first_stages(dataset_train, fit + val, fast, dense=negatives == "hybrid")
         trained = cross_recipe.train_monobert(dataset_train, runs[negatives], fit, val, recipe, val_run=runs["bm25"],
                                               progress=progress)
         trained.model.save(out)
