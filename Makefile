@@ -2,6 +2,7 @@
 #   make workbook         installs into .venv and executes every notebook (lessonlib workbook)
 #   make lab              starts JupyterLab on your working copy work/ (lessonlib lab)
 #   make test-notebooks   runs every notebook in fast mode under nbval
+#   make book             renders the README, the notebooks and the exercises into build/book (lessonlib book)
 # maintainer:start
 #   make test             installs into .venv (with the test peers) and runs the tests and the notebooks
 # (the blocks between maintainer:start and maintainer:end are left out of the learner's release: it has no tests/)
@@ -13,7 +14,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 # CPU build of torch first: with it installed, the project's torch range installs nothing more.
 TORCH ?= torch==2.13.0
 
-.PHONY: install install-test test test-unit test-notebooks test-browser lab workbook clean
+.PHONY: install install-test test test-unit test-notebooks test-browser lab workbook book clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +50,9 @@ lab: install
 
 workbook: install
 	$(VENV)/bin/lessonlib workbook
+
+book: install
+	$(VENV)/bin/lessonlib book --out build/book
 
 clean:
 	rm -rf build .pytest_cache

@@ -54,3 +54,26 @@ def test_the_figure_pattern_catches_figures_and_spares_knobs():
     found = lambda text: FIGURE.findall(text)  # noqa: E731
     assert found("BM25 0.686 and CE +0.0429, Δ −0.017") == ["0.686", "+0.0429", "−0.017"]
     assert found("p = 0.15, lr 3e-5, dropout 0.1, $0.085/h, v0.2.100") == []
+
+
+NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+                "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50}
+
+
+def _number(words: str) -> int:
+    """'Twenty-nine' -> 29, 'seventeen' -> 17."""
+    parts = words.lower().split("-")
+    value = TENS.get(parts[0], None)
+    if value is None:
+        return NUMBER_WORDS.index(parts[0])
+    return value + (NUMBER_WORDS.index(parts[1]) if len(parts) > 1 else 0)
+
+
+@pytest.mark.parametrize("readme", ["README.md", "exercises/README.md"])
+def test_readmes_count_the_exercises_there_are(readme):
+    """The READMEs say how many exercises there are in words; the count follows exercises/source."""
+    count = len(list((ROOT / "exercises" / "source").glob("ex*.py")))
+    said = re.findall(r"\b([A-Za-z]+(?:-[a-z]+)?) short coding exercises", (ROOT / readme).read_text())
+    assert said, f"{readme} no longer says how many exercises there are"
+    assert [_number(s) for s in said] == [count] * len(said), f"{readme} says {said}, exercises/source holds {count}"

@@ -25,6 +25,7 @@ COMMANDS = [
     "exercises",
     "grade",
     "release",
+    "book",
 ]
 
 

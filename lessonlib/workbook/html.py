@@ -23,6 +23,8 @@ from lessonlib.core.io import atomic_dir, atomic_write
 MATHJAX_DIR = "_static/mathjax"
 MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"
 """The MathJax configuration nbclassic ships (nbconvert's default, TeX-AMS_CHTML-full, is not in that copy)."""
+REVEAL_CDN = "https://unpkg.com/reveal.js@4.0.2"
+"""nbconvert's default reveal.js for slide decks (loaded when a deck opens); offline, a local reveal.js 4 folder."""
 _SKIPPED = ("localization", "SVG")  # English is built in; the SVG output is not the one configured
 
 OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
@@ -80,18 +82,37 @@ def notebook_title(nb: Any, fallback: str) -> str:
     return fallback
 
 
-def export_html(nb: Any, target: str | os.PathLike) -> Path:
-    """Write ``nb`` as an offline HTML page at ``target``, MathJax installed beside it."""
+def render_html(nb: Any, title: str, mathjax_url: str, *, template: str = "offline.html.j2",
+                templates: dict[str, str] | None = None, resources: dict[str, Any] | None = None) -> str:
+    """The HTML of ``nb`` rendered with ``template`` (one of :data:`OFFLINE_TEMPLATE`'s ``offline.html.j2`` or
+    of ``templates``, name -> Jinja source, which may extend it); ``resources`` reach the template as
+    ``resources.<key>``."""
     import jinja2  # deferred: nbconvert's exporter is slow to import, and only exports need it
     from nbconvert import HTMLExporter  # deferred: as above
 
+    loader = jinja2.DictLoader({"offline.html.j2": OFFLINE_TEMPLATE, **(templates or {})})
+    exporter = HTMLExporter(extra_loaders=[loader], template_file=template, mathjax_url=mathjax_url)
+    body, _ = exporter.from_notebook_node(nb, resources={**(resources or {}), "metadata": {"name": title}})
+    return body
+
+
+def lab_css() -> str:
+    """JupyterLab's notebook and light-theme style sheets as nbconvert's ``lab`` template inlines them."""
+    from nbconvert import HTMLExporter  # deferred: as above
+
+    for folder in HTMLExporter(template_name="lab").template_paths:
+        static = Path(folder) / "static"
+        if (static / "index.css").is_file() and (static / "theme-light.css").is_file():
+            return (static / "index.css").read_text(encoding="utf-8") + "\n" + \
+                (static / "theme-light.css").read_text(encoding="utf-8")
+    raise FileNotFoundError("nbconvert's lab template has no static/index.css: reinstall nbconvert")
+
+
+def export_html(nb: Any, target: str | os.PathLike) -> Path:
+    """Write ``nb`` as an offline HTML page at ``target``, MathJax installed beside it."""
     target = Path(target)
     install_mathjax(target.parent)
-    exporter = HTMLExporter(extra_loaders=[jinja2.DictLoader({"offline.html.j2": OFFLINE_TEMPLATE})],
-                            template_file="offline.html.j2",
-                            mathjax_url=f"{MATHJAX_DIR}/MathJax.js?config={MATHJAX_CONFIG}")
-    title = notebook_title(nb, target.stem)
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    body = render_html(nb, notebook_title(nb, target.stem), f"{MATHJAX_DIR}/MathJax.js?config={MATHJAX_CONFIG}")
     with atomic_write(target) as handle:
         handle.write(body)
     return target

@@ -101,7 +101,7 @@ def course_root(explicit: Path | None = None) -> Path:
     return root.resolve()
 
 
-def _student_notebooks(root: Path) -> list[Path]:
+def student_notebooks(root: Path) -> list[Path]:
     """exercises/student/*.ipynb, each checked against its source when the sources are here."""
     import nbformat
 
@@ -132,7 +132,7 @@ def plan(root: Path) -> dict[str, Path | str]:
     notebooks = sorted((root / "notebooks").glob("*.ipynb"))
     if not notebooks:
         raise FileNotFoundError(f"no notebooks in {root / 'notebooks'}")
-    for path in notebooks + _student_notebooks(root):
+    for path in notebooks + student_notebooks(root):
         files[path.relative_to(root).as_posix()] = path
     for tree in TREES:
         if (root / tree).is_dir():

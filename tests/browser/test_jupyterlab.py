@@ -9,7 +9,8 @@ code cell has run and the kernel is idle, saves, and asserts: no error output an
 a knob's slider moved with the keyboard changes the knob's output, and a screenshot under
 ``build/screenshots/`` that is not blank. It then opens exercise 1, types the solution into the
 editor and sees the check pass, and opens an offline HTML page with the network cut off and sees
-its formulas typeset.
+its formulas typeset. Last, it opens the book (``lessonlib book``) from the file system with the network
+cut off, searches it and follows the first hit.
 
 Chromium is found at ``$LESSONLIB_CHROMIUM``, ``chromium`` or ``chromium-browser``; without it every
 test fails with a one-line reason (it never skips): ``tests/browser/install_chromium.sh`` installs it.
@@ -263,5 +264,33 @@ def test_an_offline_html_page_typesets_its_formulas_with_the_network_cut(browser
                                "&& document.querySelectorAll('.MathJax, .MathJax_Display').length > 0", timeout=60_000)
         assert page.title().startswith("01 · Foundations")
         assert not remote, f"the page asked the network for {remote[0]}"
+    finally:
+        context.close()
+
+
+def test_the_book_opens_from_the_file_system_and_its_search_finds_a_section(browser, tmp_path):
+    """`lessonlib book` (issue 28, item 2): file://, the network cut, search "platt", follow the first hit."""
+    from lessonlib.workbook.book import build_book
+
+    report = build_book(tmp_path / "book", root=ROOT)
+    context = browser.new_context()
+    page = context.new_page()
+    remote = []
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file://")
+               else (remote.append(route.request.url), route.abort()))
+    try:
+        page.goto((report.out / "index.html").as_uri())
+        assert page.locator(".book-nav h3").all_text_contents()[:3] == ["Getting started", "Day 10.1 · Dual encoders",
+                                                                      "Day 10.2 · Cross encoders"]
+        page.fill("#book-search", "platt scaling")
+        page.wait_for_selector("#book-results li a", timeout=10_000)
+        first = page.locator("#book-results li a").first
+        expected = first.get_attribute("href")
+        first.click()
+        page.wait_for_load_state("load")
+        assert expected.split("#")[0] in page.url
+        assert "Platt" in page.content()
+        page.wait_for_function("() => window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0", timeout=60_000)
+        assert not remote, f"the book asked the network for {remote[0]}"
     finally:
         context.close()
