@@ -82,3 +82,22 @@ def test_model_identity_is_stable_and_weight_based(tmp_path):
     (other / "config.json").write_text("{}")
     (other / "model.safetensors").write_bytes(b"different")
     assert hub.model_identity(other) != a
+
+
+def test_loading_the_models_prints_no_bar_and_no_load_report_and_restores_the_settings(capfd):
+    """transformers 5's "Loading weights" bar and the LOAD REPORT of the fresh head clutter notebook cells."""
+    from transformers.utils import logging as hf_logging
+
+    from lessonlib.cross.model import CrossEncoder
+    from lessonlib.dual.encoders import DualEncoder
+
+    level, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    capfd.readouterr()
+    DualEncoder.from_pretrained(hub.MINILM_ID)
+    CrossEncoder()
+    out, err = capfd.readouterr()
+    assert "Loading weights" not in out + err and "LOAD REPORT" not in out + err and "MISSING" not in out + err
+    assert (hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()) == (level, bars)
+    with pytest.raises(RuntimeError), hub.quiet_transformers():  # restored after an error too
+        raise RuntimeError("boom")
+    assert (hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()) == (level, bars)

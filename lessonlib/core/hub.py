@@ -19,9 +19,11 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from lessonlib.core import config
@@ -152,3 +154,24 @@ def model_identity(name_or_path: str | os.PathLike) -> str:
     if not digests:
         digests.append(str(folder))
     return hashlib.sha256("|".join(digests).encode()).hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """transformers' messages below errors and its progress bars off inside the block, restored after.
+
+    Loading a checkpoint in transformers 5 draws a "Loading weights" bar and prints a LOAD REPORT table
+    naming every weight it initialised fresh (a new classification head is meant to be); the tokenizer
+    warns of every text longer than the model's maximum when asked for full ids. Neither says anything a
+    learner can act on, and in a notebook they bury the cell's own output."""
+    from transformers.utils import logging as hf_logging  # deferred: only model loading needs transformers
+
+    level, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()

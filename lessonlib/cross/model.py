@@ -34,7 +34,7 @@ import torch
 from lessonlib.core import config, runtime
 from lessonlib.cross.data import length_sorted_batches
 from lessonlib.cross.longdoc import aggregate, split_pairs
-from lessonlib.core.hub import resolve_model
+from lessonlib.core.hub import quiet_transformers, resolve_model
 from lessonlib.core.io import atomic_dir, verify_folder
 
 HEADS = {"binary": 1, "regression": 1}
@@ -118,8 +118,9 @@ class CrossEncoder(torch.nn.Module):
         cfg = AutoConfig.from_pretrained(path, num_labels=num_labels, **kwargs)
         cfg.lessonlib_head = head
         cfg.problem_type = "regression" if head == "regression" else None
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self.model = AutoModelForSequenceClassification.from_pretrained(path, config=cfg, dtype=torch.float32)
+        with quiet_transformers():  # no weight-loading bar, no report of the fresh head's MISSING weights
+            self.tokenizer = AutoTokenizer.from_pretrained(path)
+            self.model = AutoModelForSequenceClassification.from_pretrained(path, config=cfg, dtype=torch.float32)
         self.head = head
         self.num_grades = num_grades
         self.max_length = min(max_length, int(getattr(cfg, "max_position_embeddings", max_length)))

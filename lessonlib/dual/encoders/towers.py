@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from lessonlib.dual.encoders.pooling import Pooling
-from lessonlib.core.hub import resolve_model
+from lessonlib.core.hub import quiet_transformers, resolve_model
 
 
 def _clean(texts: Sequence[str] | str, where: str) -> list[str]:
@@ -79,14 +79,8 @@ class TokenizerMixin:
         texts = _clean(texts, "pretokenize")
         if not texts:
             return []
-        import transformers
-
-        level = transformers.logging.get_verbosity()
-        transformers.logging.set_verbosity_error()  # silence "longer than the maximum" warnings
-        try:
+        with quiet_transformers():  # no "longer than the maximum" warning per text
             return self.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
-        finally:
-            transformers.logging.set_verbosity(level)
 
     def collate(self, ids: Sequence[list[int]], max_length: int | None = None) -> dict[str, torch.Tensor]:
         """Truncate each id list to ``max_length`` and pad to the longest: (B, T) tensors."""
@@ -143,10 +137,11 @@ class TransformerTower(TokenizerMixin, nn.Module):
         # float32 weights whatever the checkpoint was saved in (transformers 5 keeps a float16
         # checkpoint in float16, and training float16 weights with Adam overflows to NaN).
         kwargs = {"attn_implementation": attn_implementation} if attn_implementation else {}
-        try:
-            self.model = AutoModel.from_pretrained(str(path), dtype=torch.float32, **kwargs)
-        except (ValueError, ImportError):  # architecture without SDPA support
-            self.model = AutoModel.from_pretrained(str(path), dtype=torch.float32)
+        with quiet_transformers():  # no weight-loading bar
+            try:
+                self.model = AutoModel.from_pretrained(str(path), dtype=torch.float32, **kwargs)
+            except (ValueError, ImportError):  # architecture without SDPA support
+                self.model = AutoModel.from_pretrained(str(path), dtype=torch.float32)
         self.max_length = int(max_length)
         self.pooling = Pooling(pooling, self.dim)
 
