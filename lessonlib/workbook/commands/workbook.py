@@ -39,6 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "default: LESSONLIB_DATASET, else SciFact when it is here, else the bundled sample)")
     parser.add_argument("--keep-going", action=argparse.BooleanOptionalAction, default=True,
                         help="run the remaining notebooks after a failure (default); --no-keep-going stops at the first")
+    parser.add_argument("--record", action="store_true",
+                        help="write each notebook that runs without error back in place, stamped with this run "
+                             "(full mode: its outputs too; fast mode: only its figures and time) and with its "
+                             "'expected results' box refreshed (lessonlib.workbook.record)")
     parser.add_argument("--widgets", action="store_true",
                         help="keep ipywidgets knobs (default: off, LESSONLIB_WIDGETS=0: each knob runs once with its "
                              "defaults, as the static HTML export could never move a slider)")
@@ -83,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"lessonlib workbook: {len(paths)} notebooks, {mode} mode, into {out}\n  data: {data_line}", file=sys.stderr)
 
     failures, summary = [], []
+    machine, commit = _machine(), _commit(folder)  # before --record changes the notebooks (and so the "+dirty")
     for path in paths:
         results_file = out / "results" / f"{path.stem}.json"
         results_file.unlink(missing_ok=True)
@@ -90,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         nb = nbformat.read(path, as_version=4)
         client = NotebookClient(
             nb, timeout=None if args.timeout < 0 else args.timeout, kernel_name="python3",
-            resources={"metadata": {"path": str(folder)}},
+            resources={"metadata": {"path": str(folder)}}, record_timing=not args.record,
         )
         start = time.perf_counter()
         status = "ok"
@@ -107,6 +112,10 @@ def run(args: argparse.Namespace) -> int:
         export_html(nb, out / f"{path.stem}.html")  # offline: MathJax beside it, no CDN script
         results = json.loads(results_file.read_text()) if results_file.exists() else {}
         summary.append((path.name, status, elapsed, results))
+        if args.record:
+            _record(path, nb, status, {"mode": mode, "device": machine, "dataset": data_line, "commit": commit,
+                                       "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "wall_s": round(elapsed, 1),
+                                       "results": {name: entry["value"] for name, entry in results.items()}})
         print(f"[{status}] {path.name} ({elapsed:.0f} s)", file=sys.stderr)
         for name, entry in results.items():
             print(f"    {name}: {entry['value']}")
@@ -123,9 +132,24 @@ def run(args: argparse.Namespace) -> int:
         lines.append(f"failed: {', '.join(failures)} (executed copies with the error in {out})")
     print("\n" + "\n".join(lines))
     with atomic_write(out / "summary.md") as handle:  # the record of this run, to cite or compare
-        handle.write(f"lessonlib workbook, {time.strftime('%Y-%m-%d %H:%M %Z')}; {_machine()}; "
-                     f"lessonlib {_commit(folder)}\n\n" + "\n".join(lines) + "\n")
+        handle.write(f"lessonlib workbook, {time.strftime('%Y-%m-%d %H:%M %Z')}; {machine}; "
+                     f"lessonlib {commit}\n\n" + "\n".join(lines) + "\n")
     return 1 if failures else 0
+
+
+def _record(path: Path, executed, status: str, run: dict) -> None:
+    """Write ``path`` back stamped with ``run`` (:func:`lessonlib.workbook.record.record_run`); a failed run is not recorded."""
+    import nbformat
+
+    from lessonlib.workbook.record import record_run  # deferred: only --record needs it
+
+    if status != "ok":
+        print(f"  {path.name}: not recorded ({status}); the stored notebook is unchanged", file=sys.stderr)
+        return
+    stored = nbformat.read(path, as_version=4)
+    recorded = record_run(stored, executed if run["mode"] == "full" else None, run)
+    with atomic_write(path) as handle:
+        nbformat.write(recorded, handle)
 
 
 def _one_line(exc: Exception) -> str:
