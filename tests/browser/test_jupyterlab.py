@@ -17,6 +17,7 @@ test fails with a one-line reason (it never skips): ``tests/browser/install_chro
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -248,24 +249,31 @@ def test_an_exercise_solved_in_the_editor_passes_its_check(lab, browser):
     assert "NotImplementedError" not in saved.cells[1].source and "pool(q_hidden, q_mask)" in saved.cells[1].source
 
 
+@contextlib.contextmanager
+def offline_page(browser, path: Path):
+    """A page opened on ``path`` (file://) with every other request refused; yields (page, the URLs refused)."""
+    context = browser.new_context()
+    page = context.new_page()
+    remote: list[str] = []
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file://")
+               else (remote.append(route.request.url), route.abort()))
+    try:
+        page.goto(path.as_uri())
+        yield page, remote
+    finally:
+        context.close()
+
+
 def test_an_offline_html_page_typesets_its_formulas_with_the_network_cut(browser, tmp_path):
     from lessonlib.workbook.html import export_html
 
     page_path = export_html(nbformat.read(ROOT / "notebooks" / "01_foundations.ipynb", as_version=4),
                             tmp_path / "01_foundations.html")
-    context = browser.new_context()
-    page = context.new_page()
-    remote = []
-    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file://")
-               else (remote.append(route.request.url), route.abort()))
-    try:
-        page.goto(page_path.as_uri())
+    with offline_page(browser, page_path) as (page, remote):
         page.wait_for_function("() => window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0 "
                                "&& document.querySelectorAll('.MathJax, .MathJax_Display').length > 0", timeout=60_000)
         assert page.title().startswith("01 · Foundations")
         assert not remote, f"the page asked the network for {remote[0]}"
-    finally:
-        context.close()
 
 
 def test_the_book_opens_from_the_file_system_and_its_search_finds_a_section(browser, tmp_path):
@@ -273,13 +281,7 @@ def test_the_book_opens_from_the_file_system_and_its_search_finds_a_section(brow
     from lessonlib.workbook.book import build_book
 
     report = build_book(tmp_path / "book", root=ROOT)
-    context = browser.new_context()
-    page = context.new_page()
-    remote = []
-    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file://")
-               else (remote.append(route.request.url), route.abort()))
-    try:
-        page.goto((report.out / "index.html").as_uri())
+    with offline_page(browser, report.out / "index.html") as (page, remote):
         assert page.locator(".book-nav h3").all_text_contents()[:3] == ["Getting started", "Day 10.1 · Dual encoders",
                                                                       "Day 10.2 · Cross encoders"]
         page.fill("#book-search", "platt scaling")
@@ -292,5 +294,3 @@ def test_the_book_opens_from_the_file_system_and_its_search_finds_a_section(brow
         assert "Platt" in page.content()
         page.wait_for_function("() => window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0", timeout=60_000)
         assert not remote, f"the book asked the network for {remote[0]}"
-    finally:
-        context.close()
