@@ -57,7 +57,8 @@ def _course(tmp_path: Path) -> Path:
     (root / "bench" / "results" / "table.txt").write_text("| system | nDCG@10 |\n")
     nbformat.write(_notebook("00 · Setup"), root / "notebooks" / "00_setup.ipynb")
     nbformat.write(_notebook("01 · First", "## Kernel pooling\n\nSee [the table](../bench/results/table.txt), "
-                             "[the next one](02_second.ipynb#Objectives), [nothing](missing.ipynb) and "
+                             "[the next one](02_second.ipynb#Objectives), [nothing](missing.ipynb), "
+                             "[a solution](../exercises/source/ex01_mean_pooling.py) and "
                              "[the web](https://example.org).", outputs=True), root / "notebooks" / "01_first.ipynb")
     nbformat.write(_notebook("02 · Second", "Practise with [exercise 1](../exercises/student/ex01_mean_pooling.ipynb)."),
                    root / "notebooks" / "02_second.ipynb")
@@ -94,7 +95,9 @@ def test_links_point_at_the_pages_and_linked_files_are_copied(tiny):
     assert 'href="../bench/results/table.txt"' in first and (report.out / "bench" / "results" / "table.txt").is_file()
     assert 'href="https://example.org"' in first
     assert report.copied == ["bench/results/table.txt"]
-    assert report.broken_links == ["notebooks/01_first.ipynb: missing.ipynb"]
+    assert report.broken_links == ["notebooks/01_first.ipynb: missing.ipynb",  # nothing there
+                                   "notebooks/01_first.ipynb: ../exercises/source/ex01_mean_pooling.py"]  # private
+    assert not (report.out / "exercises" / "source").exists()
     second = (report.out / "notebooks" / "02_second.html").read_text()
     assert 'href="../exercises/student/ex01_mean_pooling.html"' in second
     assert 'href="notebooks/01_first.html"' in (report.out / "index.html").read_text()

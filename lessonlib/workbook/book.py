@@ -253,6 +253,16 @@ _LINK = re.compile(r'(<a\b[^>]*?\bhref=")([^"]*)(")')
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
+PRIVATE = ("exercises/source/", "exercises/instructor/", "tests/")  # the instructor's: never copied into a book
+
+
+def _copyable(root: Path, name: str) -> bool:
+    """Whether the course file ``name`` (relative to ``root``) may be copied into the book for a link to it."""
+    path = root / name
+    return (not name.startswith(("../", "/")) and name != ".." and not name.startswith(PRIVATE) and path.is_file()
+            and path.stat().st_size <= MAX_COPIED_BYTES)
+
+
 def _rewrite_links(body: str, page: Page, targets: dict[str, str], root: Path, copies: dict[str, Path],
                    broken: list[str]) -> str:
     """``<a href>`` of ``body`` pointing into the course, pointed at the book: a page's source -> the page,
@@ -268,9 +278,7 @@ def _rewrite_links(body: str, page: Page, targets: dict[str, str], root: Path, c
         target = posixpath.normpath(posixpath.join(here, path))
         if target in targets:
             new = targets[target]
-        elif not target.startswith("..") and (root / target).is_file() and not target.startswith("exercises/source") \
-                and not target.startswith("exercises/instructor") \
-                and (root / target).stat().st_size <= MAX_COPIED_BYTES:
+        elif _copyable(root, target):
             copies[target] = root / target
             new = target
         else:
