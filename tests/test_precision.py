@@ -156,3 +156,24 @@ def test_inference_runner_copies_for_a_cpu_batch_and_autocasts_otherwise():
     assert runtime.inference_runner(net, "bf16", "cuda", 100, 8) == (net, True)  # a GPU: autocast
     with pytest.raises(ValueError, match="precision must be"):
         runtime.inference_runner(net, "auto", "cpu", 100, 8)
+
+
+@pytest.mark.parametrize("native,bf16,want", [(True, True, True), (True, False, False), (False, True, False)])
+def test_trainer_autocasts_on_a_cpu_only_where_bf16_is_native(monkeypatch, native, bf16, want):
+    from lessonlib.core.trainer import Trainer, TrainerConfig
+
+    monkeypatch.setattr(runtime, "native_bf16", lambda device: native)
+    seen = []
+
+    def loss_fn(model, batch):
+        seen.append(torch.is_autocast_enabled("cpu"))
+        x, y = torch.stack([x for x, _ in batch]), torch.stack([y for _, y in batch])
+        return ((model(x).float() - y) ** 2).mean()
+
+    batches = [(torch.randn(4), torch.randn(1)) for _ in range(8)]  # examples; the Trainer batches them
+    Trainer(nn.Linear(4, 1), loss_fn, TrainerConfig(lr=1e-2, batch_size=4, device="cpu", progress=False, bf16=bf16)).train(batches)
+    assert seen and all(s == want for s in seen)
+    monkeypatch.setenv("LESSONLIB_PRECISION", "fp32")  # the environment overrides the hardware
+    seen.clear()
+    Trainer(nn.Linear(4, 1), loss_fn, TrainerConfig(lr=1e-2, batch_size=4, device="cpu", progress=False, bf16=bf16)).train(batches)
+    assert seen and not any(seen)

@@ -3,7 +3,7 @@
 What it does, in the order of one optimizer step::
 
     for each micro-batch b of the accumulation window (grad_accum of them):
-        loss_b = loss_fn(model, b) / grad_accum          # bf16 autocast on GPU
+        loss_b = loss_fn(model, b) / grad_accum          # bf16 autocast where the device has native bf16
         loss_b.backward()
     clip ||g||_2 to max_grad_norm;  AdamW step;  lr schedule step;  callbacks
 
@@ -16,6 +16,9 @@ What it does, in the order of one optimizer step::
 * Checkpoints every ``checkpoint_every`` steps: weights in safetensors, optimizer / scheduler state
   through ``torch.save`` (loaded with ``weights_only=True``), counters and RNG states in JSON. A
   resumed run repeats the interrupted one exactly (same batches, same dropout masks on CPU).
+* ``bf16``: the forward pass under bf16 autocast (weights and gradients stay fp32; Kalamkar et al. 2019)
+  where the device multiplies bf16 natively — a recent GPU, or a CPU with AMX or AVX512-BF16
+  (:func:`lessonlib.core.runtime.choose_precision`, so ``LESSONLIB_PRECISION=fp32`` turns it off).
 * A loss that is NaN or infinite stops training with :class:`NonFiniteLossError` before any weight
   is touched; the checkpoints already written are kept.
 
@@ -44,6 +47,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from lessonlib.core import runtime
 from lessonlib.core.config import seed_everything
 from lessonlib.core.io import atomic_dir, verify_folder
 
@@ -418,8 +422,8 @@ class Trainer:
             tqdm = None
         bar = tqdm(total=self.total_steps, initial=self.state.step, desc="train", disable=not cfg.progress, leave=False) if tqdm else None
         autocast = (
-            torch.autocast("cuda", dtype=torch.bfloat16)
-            if cfg.bf16 and self.device.startswith("cuda")
+            torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16)
+            if cfg.bf16 and runtime.choose_precision("Trainer", "auto", self.device) == "bf16"
             else contextlib.nullcontext()
         )
         self.model.train()

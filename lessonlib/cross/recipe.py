@@ -55,8 +55,8 @@ class CrossRecipe(Recipe):
     the cosine of the pooled query and document states, the backbone's own scoring rule, so it ranks
     sensibly before any training); ignored when :func:`train_monobert` is given a ``model``;
     ``eval_k``: depth re-ranked on validation and test; ``val_queries``: validation queries used
-    for early stopping after every epoch (None = all, 0 = no early stopping); ``bf16``: autocast on a GPU
-    (the CPU always trains in fp32).
+    for early stopping after every epoch (None = all, 0 = no early stopping); ``bf16``: autocast where the device has native bf16
+    (a recent GPU, a CPU with AMX or AVX512-BF16; fp32 elsewhere and with ``LESSONLIB_PRECISION=fp32``).
     """
 
     loss: str = "softmax_ce"

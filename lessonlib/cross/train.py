@@ -4,7 +4,7 @@ One step: B groups (1 positive + n negatives each) -> B*(n+1) pairs ``[CLS] q [S
 scores reshaped to (B, n+1) -> a ranking objective (``lessonlib.losses.ranking``), optionally
 plus ``distill_weight * margin_mse(scores, teacher)`` when the groups carry teacher scores.
 The Trainer does AdamW, warm-up + linear decay, clipping, accumulation, layer-wise LR decay,
-bf16 autocast on GPU, checkpoints, and early stopping on a validation metric
+bf16 autocast where the device has native bf16, checkpoints, and early stopping on a validation metric
 (``eval_fn`` + ``select_metric``).
 
 >>> ce = CrossEncoder()

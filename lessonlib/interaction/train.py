@@ -276,7 +276,8 @@ def fit_ranker(
         return [collate(setup, lists[i : i + batch_size]) for i in range(0, len(lists), batch_size)]
 
     n_lists = len(training_lists(setup, qids, n_negatives, neg_depth, seed=seed))
-    config = TrainerConfig(lr=lr, epochs=epochs, batch_size=batch_size, warmup=0.1, seed=seed, progress=progress, device="cpu", weight_decay=0.0)
+    config = TrainerConfig(lr=lr, epochs=epochs, batch_size=batch_size, warmup=0.1, seed=seed, progress=progress, device="cpu", weight_decay=0.0,
+                           bf16=False)  # kernels as narrow as sigma 0.001 (exact match) need fp32 similarities
     start = time.perf_counter()
     with torch_threads(num_threads):
         history = Trainer(model, make_loss(objective), config).train(batches)
