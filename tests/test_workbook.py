@@ -184,3 +184,26 @@ def test_bench_table_reads_the_first_markdown_table_of_a_bench_file():
     seeds = [float(r["CE+interp nDCG@10"]) for r in rows[:4]]
     assert abs(sum(seeds) / 4 - float(rows[4]["CE+interp nDCG@10"])) < 1e-4  # the bench's mean row is the mean of its seeds
     assert report.bench_table("no-such-file.txt") == []
+
+
+def test_cite_match_reads_a_figure_outside_a_table_and_fails_in_one_line(tmp_path, monkeypatch):
+    from lessonlib.workbook import report
+
+    assert report.cite_match("cross_h100.txt", r"encoded \d+ docs in ([\d.]+)s on cuda") == "2.9"
+    assert report.cite_match("cross_h100.txt", r"CE (\d+) pairs/s") == "1803"
+    with pytest.raises(LookupError, match="no line of bench/results/cross_h100.txt matches"):
+        report.cite_match("cross_h100.txt", r"never written (\d+)")
+    with pytest.raises(LookupError, match="does not exist"):
+        report.cite_match("nothing_here.txt", r"(\d+)")
+
+
+def test_a_table_without_its_own_header_continues_the_columns_before_it(tmp_path, monkeypatch):
+    from lessonlib.workbook import report
+
+    assert report.cite("cross_recipe_h200.txt", "3 negatives, 1600 titles", "CE alone") == "0.6061"  # a later run's rows
+    (tmp_path / "t.txt").write_text("| variant | CE alone |\n| --- | --- |\n| a | 0.1 |\n\n# a second run\n| b | 0.2 |\n"
+                                    "\n| other | x | y |\n| --- | --- | --- |\n| c | 3 | 4 |\n\n| d | 0.3 |\n")
+    monkeypatch.setattr(report, "bench_file", lambda name: tmp_path / name)
+    assert report.bench_tables("t.txt") == [[{"variant": "a", "CE alone": "0.1"}], [{"variant": "b", "CE alone": "0.2"}],
+                                            [{"other": "c", "x": "3", "y": "4"}], [{"variant": "d", "CE alone": "0.3"}]]
+    assert report.cite("t.txt", "b", "CE alone") == "0.2"

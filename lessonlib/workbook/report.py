@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -75,19 +76,27 @@ def bench_lines(name: str) -> dict[str, str]:
 
 def bench_tables(name: str) -> list[list[dict[str, str]]]:
     """Every Markdown table of a ``bench/results/`` file, in order, each as rows (column header -> cell
-    text); ``[]`` when the file is absent."""
+    text); ``[]`` when the file is absent. A block of rows with no header line of its own (no ``| --- |``
+    line under its first row: a later invocation of the same bench appending rows) takes the columns of
+    the last table before it with as many columns."""
     path = bench_file(name)
     if not path.exists():
         return []
-    tables, block = [], []
+    separator = lambda row: all(set(c) <= set("-: ") for c in row)  # noqa: E731
+    tables, block, headers = [], [], []
     for line in [*path.read_text(encoding="utf-8").splitlines(), ""]:
         line = line.strip()
         if line.startswith("|"):
             block.append([cell.strip() for cell in line.strip("|").split("|")])
             continue
         if block:
-            header, body = block[0], [row for row in block[1:] if not all(set(c) <= set("-: ") for c in row)]
-            tables.append([dict(zip(header, row)) for row in body])
+            earlier = [h for h in headers if len(h) == len(block[0])]
+            if (len(block) > 1 and separator(block[1])) or not earlier:
+                header, block = block[0], block[1:]
+                headers.append(header)
+            else:
+                header = earlier[-1]  # the last table with as many columns
+            tables.append([dict(zip(header, row)) for row in block if not separator(row)])
             block = []
     return tables
 
@@ -124,3 +133,17 @@ def cite(name: str, row: str, column: str | None = None) -> str:
     if hit is None:
         raise LookupError(f"cite: no table of bench/results/{name} has a column {column!r} in row {row!r}")
     return hit[column]
+
+
+def cite_match(name: str, pattern: str) -> str:
+    """One figure of ``bench/results/<name>`` that no table holds: group 1 of the first line matching the regular
+    expression ``pattern`` (:func:`re.search`), e.g. ``cite_match("cross_h100.txt", r"encoded \d+ docs in ([\d.]+)s")``
+    -> ``"2.9"``. Raises ``LookupError`` (one line) when the file or a matching line is missing."""
+    path = bench_file(name)
+    if not path.exists():
+        raise LookupError(f"cite_match: bench/results/{name} does not exist")
+    for line in path.read_text(encoding="utf-8").splitlines():
+        match = re.search(pattern, line)
+        if match:
+            return match.group(1)
+    raise LookupError(f"cite_match: no line of bench/results/{name} matches {pattern!r}")
