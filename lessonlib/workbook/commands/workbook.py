@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from lessonlib.core.config import is_fast
 from lessonlib.data import course_dataset
@@ -137,9 +138,9 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def _record(path: Path, executed, status: str, run: dict) -> None:
+def _record(path: Path, executed: Any, status: str, run: dict[str, Any]) -> None:
     """Write ``path`` back stamped with ``run`` (:func:`lessonlib.workbook.record.record_run`); a failed run is not recorded."""
-    import nbformat
+    import nbformat  # deferred: as in run()
 
     from lessonlib.workbook.record import record_run  # deferred: only --record needs it
 
