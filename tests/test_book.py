@@ -162,11 +162,14 @@ def test_executed_copies_replace_the_stored_notebooks(tmp_path):
         book.build_book(tmp_path / "site2", root=root, executed=tmp_path / "nowhere")
 
 
-def test_command_line_prints_size_and_time_and_bad_input_is_one_line(tmp_path, capsys):
+def test_command_line_prints_size_and_time_and_bad_input_is_one_line(tmp_path, capsys, monkeypatch):
     root = _course(tmp_path)
     assert main(["book", "--root", str(root), "--out", str(tmp_path / "site")]) == 0
     err = capsys.readouterr().err
     assert re.search(r"lessonlib book: \d+ pages \(3 notebooks, \d+ exercises, the READMEs\) .* MiB, \d+ s", err)
+    monkeypatch.chdir(root)  # inside a course folder (a learner's release, say), no --root: that course
+    assert main(["book", "--out", str(tmp_path / "here")]) == 0
+    assert "(3 notebooks," in capsys.readouterr().err
     assert main(["book", "--root", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")]) == 2
     assert capsys.readouterr().err.count("\n") == 1
 

@@ -22,6 +22,7 @@ atomically (:func:`lessonlib.core.io.atomic_dir`): a rebuild replaces only a boo
 """
 from __future__ import annotations
 
+import copy
 import html as html_escape
 import json
 import os
@@ -37,8 +38,8 @@ from typing import Any
 import nbformat
 
 from lessonlib.core.io import atomic_dir, atomic_write, check_replaceable
-from lessonlib.workbook.html import (MATHJAX_CONFIG, MATHJAX_DIR, REVEAL_CDN, install_mathjax, lab_css,
-                                     notebook_title, render_html)
+from lessonlib.workbook.html import (MATHJAX_CONFIG, MATHJAX_DIR, REVEAL_CDN, html_exporter, install_mathjax,
+                                     lab_css, notebook_title, render_html)
 from lessonlib.workbook.release import LEARNER_START, check_no_solutions, course_root, learner_part, student_notebooks
 
 LECTURES = {"10.1": "Day 10.1 · Dual encoders", "10.2": "Day 10.2 · Cross encoders"}
@@ -196,7 +197,8 @@ def _learner_text(path: Path) -> str:
 
 
 def _markdown_notebook(text: str) -> Any:
-    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text)])
+    """A one-cell notebook of Markdown ``text``; its cell id is fixed, so a rebuild writes the same page."""
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text, id="markdown")])
 
 
 def plan_pages(root: Path, executed: Path | None = None) -> list[Page]:
@@ -206,8 +208,8 @@ def plan_pages(root: Path, executed: Path | None = None) -> list[Page]:
     there by name is taken from there, else from ``notebooks/``."""
     readme = _learner_text(root / "README.md")
     sections = lecture_sections(readme)
-    pages = [Page("README.md", "index.html", notebook_title(_markdown_notebook(readme), "The course"), START,
-                  nb=_markdown_notebook(readme))]
+    front = _markdown_notebook(readme)
+    pages = [Page("README.md", "index.html", notebook_title(front, "The course"), START, nb=front)]
     group = START
     for path in sorted((root / "notebooks").glob("*.ipynb")):
         chosen = executed / path.name if executed is not None and (executed / path.name).is_file() else path
@@ -346,7 +348,7 @@ def slide_deck(nb: Any) -> Any:
     """A copy of ``nb`` cut into slides at its headings: a Markdown cell opening with ``#`` or ``##`` starts a
     slide, one opening with ``###`` a sub-slide, every other cell continues the slide before it. The
     ``slideshow`` metadata is the one nbconvert's slides and JupyterLab's RISE extension read."""
-    deck = nbformat.from_dict(json.loads(json.dumps(nb)))
+    deck = copy.deepcopy(nb)
     for cell in deck.cells:
         first = cell.source.lstrip().split("\n", 1)[0] if cell.cell_type == "markdown" else ""
         kind = "slide" if re.match(r"#{1,2}\s", first) else "subslide" if re.match(r"###\s", first) else "-"
@@ -406,11 +408,13 @@ def build_book(out: str | os.PathLike, root: str | os.PathLike | None = None,
         (static / "notebook.css").write_text(lab_css(), encoding="utf-8")
         (static / "book.css").write_text(BOOK_CSS, encoding="utf-8")
         (static / "book.js").write_text(BOOK_JS, encoding="utf-8")
+        exporters: dict[str, Any] = {}  # one per page depth (its MathJax URL): building one costs ~0.1 s
         for page in pages:
             prefix = "../" * page.target.count("/")
-            body = render_html(page.nb, page.title, f"{prefix}{MATHJAX_DIR}/MathJax.js?config={MATHJAX_CONFIG}",
-                               template="book.html.j2", templates={"book.html.j2": BOOK_TEMPLATE},
-                               resources={"book": {"root": prefix, "nav": NAV_SLOT}})
+            if prefix not in exporters:
+                exporters[prefix] = html_exporter(f"{prefix}{MATHJAX_DIR}/MathJax.js?config={MATHJAX_CONFIG}",
+                                                  "book.html.j2", {"book.html.j2": BOOK_TEMPLATE})
+            body = render_html(exporters[prefix], page.nb, page.title, {"book": {"root": prefix, "nav": NAV_SLOT}})
             body = _rewrite_links(body, page, targets, root, copies, broken).replace(NAV_SLOT, _nav(pages, page), 1)
             index += search_entries(body, page)
             target = tmp / page.target

@@ -82,16 +82,20 @@ def notebook_title(nb: Any, fallback: str) -> str:
     return fallback
 
 
-def render_html(nb: Any, title: str, mathjax_url: str, *, template: str = "offline.html.j2",
-                templates: dict[str, str] | None = None, resources: dict[str, Any] | None = None) -> str:
-    """The HTML of ``nb`` rendered with ``template`` (one of :data:`OFFLINE_TEMPLATE`'s ``offline.html.j2`` or
-    of ``templates``, name -> Jinja source, which may extend it); ``resources`` reach the template as
-    ``resources.<key>``."""
+def html_exporter(mathjax_url: str, template: str = "offline.html.j2", templates: dict[str, str] | None = None) -> Any:
+    """An nbconvert ``HTMLExporter`` rendering with ``template``: :data:`OFFLINE_TEMPLATE`'s ``offline.html.j2``
+    or one of ``templates`` (name -> Jinja source, which may extend it). Building one loads the template
+    environment; reuse it for every page with the same MathJax URL (:func:`render_html`)."""
     import jinja2  # deferred: nbconvert's exporter is slow to import, and only exports need it
     from nbconvert import HTMLExporter  # deferred: as above
 
     loader = jinja2.DictLoader({"offline.html.j2": OFFLINE_TEMPLATE, **(templates or {})})
-    exporter = HTMLExporter(extra_loaders=[loader], template_file=template, mathjax_url=mathjax_url)
+    return HTMLExporter(extra_loaders=[loader], template_file=template, mathjax_url=mathjax_url)
+
+
+def render_html(exporter: Any, nb: Any, title: str, resources: dict[str, Any] | None = None) -> str:
+    """The HTML of ``nb`` titled ``title`` by ``exporter`` (:func:`html_exporter`); ``resources`` reach the
+    template as ``resources.<key>``."""
     body, _ = exporter.from_notebook_node(nb, resources={**(resources or {}), "metadata": {"name": title}})
     return body
 
@@ -112,7 +116,8 @@ def export_html(nb: Any, target: str | os.PathLike) -> Path:
     """Write ``nb`` as an offline HTML page at ``target``, MathJax installed beside it."""
     target = Path(target)
     install_mathjax(target.parent)
-    body = render_html(nb, notebook_title(nb, target.stem), f"{MATHJAX_DIR}/MathJax.js?config={MATHJAX_CONFIG}")
+    exporter = html_exporter(f"{MATHJAX_DIR}/MathJax.js?config={MATHJAX_CONFIG}")
+    body = render_html(exporter, nb, notebook_title(nb, target.stem))
     with atomic_write(target) as handle:
         handle.write(body)
     return target

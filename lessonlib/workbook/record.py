@@ -23,6 +23,7 @@ from typing import Any
 import nbformat
 
 from lessonlib.workbook.nbmeta import stray_values
+from lessonlib.workbook.report import duration
 
 MARK = "expected-results"
 MAX_IMAGE_BYTES = 250_000  # one stored figure; a modest resolution keeps 25 notebooks to a few MB
@@ -69,10 +70,6 @@ def _fmt(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
-
-
 def expected_results(nb: Any) -> str | None:
     """The Markdown of the "expected results" box of ``nb``, or None before any run was recorded."""
     recorded = runs(nb)
@@ -86,7 +83,7 @@ def expected_results(nb: Any) -> str | None:
         if any(cells):
             where = next(r["device"] for r in cells if r)
             lines.append(f"| {label}: {_fmt(where)} | "
-                         + " | ".join(_duration(r["wall_s"]) if r else "not recorded" for r in cells) + " |")
+                         + " | ".join(duration(r["wall_s"]) if r else "not recorded" for r in cells) + " |")
     for kind in ("cpu", "gpu"):
         full, fast = recorded.get(f"full-{kind}"), recorded.get(f"fast-{kind}")
         if not (full or fast):

@@ -91,10 +91,19 @@ def _tree(top: Path) -> list[Path]:
     return sorted(p for p in top.rglob("*") if p.is_file() and _kept(p, top))
 
 
+COURSE_PARTS = ("pyproject.toml", "lessonlib", "notebooks", "exercises/student")
+"""What makes a folder the course: the instructor's repository or a learner's release."""
+
+
+def is_course(folder: Path) -> bool:
+    """Whether ``folder`` holds every one of :data:`COURSE_PARTS`."""
+    return all((folder / n).exists() for n in COURSE_PARTS)
+
+
 def course_root(explicit: Path | None = None) -> Path:
     """The instructor's repository: ``explicit``, else the checkout this ``lessonlib`` was imported from."""
     root = Path(explicit) if explicit else Path(__file__).resolve().parents[2]
-    missing = [n for n in ("pyproject.toml", "lessonlib", "notebooks", "exercises/student") if not (root / n).exists()]
+    missing = [n for n in COURSE_PARTS if not (root / n).exists()]
     if missing:
         raise FileNotFoundError(f"{root} is not the course repository (no {', '.join(missing)}); pass --root "
                                 "the instructor's clone")

@@ -33,6 +33,11 @@ def record(name: str, value: Any, note: str = "") -> Any:
     return value
 
 
+def duration(seconds: float) -> str:
+    """A wall time as the workbook's tables show it: ``42 s`` under 90 s, else ``5.2 min``."""
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
 def results() -> dict[str, Any]:
     """Everything recorded in this process so far."""
     return dict(_RESULTS)

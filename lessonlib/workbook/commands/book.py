@@ -32,10 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from lessonlib.workbook.book import build_book  # deferred: pulls in nbconvert
+    from lessonlib.workbook.release import is_course  # deferred: as above
 
     root = args.root
-    if root is None and all((Path.cwd() / n).exists() for n in ("notebooks", "exercises/student", "README.md")):
-        root = Path.cwd()
+    if root is None and is_course(Path.cwd()):
+        root = Path.cwd()  # run inside a course folder (a learner's release, say): build that one
     report = build_book(args.out, root=root, executed=args.executed, slides=args.slides)
     notebooks = sum(p.source.startswith("notebooks/") for p in report.pages)
     exercises = sum(p.source.startswith("exercises/student/") for p in report.pages)

@@ -24,6 +24,7 @@ from lessonlib.core.config import is_fast
 from lessonlib.data import course_dataset
 from lessonlib.core.io import atomic_write
 from lessonlib.workbook.html import export_html
+from lessonlib.workbook.report import duration
 
 NAME = "workbook"
 HELP = "execute the notebooks into build/ (executed .ipynb and HTML) and print each one's key results"
@@ -126,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
 
     total = sum(s[2] for s in summary)
     lines = ["| notebook | status | wall time |", "| --- | --- | ---: |"]
-    lines += [f"| {name} | {status} | {_duration(elapsed)} |" for name, status, elapsed, _ in summary]
+    lines += [f"| {name} | {status} | {duration(elapsed)} |" for name, status, elapsed, _ in summary]
     lines += ["", f"{len(summary) - len(failures)} notebooks ok, {len(failures)} failed, {total / 60:.1f} min in all "
                   f"({mode} mode; data: {data_line})"]
     if failures:
@@ -189,10 +190,6 @@ def _commit(folder: Path) -> str:
     if head.returncode != 0:
         return "unknown"
     return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
-
-
-def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
 def _restore(name: str, value: str | None) -> None:
